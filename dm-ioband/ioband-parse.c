@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioband-parse.c - table line and message parsing for dm-ioband.
+ *
+ * Table line (dm-ioband 1.14 syntax, kept so that existing tables work):
+ *
+ *   <device> <device-group-id> <io_throttle> <io_limit> <type> <policy>
+ *   <token_base> [:<weight>] [<group-id>:<weight> ...]
+ *
+ * Messages:
+ *
+ *   weight [<id>:]<weight> | attach <id> | detach <id> | type <type> |
+ *   policy <policy> | token [<id>:]<n> | io_throttle <n> | io_limit <n> |
+ *   reset | stats
+ *
+ * Group parameters may use ':', '=' or ',' between id and value, as in 1.14.
+ * Every error string names the field that was wrong; the target hands it
+ * to device-mapper as ti->error (table) or logs it (messages).
+ */
+#include "ioband-parse.h"
+
+#define IOBAND_PARAM_DELIM "=:,"
+
+static const char * const type_names[IOBAND_TYPE_NR] = {
+	[IOBAND_TYPE_NONE] = "none",
+	[IOBAND_TYPE_UID] = "uid",
+	[IOBAND_TYPE_GID] = "gid",
+	[IOBAND_TYPE_PID] = "pid",
+	[IOBAND_TYPE_PGRP] = "pgrp",
+	[IOBAND_TYPE_CGROUP] = "cgroup",
+};
+
+static const char * const policy_names[IOBAND_POLICY_NR] = {
+	[IOBAND_POLICY_WEIGHT] = "weight",
+	[IOBAND_POLICY_WEIGHT_IOSIZE] = "weight-iosize",
+};
+
+const char *ioband_type_name(enum ioband_type type)
+{
+	return type < IOBAND_TYPE_NR ? type_names[type] : "?";
+}
+
+const char *ioband_policy_name(enum ioband_policy_id policy)
+{
+	return policy < IOBAND_POLICY_NR ? policy_names[policy] : "?";
+}
+
+int ioband_parse_type(const char *s, enum ioband_type *type, char **err)
+{
+	unsigned int i;
+
+	if (!strcmp(s, "user")) {	/* 1.14 alias */
+		*type = IOBAND_TYPE_UID;
+		return 0;
+	}
+	for (i = 0; i < IOBAND_TYPE_NR; i++) {
+		if (!strcmp(s, type_names[i])) {
+			*type = i;
+			return 0;
+		}
+	}
+	if (!strcmp(s, "node") || !strcmp(s, "cpuset"))
+		*err = "Group type node/cpuset is not supported (use cgroup)";
+	else
+		*err = "Invalid group type (none, uid, user, gid, pid, pgrp, cgroup)";
+	return -EINVAL;
+}
+
+int ioband_parse_policy(const char *s, enum ioband_policy_id *policy,
+			char **err)
+{
+	unsigned int i;
+
+	if (!strcmp(s, "default")) {	/* 1.14 alias */
+		*policy = IOBAND_POLICY_WEIGHT;
+		return 0;
+	}
+	for (i = 0; i < IOBAND_POLICY_NR; i++) {
+		if (!strcmp(s, policy_names[i])) {
+			*policy = i;
+			return 0;
+		}
+	}
+	if (!strcmp(s, "range-bw"))
+		*err = "Policy range-bw is not supported yet";
+	else
+		*err = "Invalid policy (default, weight, weight-iosize)";
+	return -EINVAL;
+}
+
+static int parse_u32_range(const char *s, u32 lo, u32 hi, u32 *out)
+{
+	unsigned int v;
+
+	if (kstrtouint(s, 10, &v) || v < lo || v > hi)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int ioband_parse_group_id(const char *s, enum ioband_type type, u64 *id,
+			  char **err)
+{
+	u64 v, lo = 0, hi;
+
+	switch (type) {
+	case IOBAND_TYPE_UID:
+	case IOBAND_TYPE_GID:
+		hi = U32_MAX - 1;	/* (uid_t)-1 is not a valid id */
+		break;
+	case IOBAND_TYPE_PID:
+	case IOBAND_TYPE_PGRP:
+		lo = 1;
+		hi = IOBAND_PID_MAX;
+		break;
+	case IOBAND_TYPE_CGROUP:
+		lo = 1;
+		hi = (u64)LONG_MAX;	/* xarray index; cgroup ids are inode numbers */
+		break;
+	default:
+		*err = "Groups need a group type other than none";
+		return -EINVAL;
+	}
+	if (kstrtoull(s, 10, &v) || v < lo || v > hi) {
+		*err = "Invalid group id (uid/gid 0..4294967294, pid/pgrp 1..4194304, cgroup id >= 1)";
+		return -EINVAL;
+	}
+	*id = v;
+	return 0;
+}
+
+/* Split "<a><delim><b>" in place; returns b, or NULL without a delimiter. */
+static char *split_param(char *s)
+{
+	char *d = strpbrk(s, IOBAND_PARAM_DELIM);
+
+	if (!d)
+		return NULL;
+	*d = '\0';
+	return d + 1;
+}
+
+static int parse_weight(const char *s, u32 *w, char **err)
+{
+	if (parse_u32_range(s, IOBAND_WEIGHT_MIN, IOBAND_WEIGHT_MAX, w)) {
+		*err = "Invalid weight (1..32767)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool is_delim(char c)
+{
+	return c && strchr(IOBAND_PARAM_DELIM, c);
+}
+
+int ioband_parse_table(unsigned int argc, char **argv,
+		       struct ioband_table_cfg *cfg, char **err)
+{
+	unsigned int i, j;
+	int r;
+
+	memset(cfg->devgroup, 0, sizeof(cfg->devgroup));
+	cfg->nr_groups = 0;
+	cfg->default_weight = IOBAND_WEIGHT_DEFAULT;
+
+	if (argc < IOBAND_TABLE_FIXED_ARGS) {
+		*err = "Not enough arguments: <device> <device-group-id> <io_throttle> <io_limit> <type> <policy> <token_base> [:<weight>] [<id>:<weight>...]";
+		return -EINVAL;
+	}
+
+	if (!argv[1][0] || strlen(argv[1]) > IOBAND_NAME_MAX) {
+		*err = "Invalid device-group id (1..31 characters)";
+		return -EINVAL;
+	}
+	strscpy(cfg->devgroup, argv[1], sizeof(cfg->devgroup));
+
+	if (parse_u32_range(argv[2], 0, IOBAND_THROTTLE_MAX, &cfg->io_throttle)) {
+		*err = "Invalid io_throttle (0..32767, 0 = default)";
+		return -EINVAL;
+	}
+	if (parse_u32_range(argv[3], 0, IOBAND_THROTTLE_MAX, &cfg->io_limit)) {
+		*err = "Invalid io_limit (0..32767, 0 = default)";
+		return -EINVAL;
+	}
+	if (cfg->io_throttle && cfg->io_limit && cfg->io_throttle > cfg->io_limit) {
+		*err = "io_throttle must not exceed io_limit";
+		return -EINVAL;
+	}
+
+	r = ioband_parse_type(argv[4], &cfg->type, err);
+	if (r)
+		return r;
+	r = ioband_parse_policy(argv[5], &cfg->policy, err);
+	if (r)
+		return r;
+
+	if (kstrtoull(argv[6], 10, &cfg->token_base) ||
+	    cfg->token_base > IOBAND_TOKEN_MAX) {
+		*err = "Invalid token_base (0..2^40, 0 = default)";
+		return -EINVAL;
+	}
+
+	i = IOBAND_TABLE_FIXED_ARGS;
+	/* The default group's parameter is the first one with a leading delimiter. */
+	if (i < argc && is_delim(argv[i][0])) {
+		r = parse_weight(argv[i] + 1, &cfg->default_weight, err);
+		if (r) {
+			*err = "Invalid default group weight :<weight> (1..32767)";
+			return r;
+		}
+		i++;
+	}
+
+	if (i < argc && cfg->type == IOBAND_TYPE_NONE) {
+		*err = "Groups need a group type other than none";
+		return -EINVAL;
+	}
+	if (argc - i > IOBAND_GROUPS_MAX) {
+		*err = "Too many groups (at most 65536 per device)";
+		return -EINVAL;
+	}
+
+	for (; i < argc; i++) {
+		struct ioband_group_cfg *g = &cfg->groups[cfg->nr_groups];
+		char *val;
+
+		if (is_delim(argv[i][0])) {
+			*err = "Default group weight :<weight> given twice or after a group";
+			return -EINVAL;
+		}
+		val = split_param(argv[i]);
+		if (!val) {
+			*err = "Invalid group parameter (expected <group-id>:<weight>)";
+			return -EINVAL;
+		}
+		r = ioband_parse_group_id(argv[i], cfg->type, &g->id, err);
+		val[-1] = ':';	/* leave argv as dm core gave it */
+		if (r)
+			return r;
+		r = parse_weight(val, &g->weight, err);
+		if (r) {
+			*err = "Invalid group weight <group-id>:<weight> (1..32767)";
+			return r;
+		}
+		for (j = 0; j < cfg->nr_groups; j++) {
+			if (cfg->groups[j].id == g->id) {
+				*err = "Duplicate group id";
+				return -EINVAL;
+			}
+		}
+		cfg->nr_groups++;
+	}
+	return 0;
+}
+
+static int msg_need_args(unsigned int argc, unsigned int n, char **err)
+{
+	if (argc != n) {
+		*err = n == 1 ? "Message takes no argument" :
+			"Message takes exactly one argument";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int ioband_parse_message(unsigned int argc, char **argv,
+			 enum ioband_type type, struct ioband_msg *msg,
+			 char **err)
+{
+	const char *verb;
+	char *arg, *val;
+	int r;
+
+	memset(msg, 0, sizeof(*msg));
+	if (!argc) {
+		*err = "Empty message";
+		return -EINVAL;
+	}
+	verb = argv[0];
+
+	if (!strcmp(verb, "reset") || !strcmp(verb, "stats")) {
+		msg->verb = !strcmp(verb, "reset") ? IOBAND_MSG_RESET :
+			IOBAND_MSG_STATS;
+		return msg_need_args(argc, 1, err);
+	}
+
+	if (!strcmp(verb, "weight"))
+		msg->verb = IOBAND_MSG_WEIGHT;
+	else if (!strcmp(verb, "token"))
+		msg->verb = IOBAND_MSG_TOKEN;
+	else if (!strcmp(verb, "attach"))
+		msg->verb = IOBAND_MSG_ATTACH;
+	else if (!strcmp(verb, "detach"))
+		msg->verb = IOBAND_MSG_DETACH;
+	else if (!strcmp(verb, "type"))
+		msg->verb = IOBAND_MSG_TYPE;
+	else if (!strcmp(verb, "policy"))
+		msg->verb = IOBAND_MSG_POLICY;
+	else if (!strcmp(verb, "io_throttle"))
+		msg->verb = IOBAND_MSG_IO_THROTTLE;
+	else if (!strcmp(verb, "io_limit"))
+		msg->verb = IOBAND_MSG_IO_LIMIT;
+	else {
+		*err = "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, reset, stats)";
+		return -EINVAL;
+	}
+
+	r = msg_need_args(argc, 2, err);
+	if (r)
+		return r;
+	arg = argv[1];
+
+	switch (msg->verb) {
+	case IOBAND_MSG_WEIGHT:
+	case IOBAND_MSG_TOKEN:
+		/* [<id>:]<value>; a bare ":<value>" addresses the default group. */
+		val = arg;
+		if (is_delim(arg[0])) {
+			val = arg + 1;
+		} else if (strpbrk(arg, IOBAND_PARAM_DELIM)) {
+			val = split_param(arg);
+			r = ioband_parse_group_id(arg, type, &msg->id, err);
+			val[-1] = ':';
+			if (r)
+				return r;
+			msg->has_id = true;
+		}
+		if (msg->verb == IOBAND_MSG_WEIGHT) {
+			u32 w;
+
+			r = parse_weight(val, &w, err);
+			if (r)
+				return r;
+			msg->value = w;
+		} else if (kstrtoull(val, 10, &msg->value) ||
+			   msg->value > IOBAND_TOKEN_MAX) {
+			*err = "Invalid token (0..2^40, 0 = default)";
+			return -EINVAL;
+		}
+		return 0;
+	case IOBAND_MSG_ATTACH:
+	case IOBAND_MSG_DETACH:
+		return ioband_parse_group_id(arg, type, &msg->id, err);
+	case IOBAND_MSG_TYPE:
+		return ioband_parse_type(arg, &msg->type, err);
+	case IOBAND_MSG_POLICY:
+		return ioband_parse_policy(arg, &msg->policy, err);
+	case IOBAND_MSG_IO_THROTTLE:
+	case IOBAND_MSG_IO_LIMIT: {
+		u32 v;
+
+		if (parse_u32_range(arg, 0, IOBAND_THROTTLE_MAX, &v)) {
+			*err = msg->verb == IOBAND_MSG_IO_LIMIT ?
+				"Invalid io_limit (0..32767, 0 = default)" :
+				"Invalid io_throttle (0..32767, 0 = default)";
+			return -EINVAL;
+		}
+		msg->value = v;
+		return 0;
+	}
+	default:
+		break;
+	}
+	*err = "Unknown message";
+	return -EINVAL;
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ioband-parse.h - table line and message parsing for dm-ioband.
+ *
+ * Kernel-independent: it only turns words into a validated description and
+ * says which field was wrong.  The target (dm-ioband.c) applies the result;
+ * the unit tests (tests/unit/) drive the same code in userspace.
+ */
+#ifndef IOBAND_PARSE_H
+#define IOBAND_PARSE_H
+
+#include "ioband-compat.h"
+
+#define IOBAND_NAME_MAX		31	/* device-group id, as in dm-ioband 1.14 */
+#define IOBAND_THROTTLE_MAX	32767	/* io_throttle, io_limit: SHRT_MAX as in 1.14 */
+#define IOBAND_WEIGHT_MIN	1
+#define IOBAND_WEIGHT_MAX	32767
+#define IOBAND_WEIGHT_DEFAULT	100
+#define IOBAND_TOKEN_MAX	(1ULL << 40)
+#define IOBAND_GROUPS_MAX	65536	/* extra groups per target */
+#define IOBAND_PID_MAX		4194304	/* PID_MAX_LIMIT on 64-bit */
+#define IOBAND_DEFAULT_GROUP	(-1)	/* how the default group is shown */
+
+/* Fixed positions of the table line after <start> <len> ioband. */
+#define IOBAND_TABLE_FIXED_ARGS	7	/* <device> ... <token_base> */
+
+enum ioband_type {
+	IOBAND_TYPE_NONE,
+	IOBAND_TYPE_UID,
+	IOBAND_TYPE_GID,
+	IOBAND_TYPE_PID,
+	IOBAND_TYPE_PGRP,
+	IOBAND_TYPE_CGROUP,
+	IOBAND_TYPE_NR,
+};
+
+enum ioband_policy_id {
+	IOBAND_POLICY_WEIGHT,
+	IOBAND_POLICY_WEIGHT_IOSIZE,
+	IOBAND_POLICY_NR,
+};
+
+struct ioband_group_cfg {
+	u64 id;
+	u32 weight;
+};
+
+/* A parsed and validated table line, everything but the device path. */
+struct ioband_table_cfg {
+	char devgroup[IOBAND_NAME_MAX + 1];
+	u32 io_throttle;	/* 0: default */
+	u32 io_limit;		/* 0: default */
+	enum ioband_type type;
+	enum ioband_policy_id policy;
+	u64 token_base;		/* 0: default */
+	u32 default_weight;
+	unsigned int nr_groups;
+	struct ioband_group_cfg *groups;	/* caller-provided, >= argc entries */
+};
+
+enum ioband_msg_verb {
+	IOBAND_MSG_WEIGHT,
+	IOBAND_MSG_ATTACH,
+	IOBAND_MSG_DETACH,
+	IOBAND_MSG_TYPE,
+	IOBAND_MSG_POLICY,
+	IOBAND_MSG_TOKEN,
+	IOBAND_MSG_IO_THROTTLE,
+	IOBAND_MSG_IO_LIMIT,
+	IOBAND_MSG_RESET,
+	IOBAND_MSG_STATS,
+};
+
+struct ioband_msg {
+	enum ioband_msg_verb verb;
+	bool has_id;		/* weight/token: an <id>: was given */
+	u64 id;
+	u64 value;		/* weight, token, io_throttle, io_limit */
+	enum ioband_type type;
+	enum ioband_policy_id policy;
+};
+
+const char *ioband_type_name(enum ioband_type type);
+const char *ioband_policy_name(enum ioband_policy_id policy);
+int ioband_parse_type(const char *s, enum ioband_type *type, char **err);
+int ioband_parse_policy(const char *s, enum ioband_policy_id *policy,
+			char **err);
+int ioband_parse_group_id(const char *s, enum ioband_type type, u64 *id,
+			  char **err);
+
+/*
+ * Parse argv[1..] of a table line (argv[0] is the device, which only the
+ * kernel can resolve).  cfg->groups must have room for argc entries.
+ * Returns 0, or -EINVAL with *err naming the bad field.
+ */
+int ioband_parse_table(unsigned int argc, char **argv,
+		       struct ioband_table_cfg *cfg, char **err);
+
+/*
+ * Parse a message.  Only syntax and ranges are checked here; whether a group
+ * exists is the target's business.  The type is needed to range-check ids.
+ * Returns 0, or -EINVAL with *err naming what was wrong.
+ */
+int ioband_parse_message(unsigned int argc, char **argv,
+			 enum ioband_type type, struct ioband_msg *msg,
+			 char **err);
+
+#endif /* IOBAND_PARSE_H */

@@ -1,0 +1,777 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-ioband: I/O bandwidth control for virtual-machine hosts.
+ *
+ * An ioband device sits on one block device (a disk, a partition, an LV)
+ * and sorts every bio into a group: one per uid, gid, pid, process group or
+ * cgroup (the bio's own blkcg, so that writeback of dirty pages is charged
+ * to the cgroup that dirtied them), plus a default group for everything
+ * else.  Several ioband devices with the same device-group id (partitions
+ * of one disk, LVs on one PV) form a device group that shares the disk.
+ *
+ * The table line, messages and status are those of dm-ioband 1.14 (see
+ * docs/dm-ioband.md); ioband-parse.c turns them into a validated
+ * description and this file applies it.
+ */
+#include <linux/device-mapper.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+#include <linux/percpu.h>
+#include <linux/blkdev.h>
+#include <linux/blk-cgroup.h>
+#include <linux/cgroup.h>
+#include <linux/cred.h>
+#include <linux/sched.h>
+#include <linux/pid.h>
+#include <linux/rcupdate.h>
+#include <linux/mutex.h>
+
+#include "ioband-parse.h"
+
+#define DM_MSG_PREFIX "ioband"
+
+#define IOBAND_DEFAULT_IO_THROTTLE	4
+#define IOBAND_MIN_IO_LIMIT		4
+
+/* Per-CPU counters of one group; summed for status. */
+struct ioband_stats {
+	u64 ios[2];		/* bios mapped, by data direction */
+	u64 delayed[2];		/* of which were held before dispatch */
+	u64 sectors[2];
+	u64 wait_ns;		/* total time held */
+};
+
+struct ioband_target;
+
+struct ioband_group {
+	u64 id;			/* unused for the default group */
+	u32 weight;
+	struct ioband_target *t;
+	struct ioband_stats __percpu *stats;
+};
+
+/*
+ * A device group: the ioband devices that share one disk.  Found by name;
+ * its parameters (io_throttle, io_limit, token, policy) are shared by all
+ * members.
+ */
+struct ioband_devgroup {
+	struct list_head node;		/* in ioband_devgroups */
+	char name[IOBAND_NAME_MAX + 1];
+	unsigned int ref;		/* under ioband_devgroups_lock */
+	struct list_head members;	/* ioband_target.dg_node */
+
+	struct mutex lock;		/* serialises reconfiguration */
+	u32 io_throttle;		/* effective values, never 0 */
+	u32 io_limit;
+	u64 token_base;
+	enum ioband_policy_id policy;
+	u32 default_io_limit;		/* from the disk's queue */
+};
+
+struct ioband_target {
+	struct dm_target *ti;
+	struct dm_dev *dev;
+	struct ioband_devgroup *dg;
+	struct list_head dg_node;	/* under ioband_devgroups_lock */
+	struct mapped_device *md;
+
+	enum ioband_type type;		/* changes only with no extra groups */
+	struct ioband_group default_group;
+	struct xarray groups;		/* id -> group; readers use RCU */
+	unsigned int nr_groups;		/* under dg->lock */
+
+	/* Shared parameters this table asked for, applied when it resumes. */
+	bool cfg_pending;
+	struct ioband_table_cfg cfg;
+};
+
+static LIST_HEAD(ioband_devgroups);
+static DEFINE_MUTEX(ioband_devgroups_lock);
+
+static const char *ioband_dev_name(struct ioband_target *t)
+{
+	return dm_device_name(t->md);
+}
+
+static u64 ioband_default_token(enum ioband_policy_id policy, u32 io_limit)
+{
+	/* weight: tokens are I/Os; weight-iosize: sectors (8 per 4 KiB). */
+	u64 tok = (u64)io_limit * 4;
+
+	return policy == IOBAND_POLICY_WEIGHT_IOSIZE ? tok * 8 : tok;
+}
+
+/*
+ * Resolve the 0 = default values of a table or message against the device
+ * group.  Returns 0 or -EINVAL with *err set; changes nothing.
+ */
+static int ioband_resolve_params(struct ioband_devgroup *dg, u32 io_throttle,
+				 u32 io_limit, enum ioband_policy_id policy,
+				 u64 token, u32 *eff_throttle, u32 *eff_limit,
+				 u64 *eff_token, char **err)
+{
+	if (!io_throttle)
+		io_throttle = IOBAND_DEFAULT_IO_THROTTLE;
+	if (!io_limit)
+		io_limit = max_t(u32, dg->default_io_limit, io_throttle);
+	if (io_throttle > io_limit) {
+		*err = "io_throttle must not exceed io_limit";
+		return -EINVAL;
+	}
+	if (!token)
+		token = ioband_default_token(policy, io_limit);
+	*eff_throttle = io_throttle;
+	*eff_limit = io_limit;
+	*eff_token = token;
+	return 0;
+}
+
+static struct ioband_devgroup *ioband_devgroup_find(const char *name)
+{
+	struct ioband_devgroup *dg;
+
+	lockdep_assert_held(&ioband_devgroups_lock);
+	list_for_each_entry(dg, &ioband_devgroups, node)
+		if (!strcmp(dg->name, name))
+			return dg;
+	return NULL;
+}
+
+static bool ioband_devgroup_has_other_md(struct ioband_devgroup *dg,
+					 struct mapped_device *md)
+{
+	struct ioband_target *m;
+
+	lockdep_assert_held(&ioband_devgroups_lock);
+	list_for_each_entry(m, &dg->members, dg_node)
+		if (m->md != md)
+			return true;
+	return false;
+}
+
+/*
+ * Join (or create) the device group named in the table.  A new member of a
+ * group that other devices already use must agree with its policy and with
+ * every shared parameter it gives explicitly (0 inherits); a reload of the
+ * group's only device may change them, which takes effect at resume.
+ */
+static int ioband_devgroup_join(struct ioband_target *t, char **err)
+{
+	struct ioband_table_cfg *cfg = &t->cfg;
+	struct ioband_devgroup *dg;
+	u32 thr, lim;
+	u64 tok;
+	int r = 0;
+
+	mutex_lock(&ioband_devgroups_lock);
+	dg = ioband_devgroup_find(cfg->devgroup);
+	if (dg && ioband_devgroup_has_other_md(dg, t->md)) {
+		mutex_lock(&dg->lock);
+		if (cfg->policy != dg->policy) {
+			*err = "Device group already uses another policy (change it with the policy message)";
+			r = -EINVAL;
+		} else if (cfg->io_throttle && cfg->io_throttle != dg->io_throttle) {
+			*err = "io_throttle differs from the device group's (give 0 to inherit)";
+			r = -EINVAL;
+		} else if (cfg->io_limit && cfg->io_limit != dg->io_limit) {
+			*err = "io_limit differs from the device group's (give 0 to inherit)";
+			r = -EINVAL;
+		} else if (cfg->token_base && cfg->token_base != dg->token_base) {
+			*err = "token_base differs from the device group's (give 0 to inherit)";
+			r = -EINVAL;
+		}
+		mutex_unlock(&dg->lock);
+		if (r)
+			goto out;
+	} else if (dg) {
+		/* Reload of the group's only device: check now, apply at resume. */
+		r = ioband_resolve_params(dg, cfg->io_throttle, cfg->io_limit,
+					  cfg->policy, cfg->token_base,
+					  &thr, &lim, &tok, err);
+		if (r)
+			goto out;
+		t->cfg_pending = true;
+	} else {
+		dg = kzalloc(sizeof(*dg), GFP_KERNEL);
+		if (!dg) {
+			*err = "Cannot allocate device group";
+			r = -ENOMEM;
+			goto out;
+		}
+		strscpy(dg->name, cfg->devgroup, sizeof(dg->name));
+		INIT_LIST_HEAD(&dg->members);
+		mutex_init(&dg->lock);
+		dg->default_io_limit =
+			max_t(u32, bdev_get_queue(t->dev->bdev)->nr_requests,
+			      IOBAND_MIN_IO_LIMIT);
+		dg->policy = cfg->policy;
+		r = ioband_resolve_params(dg, cfg->io_throttle, cfg->io_limit,
+					  cfg->policy, cfg->token_base,
+					  &dg->io_throttle, &dg->io_limit,
+					  &dg->token_base, err);
+		if (r) {
+			kfree(dg);
+			goto out;
+		}
+		list_add(&dg->node, &ioband_devgroups);
+	}
+	dg->ref++;
+	list_add_tail(&t->dg_node, &dg->members);
+	t->dg = dg;
+out:
+	mutex_unlock(&ioband_devgroups_lock);
+	return r;
+}
+
+static void ioband_devgroup_leave(struct ioband_target *t)
+{
+	struct ioband_devgroup *dg = t->dg;
+
+	mutex_lock(&ioband_devgroups_lock);
+	list_del(&t->dg_node);
+	if (!--dg->ref) {
+		list_del(&dg->node);
+		mutex_destroy(&dg->lock);
+		kfree(dg);
+	}
+	mutex_unlock(&ioband_devgroups_lock);
+	t->dg = NULL;
+}
+
+static int ioband_group_init(struct ioband_target *t, struct ioband_group *g,
+			     u64 id, u32 weight)
+{
+	g->stats = alloc_percpu(struct ioband_stats);
+	if (!g->stats)
+		return -ENOMEM;
+	g->id = id;
+	g->weight = weight;
+	g->t = t;
+	return 0;
+}
+
+static void ioband_group_free(struct ioband_group *g)
+{
+	free_percpu(g->stats);
+	kfree(g);
+}
+
+/* Create and publish an extra group.  Caller holds dg->lock or owns t. */
+static int ioband_group_attach(struct ioband_target *t, u64 id, u32 weight)
+{
+	struct ioband_group *g;
+	int r;
+
+	g = kzalloc(sizeof(*g), GFP_KERNEL);
+	if (!g)
+		return -ENOMEM;
+	r = ioband_group_init(t, g, id, weight);
+	if (r) {
+		kfree(g);
+		return r;
+	}
+	r = xa_insert(&t->groups, id, g, GFP_KERNEL);
+	if (r) {
+		ioband_group_free(g);
+		return r;
+	}
+	t->nr_groups++;
+	return 0;
+}
+
+static void ioband_free_groups(struct ioband_target *t)
+{
+	struct ioband_group *g;
+	unsigned long id;
+
+	xa_for_each(&t->groups, id, g) {
+		xa_erase(&t->groups, id);
+		ioband_group_free(g);
+	}
+	xa_destroy(&t->groups);
+	t->nr_groups = 0;
+}
+
+static void ioband_dtr(struct dm_target *ti)
+{
+	struct ioband_target *t = ti->private;
+
+	if (t->dg)
+		ioband_devgroup_leave(t);
+	ioband_free_groups(t);
+	free_percpu(t->default_group.stats);
+	if (t->dev)
+		dm_put_device(ti, t->dev);
+	kfree(t->cfg.groups);
+	kfree(t);
+}
+
+/*
+ * Construct an ioband device:
+ *
+ *   <device> <device-group-id> <io_throttle> <io_limit> <type> <policy>
+ *   <token_base> [:<weight>] [<group-id>:<weight> ...]
+ */
+static int ioband_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+{
+	struct ioband_target *t;
+	unsigned int i;
+	int r;
+
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	if (!t) {
+		ti->error = "Cannot allocate ioband context";
+		return -ENOMEM;
+	}
+	ti->private = t;
+	t->ti = ti;
+	t->md = dm_table_get_md(ti->table);
+	xa_init(&t->groups);
+	INIT_LIST_HEAD(&t->dg_node);
+
+	t->cfg.groups = kcalloc(max(argc, 1U), sizeof(*t->cfg.groups),
+				GFP_KERNEL);
+	if (!t->cfg.groups) {
+		ti->error = "Cannot allocate group table";
+		r = -ENOMEM;
+		goto bad;
+	}
+	r = ioband_parse_table(argc, argv, &t->cfg, &ti->error);
+	if (r)
+		goto bad;
+
+	r = dm_get_device(ti, argv[0], dm_table_get_mode(ti->table), &t->dev);
+	if (r) {
+		ti->error = "Device lookup failed";
+		goto bad;
+	}
+
+	t->type = t->cfg.type;
+	r = ioband_group_init(t, &t->default_group, 0, t->cfg.default_weight);
+	if (r) {
+		ti->error = "Cannot allocate default group";
+		goto bad;
+	}
+	for (i = 0; i < t->cfg.nr_groups; i++) {
+		r = ioband_group_attach(t, t->cfg.groups[i].id,
+					t->cfg.groups[i].weight);
+		if (r) {
+			ti->error = "Cannot allocate group";
+			goto bad;
+		}
+	}
+
+	r = ioband_devgroup_join(t, &ti->error);
+	if (r)
+		goto bad;
+
+	ti->num_flush_bios = 1;
+	ti->num_discard_bios = 1;
+	ti->num_write_zeroes_bios = 1;
+	return 0;
+bad:
+	ioband_dtr(ti);
+	return r;
+}
+
+/*
+ * Find the group of a bio.  Called under rcu_read_lock(); the group stays
+ * valid until rcu_read_unlock() (detach waits for a grace period).
+ */
+static struct ioband_group *ioband_classify(struct ioband_target *t,
+					    struct bio *bio)
+{
+	struct cgroup_subsys_state *css;
+	struct ioband_group *g;
+	struct cgroup *cgrp;
+	u64 id;
+
+	switch (READ_ONCE(t->type)) {
+	case IOBAND_TYPE_UID:
+		id = from_kuid(&init_user_ns, current_uid());
+		break;
+	case IOBAND_TYPE_GID:
+		id = from_kgid(&init_user_ns, current_gid());
+		break;
+	case IOBAND_TYPE_PID:
+		id = task_tgid_nr(current);
+		break;
+	case IOBAND_TYPE_PGRP:
+		id = task_pgrp_nr(current);
+		break;
+	case IOBAND_TYPE_CGROUP:
+		/*
+		 * The bio's own blkcg, not current's: writeback is issued by
+		 * flusher threads on behalf of the cgroup that dirtied the
+		 * pages.  The nearest ancestor with a group gets the bio, so
+		 * that a guest's sub-cgroups (vcpu, emulator) count as the
+		 * guest.
+		 */
+		css = bio_blkcg_css(bio);
+		if (!css)
+			return &t->default_group;
+		for (cgrp = css->cgroup; cgrp; cgrp = cgroup_parent(cgrp)) {
+			g = xa_load(&t->groups, cgroup_id(cgrp));
+			if (g)
+				return g;
+		}
+		return &t->default_group;
+	default:
+		return &t->default_group;
+	}
+	g = xa_load(&t->groups, id);
+	return g ? g : &t->default_group;
+}
+
+static int ioband_map(struct dm_target *ti, struct bio *bio)
+{
+	struct ioband_target *t = ti->private;
+	struct ioband_group *g;
+	unsigned int sectors = bio_sectors(bio);
+
+	bio_set_dev(bio, t->dev->bdev);
+	if (sectors)
+		bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
+
+	/* An empty flush carries no data: nothing to charge or count. */
+	if (!sectors && op_is_flush(bio->bi_opf))
+		return DM_MAPIO_REMAPPED;
+
+	rcu_read_lock();
+	g = ioband_classify(t, bio);
+	this_cpu_inc(g->stats->ios[bio_data_dir(bio)]);
+	this_cpu_add(g->stats->sectors[bio_data_dir(bio)], sectors);
+	rcu_read_unlock();
+
+	return DM_MAPIO_REMAPPED;
+}
+
+static void ioband_stats_sum(struct ioband_group *g, struct ioband_stats *s)
+{
+	int cpu;
+
+	memset(s, 0, sizeof(*s));
+	for_each_possible_cpu(cpu) {
+		struct ioband_stats *p = per_cpu_ptr(g->stats, cpu);
+
+		s->ios[READ] += READ_ONCE(p->ios[READ]);
+		s->ios[WRITE] += READ_ONCE(p->ios[WRITE]);
+		s->delayed[READ] += READ_ONCE(p->delayed[READ]);
+		s->delayed[WRITE] += READ_ONCE(p->delayed[WRITE]);
+		s->sectors[READ] += READ_ONCE(p->sectors[READ]);
+		s->sectors[WRITE] += READ_ONCE(p->sectors[WRITE]);
+		s->wait_ns += READ_ONCE(p->wait_ns);
+	}
+}
+
+static void ioband_stats_reset(struct ioband_group *g)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		memset(per_cpu_ptr(g->stats, cpu), 0, sizeof(struct ioband_stats));
+}
+
+/* Queued-now is the number of bios of the group held in ioband. */
+static unsigned int ioband_group_queued(struct ioband_group *g)
+{
+	return 0;
+}
+
+/* Default group first, then the extra groups by ascending id. */
+static struct ioband_group *ioband_next_group(struct ioband_target *t,
+					      struct ioband_group *g,
+					      unsigned long *id)
+{
+	if (g == &t->default_group) {
+		*id = 0;
+		return xa_find(&t->groups, id, ULONG_MAX, XA_PRESENT);
+	}
+	return xa_find_after(&t->groups, id, ULONG_MAX, XA_PRESENT);
+}
+
+/* Callers hold rcu_read_lock() or dg->lock, so groups stay valid. */
+#define ioband_for_each_group(t, id, g)					\
+	for ((g) = &(t)->default_group; (g);				\
+	     (g) = ioband_next_group((t), (g), &(id)))
+
+static void ioband_emit_group_id(struct ioband_target *t,
+				 struct ioband_group *g, char *result,
+				 unsigned int maxlen, unsigned int *szp)
+{
+	unsigned int sz = *szp;
+
+	if (g == &t->default_group)
+		DMEMIT("%d", IOBAND_DEFAULT_GROUP);
+	else
+		DMEMIT("%llu", g->id);
+	*szp = sz;
+}
+
+static void ioband_status(struct dm_target *ti, status_type_t type,
+			  unsigned int status_flags, char *result,
+			  unsigned int maxlen)
+{
+	struct ioband_target *t = ti->private;
+	struct ioband_devgroup *dg = t->dg;
+	struct ioband_stats s;
+	struct ioband_group *g;
+	unsigned long id;
+	unsigned int sz = 0;
+
+	switch (type) {
+	case STATUSTYPE_INFO:
+		DMEMIT("%s", dg->name);
+		rcu_read_lock();
+		ioband_for_each_group(t, id, g) {
+			ioband_stats_sum(g, &s);
+			DMEMIT(" ");
+			ioband_emit_group_id(t, g, result, maxlen, &sz);
+			DMEMIT(" %llu %llu %llu %llu %llu %llu",
+			       s.ios[READ], s.delayed[READ], s.sectors[READ],
+			       s.ios[WRITE], s.delayed[WRITE], s.sectors[WRITE]);
+		}
+		DMEMIT(" ext");
+		ioband_for_each_group(t, id, g) {
+			ioband_stats_sum(g, &s);
+			DMEMIT(" ");
+			ioband_emit_group_id(t, g, result, maxlen, &sz);
+			DMEMIT(" %u %llu", ioband_group_queued(g),
+			       div_u64(s.wait_ns, NSEC_PER_USEC));
+		}
+		rcu_read_unlock();
+		break;
+
+	case STATUSTYPE_TABLE:
+		mutex_lock(&dg->lock);
+		DMEMIT("%s %s %u %u %s %s %llu :%u", t->dev->name, dg->name,
+		       dg->io_throttle, dg->io_limit, ioband_type_name(t->type),
+		       ioband_policy_name(dg->policy), dg->token_base,
+		       READ_ONCE(t->default_group.weight));
+		xa_for_each(&t->groups, id, g)
+			DMEMIT(" %llu:%u", g->id, READ_ONCE(g->weight));
+		mutex_unlock(&dg->lock);
+		break;
+
+	case STATUSTYPE_IMA:
+		*result = '\0';
+		break;
+	}
+}
+
+static struct ioband_group *ioband_lookup(struct ioband_target *t,
+					  const struct ioband_msg *msg)
+{
+	return msg->has_id ? xa_load(&t->groups, msg->id) : &t->default_group;
+}
+
+static int ioband_msg_stats(struct ioband_target *t, char *result,
+			    unsigned int maxlen)
+{
+	struct ioband_stats s;
+	struct ioband_group *g;
+	unsigned long id;
+	unsigned int sz = 0;
+
+	ioband_for_each_group(t, id, g) {
+		ioband_stats_sum(g, &s);
+		if (sz)
+			DMEMIT("\n");
+		ioband_emit_group_id(t, g, result, maxlen, &sz);
+		DMEMIT(" weight=%u reads=%llu read_sectors=%llu writes=%llu write_sectors=%llu delayed_reads=%llu delayed_writes=%llu queued=%u wait_us=%llu",
+		       READ_ONCE(g->weight), s.ios[READ], s.sectors[READ],
+		       s.ios[WRITE], s.sectors[WRITE], s.delayed[READ],
+		       s.delayed[WRITE], ioband_group_queued(g),
+		       div_u64(s.wait_ns, NSEC_PER_USEC));
+	}
+	return 1;
+}
+
+/* Apply a parsed message.  Called with dg->lock held. */
+static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
+			    char *result, unsigned int maxlen, char **err)
+{
+	struct ioband_devgroup *dg = t->dg;
+	struct ioband_group *g;
+	unsigned long id;
+	u32 thr, lim;
+	u64 tok;
+	int r;
+
+	lockdep_assert_held(&dg->lock);
+
+	switch (msg->verb) {
+	case IOBAND_MSG_WEIGHT:
+		g = ioband_lookup(t, msg);
+		if (!g) {
+			*err = "No such group (attach it first)";
+			return -EINVAL;
+		}
+		WRITE_ONCE(g->weight, msg->value);
+		return 0;
+
+	case IOBAND_MSG_ATTACH:
+		if (xa_load(&t->groups, msg->id)) {
+			*err = "Group already attached";
+			return -EEXIST;
+		}
+		if (t->nr_groups >= IOBAND_GROUPS_MAX) {
+			*err = "Too many groups (at most 65536 per device)";
+			return -ENOSPC;
+		}
+		r = ioband_group_attach(t, msg->id, IOBAND_WEIGHT_DEFAULT);
+		if (r)
+			*err = "Cannot allocate group";
+		return r;
+
+	case IOBAND_MSG_DETACH:
+		g = xa_erase(&t->groups, msg->id);
+		if (!g) {
+			*err = "No such group";
+			return -EINVAL;
+		}
+		t->nr_groups--;
+		synchronize_rcu();	/* no map() still uses g */
+		ioband_group_free(g);
+		return 0;
+
+	case IOBAND_MSG_TYPE:
+		if (t->nr_groups && msg->type != t->type) {
+			*err = "Cannot change the group type while groups are attached (detach them first)";
+			return -EBUSY;
+		}
+		WRITE_ONCE(t->type, msg->type);
+		return 0;
+
+	case IOBAND_MSG_POLICY:
+		if (msg->policy != dg->policy &&
+		    dg->token_base == ioband_default_token(dg->policy, dg->io_limit))
+			dg->token_base = ioband_default_token(msg->policy,
+							      dg->io_limit);
+		dg->policy = msg->policy;
+		return 0;
+
+	case IOBAND_MSG_TOKEN:
+		r = ioband_resolve_params(dg, dg->io_throttle, dg->io_limit,
+					  dg->policy, msg->value, &thr, &lim,
+					  &tok, err);
+		if (!r)
+			dg->token_base = tok;
+		return r;
+
+	case IOBAND_MSG_IO_THROTTLE:
+		r = ioband_resolve_params(dg, msg->value, dg->io_limit,
+					  dg->policy, dg->token_base, &thr,
+					  &lim, &tok, err);
+		if (!r)
+			dg->io_throttle = thr;
+		return r;
+
+	case IOBAND_MSG_IO_LIMIT:
+		if (msg->value && msg->value < dg->io_throttle) {
+			*err = "io_limit must not be below io_throttle";
+			return -EINVAL;
+		}
+		r = ioband_resolve_params(dg, dg->io_throttle, msg->value,
+					  dg->policy, dg->token_base, &thr,
+					  &lim, &tok, err);
+		if (!r)
+			dg->io_limit = lim;
+		return r;
+
+	case IOBAND_MSG_RESET:
+		ioband_for_each_group(t, id, g)
+			ioband_stats_reset(g);
+		return 0;
+
+	case IOBAND_MSG_STATS:
+		return ioband_msg_stats(t, result, maxlen);
+	}
+	*err = "Unknown message";
+	return -EINVAL;
+}
+
+static int ioband_message(struct dm_target *ti, unsigned int argc, char **argv,
+			  char *result, unsigned int maxlen)
+{
+	struct ioband_target *t = ti->private;
+	struct ioband_msg msg;
+	char *err = NULL;
+	int r;
+
+	mutex_lock(&t->dg->lock);
+	r = ioband_parse_message(argc, argv, t->type, &msg, &err);
+	if (!r)
+		r = ioband_apply_msg(t, &msg, result, maxlen, &err);
+	mutex_unlock(&t->dg->lock);
+
+	if (r < 0)
+		DMERR("%s: message %s: %s", ioband_dev_name(t),
+		      argc ? argv[0] : "(empty)", err ? err : "failed");
+	return r;
+}
+
+static void ioband_resume(struct dm_target *ti)
+{
+	struct ioband_target *t = ti->private;
+	struct ioband_devgroup *dg = t->dg;
+	char *err;
+
+	if (!t->cfg_pending)
+		return;
+	/* A reload of the group's only device brings its shared parameters. */
+	mutex_lock(&dg->lock);
+	dg->policy = t->cfg.policy;
+	if (ioband_resolve_params(dg, t->cfg.io_throttle, t->cfg.io_limit,
+				  t->cfg.policy, t->cfg.token_base,
+				  &dg->io_throttle, &dg->io_limit,
+				  &dg->token_base, &err))
+		DMERR("%s: %s", ioband_dev_name(t), err);	/* checked at load */
+	mutex_unlock(&dg->lock);
+	t->cfg_pending = false;
+}
+
+static int ioband_iterate_devices(struct dm_target *ti,
+				  iterate_devices_callout_fn fn, void *data)
+{
+	struct ioband_target *t = ti->private;
+
+	return fn(ti, t->dev, 0, ti->len, data);
+}
+
+static struct target_type ioband_target = {
+	.name		 = "ioband",
+	.version	 = {2, 0, 0},
+	.module		 = THIS_MODULE,
+	.ctr		 = ioband_ctr,
+	.dtr		 = ioband_dtr,
+	.map		 = ioband_map,
+	.resume		 = ioband_resume,
+	.status		 = ioband_status,
+	.message	 = ioband_message,
+	.iterate_devices = ioband_iterate_devices,
+};
+
+/* Not module_dm(): it does not exist in 6.1, which ioband also supports. */
+static int __init dm_ioband_init(void)
+{
+	int r = dm_register_target(&ioband_target);
+
+	if (r < 0)
+		DMERR("register failed %d", r);
+	return r;
+}
+
+static void __exit dm_ioband_exit(void)
+{
+	dm_unregister_target(&ioband_target);
+}
+
+module_init(dm_ioband_init);
+module_exit(dm_ioband_exit);
+
+MODULE_DESCRIPTION(DM_NAME " I/O bandwidth control by weight for groups of bios");
+MODULE_AUTHOR("ioband developers");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of dm-ioband's table and message parser (ioband-parse.c),
+ * compiled in userspace with ASan and UBSan.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ioband-parse.h"
+#include "utest.h"
+
+#define MAXW 64
+
+/* Split a line into a writable argv, as dm core does. */
+static int split(const char *line, char *buf, size_t bufsz, char **argv)
+{
+	int argc = 0;
+	char *p;
+
+	snprintf(buf, bufsz, "%s", line);
+	for (p = strtok(buf, " "); p && argc < MAXW; p = strtok(NULL, " "))
+		argv[argc++] = p;
+	return argc;
+}
+
+static int parse_line(const char *line, struct ioband_table_cfg *cfg,
+		      char **err)
+{
+	static struct ioband_group_cfg groups[MAXW];
+	char buf[1024], *argv[MAXW];
+	int argc = split(line, buf, sizeof(buf), argv);
+
+	cfg->groups = groups;
+	*err = NULL;
+	return ioband_parse_table(argc, argv, cfg, err);
+}
+
+static void test_good_tables(void)
+{
+	struct ioband_table_cfg c;
+	char *err;
+	int r;
+
+	r = parse_line("/dev/sda1 1 0 0 none weight 0 :40", &c, &err);
+	CHECK(r == 0, "r=%d err=%s", r, err);
+	CHECK(!strcmp(c.devgroup, "1"), "devgroup %s", c.devgroup);
+	CHECK(c.io_throttle == 0 && c.io_limit == 0, "defaults");
+	CHECK(c.type == IOBAND_TYPE_NONE && c.policy == IOBAND_POLICY_WEIGHT, "type/policy");
+	CHECK(c.default_weight == 40 && c.nr_groups == 0, "weight %u", c.default_weight);
+
+	/* The 1.14 documentation's second example, verbatim. */
+	r = parse_line("/dev/sda1 share1 10 400 user weight 2048 :100 1000:80 2000:20", &c, &err);
+	CHECK(r == 0, "r=%d err=%s", r, err);
+	CHECK(c.io_throttle == 10 && c.io_limit == 400 && c.token_base == 2048, "numbers");
+	CHECK(c.type == IOBAND_TYPE_UID, "user is uid");
+	CHECK(c.nr_groups == 2 && c.groups[0].id == 1000 && c.groups[0].weight == 80 &&
+	      c.groups[1].id == 2000 && c.groups[1].weight == 20, "groups");
+
+	/* '=' and ',' separators; no default weight given; default policy. */
+	r = parse_line("8:16 g 0 0 gid default 0 5=10 6,20", &c, &err);
+	CHECK(r == 0, "r=%d err=%s", r, err);
+	CHECK(c.default_weight == IOBAND_WEIGHT_DEFAULT, "default weight %u", c.default_weight);
+	CHECK(c.nr_groups == 2 && c.groups[1].id == 6 && c.groups[1].weight == 20, "sep");
+	CHECK(c.policy == IOBAND_POLICY_WEIGHT, "default is weight");
+
+	r = parse_line("8:16 g 4 128 cgroup weight-iosize 0 :100 18446744073:7", &c, &err);
+	CHECK(r == 0, "r=%d err=%s", r, err);
+	CHECK(c.type == IOBAND_TYPE_CGROUP && c.policy == IOBAND_POLICY_WEIGHT_IOSIZE, "cgroup");
+	CHECK(c.groups[0].id == 18446744073ULL, "big cgroup id");
+
+	r = parse_line("8:16 0123456789012345678901234567890 0 0 pid weight 0", &c, &err);
+	CHECK(r == 0, "31-char devgroup accepted: %s", err);
+	r = parse_line("8:16 g 0 0 pgrp weight 0 :32767 1:1", &c, &err);
+	CHECK(r == 0 && c.default_weight == 32767, "max weight: %s", err);
+	r = parse_line("8:16 g 32767 32767 uid weight 1099511627776 0:1", &c, &err);
+	CHECK(r == 0, "limits and uid 0: %s", err);
+}
+
+struct bad_case {
+	const char *line;
+	const char *error;	/* exact ti->error */
+};
+
+static const struct bad_case bad_tables[] = {
+	{ "", "Not enough arguments: <device> <device-group-id> <io_throttle> <io_limit> <type> <policy> <token_base> [:<weight>] [<id>:<weight>...]" },
+	{ "8:16 g 0 0 none weight", "Not enough arguments: <device> <device-group-id> <io_throttle> <io_limit> <type> <policy> <token_base> [:<weight>] [<id>:<weight>...]" },
+	{ "8:16 01234567890123456789012345678901 0 0 none weight 0", "Invalid device-group id (1..31 characters)" },
+	{ "8:16 g x 0 none weight 0", "Invalid io_throttle (0..32767, 0 = default)" },
+	{ "8:16 g -1 0 none weight 0", "Invalid io_throttle (0..32767, 0 = default)" },
+	{ "8:16 g 32768 0 none weight 0", "Invalid io_throttle (0..32767, 0 = default)" },
+	{ "8:16 g 0 4k none weight 0", "Invalid io_limit (0..32767, 0 = default)" },
+	{ "8:16 g 0 99999999999 none weight 0", "Invalid io_limit (0..32767, 0 = default)" },
+	{ "8:16 g 10 5 none weight 0", "io_throttle must not exceed io_limit" },
+	{ "8:16 g 0 0 users weight 0", "Invalid group type (none, uid, user, gid, pid, pgrp, cgroup)" },
+	{ "8:16 g 0 0 cpuset weight 0", "Group type node/cpuset is not supported (use cgroup)" },
+	{ "8:16 g 0 0 none weights 0", "Invalid policy (default, weight, weight-iosize)" },
+	{ "8:16 g 0 0 none range-bw 0 :0:0", "Policy range-bw is not supported yet" },
+	{ "8:16 g 0 0 none weight abc", "Invalid token_base (0..2^40, 0 = default)" },
+	{ "8:16 g 0 0 none weight 1099511627777", "Invalid token_base (0..2^40, 0 = default)" },
+	{ "8:16 g 0 0 none weight 0 :0", "Invalid default group weight :<weight> (1..32767)" },
+	{ "8:16 g 0 0 none weight 0 :32768", "Invalid default group weight :<weight> (1..32767)" },
+	{ "8:16 g 0 0 none weight 0 :abc", "Invalid default group weight :<weight> (1..32767)" },
+	{ "8:16 g 0 0 none weight 0 :10 1:10", "Groups need a group type other than none" },
+	{ "8:16 g 0 0 uid weight 0 :10 1000", "Invalid group parameter (expected <group-id>:<weight>)" },
+	{ "8:16 g 0 0 uid weight 0 :10 abc:10", "Invalid group id (uid/gid 0..4294967294, pid/pgrp 1..4194304, cgroup id >= 1)" },
+	{ "8:16 g 0 0 uid weight 0 :10 4294967295:10", "Invalid group id (uid/gid 0..4294967294, pid/pgrp 1..4194304, cgroup id >= 1)" },
+	{ "8:16 g 0 0 pid weight 0 :10 0:10", "Invalid group id (uid/gid 0..4294967294, pid/pgrp 1..4194304, cgroup id >= 1)" },
+	{ "8:16 g 0 0 pid weight 0 :10 4194305:10", "Invalid group id (uid/gid 0..4294967294, pid/pgrp 1..4194304, cgroup id >= 1)" },
+	{ "8:16 g 0 0 uid weight 0 :10 1000:0", "Invalid group weight <group-id>:<weight> (1..32767)" },
+	{ "8:16 g 0 0 uid weight 0 :10 1000:", "Invalid group weight <group-id>:<weight> (1..32767)" },
+	{ "8:16 g 0 0 uid weight 0 :10 1000:80 1000:20", "Duplicate group id" },
+	{ "8:16 g 0 0 uid weight 0 :10 :20", "Default group weight :<weight> given twice or after a group" },
+	{ "8:16 g 0 0 uid weight 0 1:20 :20", "Default group weight :<weight> given twice or after a group" },
+	{ "8:16 g 0 0 cgroup weight 0 :10 -5:20", "Invalid group id (uid/gid 0..4294967294, pid/pgrp 1..4194304, cgroup id >= 1)" },
+	{ "8:16 g 0 0 uid weight 0 :10 1000:80x", "Invalid group weight <group-id>:<weight> (1..32767)" },
+	{ "8:16 g 1 2 uid weight 0 :10 10:10 10 :20", "Invalid group parameter (expected <group-id>:<weight>)" },
+};
+
+static void test_bad_tables(void)
+{
+	struct ioband_table_cfg c;
+	unsigned int i;
+	char *err;
+
+	for (i = 0; i < ARRAY_SIZE(bad_tables); i++) {
+		int r = parse_line(bad_tables[i].line, &c, &err);
+
+		CHECK(r == -EINVAL, "'%s' accepted", bad_tables[i].line);
+		CHECK(err && !strcmp(err, bad_tables[i].error),
+		      "'%s': got \"%s\", want \"%s\"", bad_tables[i].line,
+		      err ? err : "(null)", bad_tables[i].error);
+	}
+	CHECK(ARRAY_SIZE(bad_tables) >= 20, "at least 20 malformed lines");
+}
+
+/* The parser must hand argv back to dm core unchanged. */
+static void test_argv_untouched(void)
+{
+	char buf[256], *argv[MAXW];
+	struct ioband_group_cfg groups[MAXW];
+	struct ioband_table_cfg c = { .groups = groups };
+	char *err;
+	int argc = split("8:16 g 0 0 uid weight 0 :10 1000=80 2000,20", buf, sizeof(buf), argv);
+
+	CHECK(ioband_parse_table(argc, argv, &c, &err) == 0, "parse");
+	CHECK(!strcmp(argv[8], "1000:80") || !strcmp(argv[8], "1000=80"), "argv[8]=%s", argv[8]);
+	CHECK(strchr(argv[9], ':') || strchr(argv[9], ','), "argv[9]=%s", argv[9]);
+}
+
+static int parse_msg(const char *line, enum ioband_type type,
+		     struct ioband_msg *m, char **err)
+{
+	char buf[256], *argv[MAXW];
+	int argc = split(line, buf, sizeof(buf), argv);
+
+	*err = NULL;
+	return ioband_parse_message(argc, argv, type, m, err);
+}
+
+static void test_messages(void)
+{
+	struct ioband_msg m;
+	char *err;
+
+	CHECK(!parse_msg("weight 50", IOBAND_TYPE_NONE, &m, &err) &&
+	      m.verb == IOBAND_MSG_WEIGHT && !m.has_id && m.value == 50, "weight 50");
+	CHECK(!parse_msg("weight :60", IOBAND_TYPE_NONE, &m, &err) &&
+	      !m.has_id && m.value == 60, "weight :60");
+	CHECK(!parse_msg("weight 1000:70", IOBAND_TYPE_UID, &m, &err) &&
+	      m.has_id && m.id == 1000 && m.value == 70, "weight 1000:70");
+	CHECK(!parse_msg("attach 1000", IOBAND_TYPE_UID, &m, &err) &&
+	      m.verb == IOBAND_MSG_ATTACH && m.id == 1000, "attach");
+	CHECK(!parse_msg("detach 7", IOBAND_TYPE_PID, &m, &err) &&
+	      m.verb == IOBAND_MSG_DETACH && m.id == 7, "detach");
+	CHECK(!parse_msg("type user", IOBAND_TYPE_NONE, &m, &err) &&
+	      m.type == IOBAND_TYPE_UID, "type user");
+	CHECK(!parse_msg("policy weight-iosize", IOBAND_TYPE_NONE, &m, &err) &&
+	      m.policy == IOBAND_POLICY_WEIGHT_IOSIZE, "policy");
+	CHECK(!parse_msg("token 0", IOBAND_TYPE_NONE, &m, &err) &&
+	      m.verb == IOBAND_MSG_TOKEN && m.value == 0, "token");
+	CHECK(!parse_msg("token 5:128", IOBAND_TYPE_UID, &m, &err) &&
+	      m.value == 128, "token id:n");
+	CHECK(!parse_msg("io_throttle 8", IOBAND_TYPE_NONE, &m, &err) &&
+	      m.verb == IOBAND_MSG_IO_THROTTLE && m.value == 8, "io_throttle");
+	CHECK(!parse_msg("io_limit 0", IOBAND_TYPE_NONE, &m, &err) &&
+	      m.verb == IOBAND_MSG_IO_LIMIT && m.value == 0, "io_limit");
+	CHECK(!parse_msg("reset", IOBAND_TYPE_NONE, &m, &err) &&
+	      m.verb == IOBAND_MSG_RESET, "reset");
+	CHECK(!parse_msg("stats", IOBAND_TYPE_NONE, &m, &err) &&
+	      m.verb == IOBAND_MSG_STATS, "stats");
+}
+
+static const struct {
+	const char *msg;
+	enum ioband_type type;
+	const char *error;
+} bad_msgs[] = {
+	{ "", IOBAND_TYPE_NONE, "Empty message" },
+	{ "weigh 10", IOBAND_TYPE_NONE, "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, reset, stats)" },
+	{ "WEIGHT 10", IOBAND_TYPE_NONE, "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, reset, stats)" },
+	{ "weight", IOBAND_TYPE_NONE, "Message takes exactly one argument" },
+	{ "weight 10 20", IOBAND_TYPE_NONE, "Message takes exactly one argument" },
+	{ "weight 0", IOBAND_TYPE_NONE, "Invalid weight (1..32767)" },
+	{ "weight 40000", IOBAND_TYPE_NONE, "Invalid weight (1..32767)" },
+	{ "weight 1000:x", IOBAND_TYPE_UID, "Invalid weight (1..32767)" },
+	{ "weight 5:10", IOBAND_TYPE_NONE, "Groups need a group type other than none" },
+	{ "attach 5", IOBAND_TYPE_NONE, "Groups need a group type other than none" },
+	{ "attach -1", IOBAND_TYPE_UID, "Invalid group id (uid/gid 0..4294967294, pid/pgrp 1..4194304, cgroup id >= 1)" },
+	{ "detach abc", IOBAND_TYPE_PID, "Invalid group id (uid/gid 0..4294967294, pid/pgrp 1..4194304, cgroup id >= 1)" },
+	{ "type cpuset", IOBAND_TYPE_NONE, "Group type node/cpuset is not supported (use cgroup)" },
+	{ "type bogus", IOBAND_TYPE_NONE, "Invalid group type (none, uid, user, gid, pid, pgrp, cgroup)" },
+	{ "policy range-bw", IOBAND_TYPE_NONE, "Policy range-bw is not supported yet" },
+	{ "policy fifo", IOBAND_TYPE_NONE, "Invalid policy (default, weight, weight-iosize)" },
+	{ "token -3", IOBAND_TYPE_NONE, "Invalid token (0..2^40, 0 = default)" },
+	{ "io_throttle 40000", IOBAND_TYPE_NONE, "Invalid io_throttle (0..32767, 0 = default)" },
+	{ "io_limit many", IOBAND_TYPE_NONE, "Invalid io_limit (0..32767, 0 = default)" },
+	{ "reset now", IOBAND_TYPE_NONE, "Message takes no argument" },
+	{ "stats all", IOBAND_TYPE_NONE, "Message takes no argument" },
+};
+
+static void test_bad_messages(void)
+{
+	struct ioband_msg m;
+	unsigned int i;
+	char *err;
+
+	for (i = 0; i < ARRAY_SIZE(bad_msgs); i++) {
+		int r = parse_msg(bad_msgs[i].msg, bad_msgs[i].type, &m, &err);
+
+		CHECK(r == -EINVAL, "'%s' accepted", bad_msgs[i].msg);
+		CHECK(err && !strcmp(err, bad_msgs[i].error),
+		      "'%s': got \"%s\", want \"%s\"", bad_msgs[i].msg,
+		      err ? err : "(null)", bad_msgs[i].error);
+	}
+}
+
+static void test_names(void)
+{
+	enum ioband_type t;
+	enum ioband_policy_id p;
+	char *err;
+	unsigned int i;
+
+	/* Every printed name parses back to itself: status TABLE round-trips. */
+	for (i = 0; i < IOBAND_TYPE_NR; i++)
+		CHECK(!ioband_parse_type(ioband_type_name(i), &t, &err) && t == i,
+		      "type %u", i);
+	for (i = 0; i < IOBAND_POLICY_NR; i++)
+		CHECK(!ioband_parse_policy(ioband_policy_name(i), &p, &err) && p == i,
+		      "policy %u", i);
+}
+
+int main(void)
+{
+	test_good_tables();
+	test_bad_tables();
+	test_argv_untouched();
+	test_messages();
+	test_bad_messages();
+	test_names();
+	return utest_report("test-parse");
+}
