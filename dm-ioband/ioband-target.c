@@ -12,6 +12,26 @@
  * The table line, messages and status are those of dm-ioband 1.14 (see
  * docs/dm-ioband.md); ioband-parse.c turns them into a validated
  * description and this file applies it.
+ *
+ * Scheduling (docs/scheduling.md has the design and a worked example) is
+ * start-time fair queueing with a depth bound, whose arithmetic lives in
+ * ioband-sched.c:
+ *
+ * - Fast path, map(): while nothing is held in the device group and fewer
+ *   than io_limit bios are in flight, a bio is charged (an atomic update
+ *   of its group's virtual time) and remapped at once.  No lock is taken.
+ * - Slow path: otherwise the bio is held on its group's FIFO under the
+ *   device group's qlock, the group enters the backlog heap (O(log n)), and
+ *   whatever the free slots allow is dispatched, smallest virtual start
+ *   time first.  map() never sleeps; a REQ_NOWAIT bio that would be held
+ *   is completed with BLK_STS_AGAIN instead.
+ * - Completions only decrement the in-flight count; once io_throttle slots
+ *   are free again (a low-water mark, so not on every completion) they kick
+ *   the dispatch work, which refills the slots.  A watchdog timer kicks it
+ *   too while bios are held, so nothing can be stranded.
+ * - Held bios are released with dm_submit_bio_remap(), which keeps the
+ *   original bio's blkcg association, so layers below still charge the
+ *   right cgroup.  presuspend releases everything a device holds.
  */
 #include <linux/device-mapper.h>
 #include <linux/module.h>
@@ -26,13 +46,22 @@
 #include <linux/pid.h>
 #include <linux/rcupdate.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <linux/timer.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
 
 #include "ioband-parse.h"
+#include "ioband-sched.h"
 
 #define DM_MSG_PREFIX "ioband"
 
 #define IOBAND_DEFAULT_IO_THROTTLE	4
 #define IOBAND_MIN_IO_LIMIT		4
+#define IOBAND_WATCHDOG			(HZ / 10)	/* while bios are held */
+
+static struct workqueue_struct *ioband_wq;
 
 /* Per-CPU counters of one group; summed for status. */
 struct ioband_stats {
@@ -49,6 +78,14 @@ struct ioband_group {
 	u32 weight;
 	struct ioband_target *t;
 	struct ioband_stats __percpu *stats;
+
+	/* Virtual time: start tag of the next I/O.  Lock-free (cmpxchg). */
+	atomic64_t vtime;
+
+	/* Held bios, under dg->qlock. */
+	struct bio_list queue;
+	unsigned int nr_queued;
+	struct ioband_entity ent;	/* backlog heap entry */
 };
 
 /*
@@ -63,11 +100,28 @@ struct ioband_devgroup {
 	struct list_head members;	/* ioband_target.dg_node */
 
 	struct mutex lock;		/* serialises reconfiguration */
-	u32 io_throttle;		/* effective values, never 0 */
-	u32 io_limit;
-	u64 token_base;
+	u32 io_throttle;		/* effective values, never 0; */
+	u32 io_limit;			/* written under lock, read with */
+	u64 token_base;			/* READ_ONCE() on the I/O path */
 	enum ioband_policy_id policy;
 	u32 default_io_limit;		/* from the disk's queue */
+	u32 nr_entities;		/* groups of all members, under lock */
+
+	/* Scheduler state. */
+	atomic_t inflight;		/* dispatched to the disk, not completed */
+	atomic_t queued;		/* held in ioband */
+	atomic64_t vnow;		/* virtual time: largest start tag issued */
+	spinlock_t qlock;		/* held bios and the backlog heap */
+	struct ioband_wfq wfq;
+	struct work_struct dispatch_work;
+	struct timer_list watchdog;
+	bool dying;
+};
+
+/* Per-bio data: what end_io must know. */
+struct ioband_bio {
+	u64 queued_ns;
+	bool counted;			/* in dg->inflight */
 };
 
 struct ioband_target {
@@ -78,6 +132,7 @@ struct ioband_target {
 	struct mapped_device *md;
 
 	enum ioband_type type;		/* changes only with no extra groups */
+	bool draining;			/* suspending: hold nothing */
 	struct ioband_group default_group;
 	struct xarray groups;		/* id -> group; readers use RCU */
 	unsigned int nr_groups;		/* under dg->lock */
@@ -95,12 +150,26 @@ static const char *ioband_dev_name(struct ioband_target *t)
 	return dm_device_name(t->md);
 }
 
+/* Default group first, then the extra groups by ascending id. */
+static struct ioband_group *ioband_next_group(struct ioband_target *t,
+					      struct ioband_group *g,
+					      unsigned long *id)
+{
+	if (g == &t->default_group) {
+		*id = 0;
+		return xa_find(&t->groups, id, ULONG_MAX, XA_PRESENT);
+	}
+	return xa_find_after(&t->groups, id, ULONG_MAX, XA_PRESENT);
+}
+
+/* Callers hold rcu_read_lock() or dg->lock, so groups stay valid. */
+#define ioband_for_each_group(t, id, g)					\
+	for ((g) = &(t)->default_group; (g);				\
+	     (g) = ioband_next_group((t), (g), &(id)))
+
 static u64 ioband_default_token(enum ioband_policy_id policy, u32 io_limit)
 {
-	/* weight: tokens are I/Os; weight-iosize: sectors (8 per 4 KiB). */
-	u64 tok = (u64)io_limit * 4;
-
-	return policy == IOBAND_POLICY_WEIGHT_IOSIZE ? tok * 8 : tok;
+	return ioband_policy_get(policy)->default_token(io_limit);
 }
 
 /*
@@ -126,6 +195,67 @@ static int ioband_resolve_params(struct ioband_devgroup *dg, u32 io_throttle,
 	*eff_limit = io_limit;
 	*eff_token = token;
 	return 0;
+}
+
+static void ioband_dispatch_work(struct work_struct *ws);
+
+static void ioband_watchdog_fn(struct timer_list *tl)
+{
+	struct ioband_devgroup *dg = from_timer(dg, tl, watchdog);
+
+	if (atomic_read(&dg->queued) && !READ_ONCE(dg->dying))
+		queue_work(ioband_wq, &dg->dispatch_work);
+}
+
+/*
+ * Make room in the backlog heap for @need groups.  The heap only grows;
+ * allocation happens here, outside qlock, so the I/O path never allocates.
+ */
+static int ioband_heap_reserve(struct ioband_devgroup *dg, u32 need)
+{
+	struct ioband_entity **heap, **old;
+	u32 cap;
+
+	lockdep_assert_held(&dg->lock);
+	if (need <= dg->wfq.cap)
+		return 0;
+	cap = max3(need, 2 * dg->wfq.cap, 16U);
+	heap = kvmalloc_array(cap, sizeof(*heap), GFP_KERNEL);
+	if (!heap)
+		return -ENOMEM;
+	spin_lock_irq(&dg->qlock);
+	old = ioband_wfq_set_heap(&dg->wfq, heap, cap);
+	spin_unlock_irq(&dg->qlock);
+	kvfree(old);
+	return 0;
+}
+
+static struct ioband_devgroup *ioband_devgroup_alloc(const char *name)
+{
+	struct ioband_devgroup *dg = kzalloc(sizeof(*dg), GFP_KERNEL);
+
+	if (!dg)
+		return NULL;
+	strscpy(dg->name, name, sizeof(dg->name));
+	INIT_LIST_HEAD(&dg->members);
+	mutex_init(&dg->lock);
+	spin_lock_init(&dg->qlock);
+	ioband_wfq_init(&dg->wfq);
+	INIT_WORK(&dg->dispatch_work, ioband_dispatch_work);
+	timer_setup(&dg->watchdog, ioband_watchdog_fn, 0);
+	return dg;
+}
+
+static void ioband_devgroup_free(struct ioband_devgroup *dg)
+{
+	WRITE_ONCE(dg->dying, true);
+	timer_delete_sync(&dg->watchdog);
+	cancel_work_sync(&dg->dispatch_work);
+	timer_delete_sync(&dg->watchdog);
+	WARN_ON(atomic_read(&dg->queued) || dg->wfq.nr);
+	kvfree(dg->wfq.heap);
+	mutex_destroy(&dg->lock);
+	kfree(dg);
 }
 
 static struct ioband_devgroup *ioband_devgroup_find(const char *name)
@@ -194,15 +324,12 @@ static int ioband_devgroup_join(struct ioband_target *t, char **err)
 			goto out;
 		t->cfg_pending = true;
 	} else {
-		dg = kzalloc(sizeof(*dg), GFP_KERNEL);
+		dg = ioband_devgroup_alloc(cfg->devgroup);
 		if (!dg) {
 			*err = "Cannot allocate device group";
 			r = -ENOMEM;
 			goto out;
 		}
-		strscpy(dg->name, cfg->devgroup, sizeof(dg->name));
-		INIT_LIST_HEAD(&dg->members);
-		mutex_init(&dg->lock);
 		dg->default_io_limit =
 			max_t(u32, bdev_get_queue(t->dev->bdev)->nr_requests,
 			      IOBAND_MIN_IO_LIMIT);
@@ -212,10 +339,31 @@ static int ioband_devgroup_join(struct ioband_target *t, char **err)
 					  &dg->io_throttle, &dg->io_limit,
 					  &dg->token_base, err);
 		if (r) {
-			kfree(dg);
+			ioband_devgroup_free(dg);
 			goto out;
 		}
 		list_add(&dg->node, &ioband_devgroups);
+	}
+
+	/* A heap slot for each of this table's groups; start them at vnow. */
+	mutex_lock(&dg->lock);
+	r = ioband_heap_reserve(dg, dg->nr_entities + 1 + t->nr_groups);
+	if (!r) {
+		struct ioband_group *g;
+		unsigned long id;
+
+		dg->nr_entities += 1 + t->nr_groups;
+		ioband_for_each_group(t, id, g)
+			atomic64_set(&g->vtime, atomic64_read(&dg->vnow));
+	}
+	mutex_unlock(&dg->lock);
+	if (r) {
+		*err = "Cannot allocate scheduler heap";
+		if (!dg->ref) {
+			list_del(&dg->node);
+			ioband_devgroup_free(dg);
+		}
+		goto out;
 	}
 	dg->ref++;
 	list_add_tail(&t->dg_node, &dg->members);
@@ -231,10 +379,12 @@ static void ioband_devgroup_leave(struct ioband_target *t)
 
 	mutex_lock(&ioband_devgroups_lock);
 	list_del(&t->dg_node);
+	mutex_lock(&dg->lock);
+	dg->nr_entities -= 1 + t->nr_groups;
+	mutex_unlock(&dg->lock);
 	if (!--dg->ref) {
 		list_del(&dg->node);
-		mutex_destroy(&dg->lock);
-		kfree(dg);
+		ioband_devgroup_free(dg);
 	}
 	mutex_unlock(&ioband_devgroups_lock);
 	t->dg = NULL;
@@ -249,6 +399,8 @@ static int ioband_group_init(struct ioband_target *t, struct ioband_group *g,
 	g->id = id;
 	g->weight = weight;
 	g->t = t;
+	bio_list_init(&g->queue);
+	g->ent.heap_idx = IOBAND_NOT_QUEUED;
 	return 0;
 }
 
@@ -370,6 +522,8 @@ static int ioband_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = 1;
 	ti->num_write_zeroes_bios = 1;
+	ti->per_io_data_size = sizeof(struct ioband_bio);
+	ti->accounts_remapped_io = true;
 	return 0;
 bad:
 	ioband_dtr(ti);
@@ -425,27 +579,247 @@ static struct ioband_group *ioband_classify(struct ioband_target *t,
 	return g ? g : &t->default_group;
 }
 
+/*
+ * Charge @cost to @g and return its I/O's start tag.  Lock-free: the fast
+ * path calls it without qlock, the dispatcher with it.  The group's start
+ * tag is raised to the floor (no credit hoarded while idle beyond the
+ * token), and vnow follows the largest start tag issued.
+ */
+static void ioband_charge(struct ioband_devgroup *dg, struct ioband_group *g,
+			  u64 cost)
+{
+	u32 w = READ_ONCE(g->weight);
+	u64 vcost = ioband_vt_cost(cost, w);
+	u64 floor = ioband_vt_floor(atomic64_read(&dg->vnow),
+				    READ_ONCE(dg->token_base), w);
+	s64 old = atomic64_read(&g->vtime);
+	u64 start;
+
+	do {
+		start = ioband_vt_start(old, floor);
+	} while (!atomic64_try_cmpxchg(&g->vtime, &old, start + vcost));
+
+	old = atomic64_read(&dg->vnow);
+	while (ioband_vt_before(old, start) &&
+	       !atomic64_try_cmpxchg(&dg->vnow, &old, start))
+		;
+}
+
+static u64 ioband_bio_cost(struct ioband_devgroup *dg, struct bio *bio)
+{
+	struct ioband_io io = {
+		.sectors = bio_sectors(bio),
+		.write = op_is_write(bio_op(bio)),
+		.discard = op_is_discard(bio->bi_opf) ||
+			bio_op(bio) == REQ_OP_WRITE_ZEROES,
+	};
+
+	return ioband_policy_get(READ_ONCE(dg->policy))->io_cost(&io);
+}
+
+/* Below this many in flight, completions kick the dispatcher. */
+static int ioband_low_water(struct ioband_devgroup *dg)
+{
+	u32 limit = READ_ONCE(dg->io_limit);
+
+	return limit - clamp_t(u32, READ_ONCE(dg->io_throttle), 1,
+			       max(limit / 2, 1U));
+}
+
+/*
+ * Dispatch held bios, smallest start tag first, while there is room in
+ * flight.  The bios go to @out, for the caller to submit without qlock.
+ */
+static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out,
+			    bool all)
+{
+	u32 limit = READ_ONCE(dg->io_limit);
+	struct ioband_entity *e;
+	u64 now = ktime_get_ns();
+
+	lockdep_assert_held(&dg->qlock);
+
+	while ((e = ioband_wfq_first(&dg->wfq))) {
+		struct ioband_group *g = container_of(e, struct ioband_group, ent);
+		struct ioband_bio *pb;
+		struct bio *bio;
+
+		if (!all && atomic_read(&dg->inflight) >= limit)
+			break;
+		bio = bio_list_pop(&g->queue);
+		g->nr_queued--;
+		atomic_dec(&dg->queued);
+		ioband_charge(dg, g, ioband_bio_cost(dg, bio));
+		ioband_wfq_dispatched(&dg->wfq, e, atomic64_read(&g->vtime),
+				      g->nr_queued);
+		atomic_inc(&dg->inflight);
+
+		pb = dm_per_bio_data(bio, sizeof(*pb));
+		pb->counted = true;
+		this_cpu_add(g->stats->wait_ns, now - pb->queued_ns);
+		bio_list_add(out, bio);
+	}
+}
+
+static void ioband_submit_list(struct bio_list *list)
+{
+	struct bio *bio;
+
+	while ((bio = bio_list_pop(list)))
+		dm_submit_bio_remap(bio, NULL);
+}
+
+static void ioband_arm_watchdog(struct ioband_devgroup *dg)
+{
+	if (atomic_read(&dg->queued) && !timer_pending(&dg->watchdog) &&
+	    !READ_ONCE(dg->dying))
+		mod_timer(&dg->watchdog, jiffies + IOBAND_WATCHDOG);
+}
+
+static void ioband_dispatch_work(struct work_struct *ws)
+{
+	struct ioband_devgroup *dg =
+		container_of(ws, struct ioband_devgroup, dispatch_work);
+	struct bio_list list = BIO_EMPTY_LIST;
+
+	spin_lock_irq(&dg->qlock);
+	ioband_dispatch(dg, &list, false);
+	spin_unlock_irq(&dg->qlock);
+	ioband_submit_list(&list);
+	ioband_arm_watchdog(dg);
+}
+
 static int ioband_map(struct dm_target *ti, struct bio *bio)
 {
 	struct ioband_target *t = ti->private;
-	struct ioband_group *g;
+	struct ioband_devgroup *dg = t->dg;
+	struct ioband_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
+	struct bio_list list = BIO_EMPTY_LIST;
 	unsigned int sectors = bio_sectors(bio);
+	int dir = bio_data_dir(bio);
+	struct ioband_group *g;
+	unsigned long flags;
 
+	pb->counted = false;
 	bio_set_dev(bio, t->dev->bdev);
 	if (sectors)
 		bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
 
-	/* An empty flush carries no data: nothing to charge or count. */
+	/*
+	 * An empty flush carries no data: nothing to charge.  It need not
+	 * wait for held writes either: a flush covers writes that completed
+	 * before it was issued, and held ones have not.
+	 */
 	if (!sectors && op_is_flush(bio->bi_opf))
 		return DM_MAPIO_REMAPPED;
 
 	rcu_read_lock();
 	g = ioband_classify(t, bio);
-	this_cpu_inc(g->stats->ios[bio_data_dir(bio)]);
-	this_cpu_add(g->stats->sectors[bio_data_dir(bio)], sectors);
+	this_cpu_inc(g->stats->ios[dir]);
+	this_cpu_add(g->stats->sectors[dir], sectors);
+
+	/* Fast path: nothing held, room in flight. */
+	if (!atomic_read(&dg->queued) || READ_ONCE(t->draining)) {
+		if (atomic_inc_return(&dg->inflight) <= READ_ONCE(dg->io_limit) ||
+		    READ_ONCE(t->draining)) {
+			ioband_charge(dg, g, ioband_bio_cost(dg, bio));
+			pb->counted = true;
+			rcu_read_unlock();
+			return DM_MAPIO_REMAPPED;
+		}
+		atomic_dec(&dg->inflight);
+	}
+
+	if (bio->bi_opf & REQ_NOWAIT) {
+		rcu_read_unlock();
+		bio_wouldblock_error(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+
+	/* Slow path: hold the bio on its group's FIFO and dispatch in order. */
+	pb->queued_ns = ktime_get_ns();
+	this_cpu_inc(g->stats->delayed[dir]);
+	spin_lock_irqsave(&dg->qlock, flags);
+	bio_list_add(&g->queue, bio);
+	if (!g->nr_queued++) {
+		u32 w = READ_ONCE(g->weight);
+
+		g->ent.vtime = atomic64_read(&g->vtime);
+		ioband_wfq_activate(&dg->wfq, &g->ent,
+				    ioband_vt_floor(atomic64_read(&dg->vnow),
+						    READ_ONCE(dg->token_base), w));
+	}
+	atomic_inc(&dg->queued);
+	/* Pairs with ioband_end_io(): one of us sees the other's update. */
+	smp_mb__after_atomic();
+	ioband_dispatch(dg, &list, false);
+	spin_unlock_irqrestore(&dg->qlock, flags);
 	rcu_read_unlock();
 
-	return DM_MAPIO_REMAPPED;
+	/* Inside map() these are only queued on current->bio_list. */
+	ioband_submit_list(&list);
+	ioband_arm_watchdog(dg);
+	return DM_MAPIO_SUBMITTED;
+}
+
+static int ioband_end_io(struct dm_target *ti, struct bio *bio,
+			 blk_status_t *error)
+{
+	struct ioband_target *t = ti->private;
+	struct ioband_devgroup *dg = t->dg;
+	struct ioband_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
+
+	if (pb->counted) {
+		int left = atomic_dec_return(&dg->inflight);
+
+		if (atomic_read(&dg->queued) && left <= ioband_low_water(dg))
+			queue_work(ioband_wq, &dg->dispatch_work);
+	}
+	return DM_ENDIO_DONE;
+}
+
+/*
+ * Release every bio this device holds, and hold nothing until resume, so
+ * that suspend (and so table reloads and removal) completes.
+ */
+static void ioband_presuspend(struct dm_target *ti)
+{
+	struct ioband_target *t = ti->private;
+	struct ioband_devgroup *dg = t->dg;
+	struct bio_list list = BIO_EMPTY_LIST;
+	struct ioband_group *g;
+	unsigned long id;
+	u64 now = ktime_get_ns();
+
+	spin_lock_irq(&dg->qlock);
+	WRITE_ONCE(t->draining, true);
+	rcu_read_lock();
+	ioband_for_each_group(t, id, g) {
+		struct bio *bio;
+
+		ioband_wfq_remove(&dg->wfq, &g->ent);
+		while ((bio = bio_list_pop(&g->queue))) {
+			struct ioband_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
+
+			atomic_dec(&dg->queued);
+			atomic_inc(&dg->inflight);
+			ioband_charge(dg, g, ioband_bio_cost(dg, bio));
+			pb->counted = true;
+			this_cpu_add(g->stats->wait_ns, now - pb->queued_ns);
+			bio_list_add(&list, bio);
+		}
+		g->nr_queued = 0;
+	}
+	rcu_read_unlock();
+	spin_unlock_irq(&dg->qlock);
+	ioband_submit_list(&list);
+}
+
+static void ioband_presuspend_undo(struct dm_target *ti)
+{
+	struct ioband_target *t = ti->private;
+
+	WRITE_ONCE(t->draining, false);
 }
 
 static void ioband_stats_sum(struct ioband_group *g, struct ioband_stats *s)
@@ -477,25 +851,8 @@ static void ioband_stats_reset(struct ioband_group *g)
 /* Queued-now is the number of bios of the group held in ioband. */
 static unsigned int ioband_group_queued(struct ioband_group *g)
 {
-	return 0;
+	return READ_ONCE(g->nr_queued);
 }
-
-/* Default group first, then the extra groups by ascending id. */
-static struct ioband_group *ioband_next_group(struct ioband_target *t,
-					      struct ioband_group *g,
-					      unsigned long *id)
-{
-	if (g == &t->default_group) {
-		*id = 0;
-		return xa_find(&t->groups, id, ULONG_MAX, XA_PRESENT);
-	}
-	return xa_find_after(&t->groups, id, ULONG_MAX, XA_PRESENT);
-}
-
-/* Callers hold rcu_read_lock() or dg->lock, so groups stay valid. */
-#define ioband_for_each_group(t, id, g)					\
-	for ((g) = &(t)->default_group; (g);				\
-	     (g) = ioband_next_group((t), (g), &(id)))
 
 static void ioband_emit_group_id(struct ioband_target *t,
 				 struct ioband_group *g, char *result,
@@ -589,6 +946,31 @@ static int ioband_msg_stats(struct ioband_target *t, char *result,
 	return 1;
 }
 
+/*
+ * A detached group's held bios join the tail of the default group's queue,
+ * in their order, rather than being lost or issued out of turn.
+ */
+static void ioband_group_orphan(struct ioband_devgroup *dg,
+				struct ioband_target *t, struct ioband_group *g)
+{
+	struct ioband_group *def = &t->default_group;
+
+	spin_lock_irq(&dg->qlock);
+	ioband_wfq_remove(&dg->wfq, &g->ent);
+	if (g->nr_queued) {
+		bio_list_merge(&def->queue, &g->queue);
+		bio_list_init(&g->queue);
+		if (!def->nr_queued) {
+			def->ent.vtime = atomic64_read(&def->vtime);
+			ioband_wfq_activate(&dg->wfq, &def->ent,
+					    atomic64_read(&dg->vnow));
+		}
+		def->nr_queued += g->nr_queued;
+		g->nr_queued = 0;
+	}
+	spin_unlock_irq(&dg->qlock);
+}
+
 /* Apply a parsed message.  Called with dg->lock held. */
 static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 			    char *result, unsigned int maxlen, char **err)
@@ -621,10 +1003,17 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 			*err = "Too many groups (at most 65536 per device)";
 			return -ENOSPC;
 		}
-		r = ioband_group_attach(t, msg->id, IOBAND_WEIGHT_DEFAULT);
-		if (r)
+		r = ioband_heap_reserve(dg, dg->nr_entities + 1);
+		if (!r)
+			r = ioband_group_attach(t, msg->id, IOBAND_WEIGHT_DEFAULT);
+		if (r) {
 			*err = "Cannot allocate group";
-		return r;
+			return r;
+		}
+		dg->nr_entities++;
+		g = xa_load(&t->groups, msg->id);
+		atomic64_set(&g->vtime, atomic64_read(&dg->vnow));
+		return 0;
 
 	case IOBAND_MSG_DETACH:
 		g = xa_erase(&t->groups, msg->id);
@@ -633,7 +1022,9 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 			return -EINVAL;
 		}
 		t->nr_groups--;
-		synchronize_rcu();	/* no map() still uses g */
+		synchronize_rcu();	/* no map() can reach g any more */
+		ioband_group_orphan(dg, t, g);
+		dg->nr_entities--;
 		ioband_group_free(g);
 		return 0;
 
@@ -707,6 +1098,10 @@ static int ioband_message(struct dm_target *ti, unsigned int argc, char **argv,
 		r = ioband_apply_msg(t, &msg, result, maxlen, &err);
 	mutex_unlock(&t->dg->lock);
 
+	/* A larger io_limit, a new weight or policy: dispatch under it now. */
+	if (!r && atomic_read(&t->dg->queued))
+		queue_work(ioband_wq, &t->dg->dispatch_work);
+
 	if (r < 0)
 		DMERR("%s: message %s: %s", ioband_dev_name(t),
 		      argc ? argv[0] : "(empty)", err ? err : "failed");
@@ -719,6 +1114,7 @@ static void ioband_resume(struct dm_target *ti)
 	struct ioband_devgroup *dg = t->dg;
 	char *err;
 
+	WRITE_ONCE(t->draining, false);
 	if (!t->cfg_pending)
 		return;
 	/* A reload of the group's only device brings its shared parameters. */
@@ -744,10 +1140,14 @@ static int ioband_iterate_devices(struct dm_target *ti,
 static struct target_type ioband_target = {
 	.name		 = "ioband",
 	.version	 = {2, 0, 0},
+	.features	 = DM_TARGET_NOWAIT,
 	.module		 = THIS_MODULE,
 	.ctr		 = ioband_ctr,
 	.dtr		 = ioband_dtr,
 	.map		 = ioband_map,
+	.end_io		 = ioband_end_io,
+	.presuspend	 = ioband_presuspend,
+	.presuspend_undo = ioband_presuspend_undo,
 	.resume		 = ioband_resume,
 	.status		 = ioband_status,
 	.message	 = ioband_message,
@@ -757,16 +1157,24 @@ static struct target_type ioband_target = {
 /* Not module_dm(): it does not exist in 6.1, which ioband also supports. */
 static int __init dm_ioband_init(void)
 {
-	int r = dm_register_target(&ioband_target);
+	int r;
 
-	if (r < 0)
+	/* WQ_MEM_RECLAIM: held writeback must be released under memory pressure. */
+	ioband_wq = alloc_workqueue("kioband", WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
+	if (!ioband_wq)
+		return -ENOMEM;
+	r = dm_register_target(&ioband_target);
+	if (r < 0) {
 		DMERR("register failed %d", r);
+		destroy_workqueue(ioband_wq);
+	}
 	return r;
 }
 
 static void __exit dm_ioband_exit(void)
 {
 	dm_unregister_target(&ioband_target);
+	destroy_workqueue(ioband_wq);
 }
 
 module_init(dm_ioband_init);

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ioband-sched.h - policy arithmetic of dm-ioband: the policies' cost
+ * functions and the weighted fair queueing core shared by them.
+ *
+ * Kernel-independent: compiled into the module and, unchanged, into the
+ * userspace simulator and unit tests (tests/unit/).  The caller provides
+ * locking; see each function's contract.  The algorithm is described in
+ * docs/scheduling.md.
+ */
+#ifndef IOBAND_SCHED_H
+#define IOBAND_SCHED_H
+
+#include "ioband-compat.h"
+#include "ioband-parse.h"
+
+/*
+ * Virtual time is in units of 1/IOBAND_VT_ONE cost unit at weight 1: an
+ * I/O of cost c advances its group's virtual time by c * IOBAND_VT_ONE / w.
+ * With weights up to 32767, a cost-1 I/O still moves 32 units.  Virtual
+ * times wrap; they are only ever compared with ioband_vt_before(), which
+ * is correct while the values compared are within 2^63 of each other
+ * (they are within a few seconds of service of one another).
+ */
+#define IOBAND_VT_SHIFT		20
+#define IOBAND_VT_ONE		(1ULL << IOBAND_VT_SHIFT)
+
+/* What a policy may look at to price an I/O. */
+struct ioband_io {
+	u32 sectors;
+	bool write;
+	bool discard;		/* discard or write-zeroes: no data moved */
+};
+
+/*
+ * A policy: how much an I/O costs, in the policy's unit.
+ *
+ * @io_cost: cost of one I/O, >= 1.  Must not block; called once per bio,
+ *	in map() or in the dispatcher, possibly under a spinlock.
+ * @default_token: token_base used when the table or message gives 0, for a
+ *	device group with the given io_limit; in the same unit as io_cost.
+ *
+ * Policies are looked up by id (the parser maps names and aliases to ids)
+ * in a small static registry, ioband_policy_get().
+ */
+struct ioband_policy_ops {
+	const char *name;
+	u64 (*io_cost)(const struct ioband_io *io);
+	u64 (*default_token)(u32 io_limit);
+};
+
+const struct ioband_policy_ops *ioband_policy_get(enum ioband_policy_id id);
+
+/*
+ * A schedulable entity: one group.  @vtime is the virtual start time of
+ * the group's next I/O (its last finish time).  @heap_idx is its place in
+ * the backlog heap, IOBAND_NOT_QUEUED when it has nothing held.
+ */
+#define IOBAND_NOT_QUEUED	U32_MAX
+
+struct ioband_entity {
+	u64 vtime;
+	u32 heap_idx;
+};
+
+/*
+ * The backlog: a binary min-heap of the entities that have I/O held,
+ * ordered by vtime.  The array is provided by the caller (who can allocate
+ * where allocation is allowed) through ioband_wfq_set_heap().
+ */
+struct ioband_wfq {
+	struct ioband_entity **heap;
+	u32 nr;				/* entities in the heap */
+	u32 cap;			/* size of @heap */
+};
+
+static inline bool ioband_vt_before(u64 a, u64 b)
+{
+	return (s64)(a - b) < 0;
+}
+
+/* Virtual time an I/O of @cost takes from a group of @weight. */
+static inline u64 ioband_vt_cost(u64 cost, u32 weight)
+{
+	return div_u64(cost << IOBAND_VT_SHIFT, weight ? weight : 1);
+}
+
+/*
+ * The earliest start tag a group may have now: @token cost units of idle
+ * credit behind the virtual time, so that a group that was idle cannot
+ * hoard more than that.
+ */
+static inline u64 ioband_vt_floor(u64 vnow, u64 token, u32 weight)
+{
+	return vnow - ioband_vt_cost(token, weight);
+}
+
+/*
+ * The device group's virtual time, vnow, is the largest start tag
+ * dispatched so far (start-time fair queueing); the caller keeps it, since
+ * the fast path advances it without a lock.
+ */
+static inline u64 ioband_vt_max(u64 a, u64 b)
+{
+	return ioband_vt_before(a, b) ? b : a;
+}
+
+/* The start tag of a group's next I/O: its own vtime, but not below floor. */
+static inline u64 ioband_vt_start(u64 vtime, u64 floor)
+{
+	return ioband_vt_before(vtime, floor) ? floor : vtime;
+}
+
+void ioband_wfq_init(struct ioband_wfq *w);
+
+/*
+ * Move the heap to @heap of @cap entries (cap >= w->nr).  Caller holds the
+ * lock protecting @w; returns the old array for the caller to free.
+ */
+struct ioband_entity **ioband_wfq_set_heap(struct ioband_wfq *w,
+					   struct ioband_entity **heap,
+					   u32 cap);
+
+/*
+ * A group gets its first held I/O: put it in the backlog with its start
+ * tag raised to @floor.  Needs w->nr < w->cap (the caller reserves a heap
+ * slot per group).  Caller holds the lock protecting @w.
+ */
+void ioband_wfq_activate(struct ioband_wfq *w, struct ioband_entity *e,
+			 u64 floor);
+
+/* The backlogged entity with the smallest start tag, or NULL. */
+static inline struct ioband_entity *ioband_wfq_first(struct ioband_wfq *w)
+{
+	return w->nr ? w->heap[0] : NULL;
+}
+
+/*
+ * @e (in the backlog) had one I/O dispatched and its start tag is now
+ * @vtime.  Keeps @e in the backlog, re-ordered, if @more, else removes it.
+ * Caller holds the lock.
+ */
+void ioband_wfq_dispatched(struct ioband_wfq *w, struct ioband_entity *e,
+			   u64 vtime, bool more);
+
+/* Take @e out of the backlog (detach, drain).  Caller holds the lock. */
+void ioband_wfq_remove(struct ioband_wfq *w, struct ioband_entity *e);
+
+#endif /* IOBAND_SCHED_H */
