@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sim-sched.c - a deterministic simulator of dm-ioband's scheduler.
+ *
+ * It links the module's own ioband-sched.c (policies, virtual time, backlog
+ * heap) and drives it the way ioband-target.c does (fast path while nothing
+ * is held and io_limit is not reached; hold and dispatch smallest start tag
+ * first; dispatch on completion below the low-water mark), against a model
+ * disk, with synthetic closed-loop groups (each keeps qd I/Os outstanding
+ * while active).  Time is simulated nanoseconds: runs are exact and
+ * repeatable.  Each test asserts shares, work conservation or latency.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ioband-sched.h"
+#include "utest.h"
+
+#define NS_PER_MS 1000000ULL
+#define MAXG 1100
+
+struct io {
+	int g;
+	u32 sectors;
+	u64 submit_ns;		/* when the group submitted it */
+	struct io *next;
+};
+
+struct group {
+	struct ioband_entity ent;
+	u64 vtime;
+	u32 weight;
+	int qd;			/* outstanding I/Os kept while active */
+	u32 sectors;		/* size of each I/O */
+	u32 sectors_alt;	/* if set, alternate sizes */
+	u64 on_ns, off_ns;	/* active window */
+	int outstanding;
+	struct io *qhead, *qtail;	/* held in ioband */
+	int nr_queued;
+	int nissued;
+	/* measurement */
+	u64 win_ios, win_sectors;
+	u64 *lat;
+	size_t nlat, lat_cap;
+};
+
+enum dev_model { DEV_IOPS, DEV_BW };
+
+struct event {
+	u64 t;
+	struct io *io;		/* completion of io */
+};
+
+struct sim {
+	u64 now;
+	u64 vnow;
+	u64 token;
+	u32 limit, throttle;
+	enum ioband_policy_id policy;
+	struct ioband_wfq wfq;
+	int inflight, queued;
+	int ngroups;
+	struct group g[MAXG];
+	/* device */
+	enum dev_model model;
+	int hw_qd;		/* IOPS model: slots */
+	u64 lat_ns;		/* IOPS model: service time */
+	u64 ns_per_sector;	/* BW model */
+	u64 bw_free_at;		/* BW model: FIFO server busy until */
+	int dev_busy;
+	struct io *dev_qhead, *dev_qtail;	/* waiting in the device */
+	/* events: completions, a binary heap by time */
+	struct event *ev;
+	int nev, evcap;
+	u64 win_start, win_end;
+};
+
+static void ev_push(struct sim *s, u64 t, struct io *io)
+{
+	int i;
+
+	if (s->nev == s->evcap) {
+		s->evcap = s->evcap ? 2 * s->evcap : 1024;
+		s->ev = realloc(s->ev, s->evcap * sizeof(*s->ev));
+	}
+	i = s->nev++;
+	while (i && s->ev[(i - 1) / 2].t > t) {
+		s->ev[i] = s->ev[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	s->ev[i].t = t;
+	s->ev[i].io = io;
+}
+
+static struct event ev_pop(struct sim *s)
+{
+	struct event top = s->ev[0], last = s->ev[--s->nev];
+	int i = 0;
+
+	for (;;) {
+		int c = 2 * i + 1;
+
+		if (c >= s->nev)
+			break;
+		if (c + 1 < s->nev && s->ev[c + 1].t < s->ev[c].t)
+			c++;
+		if (s->ev[c].t >= last.t)
+			break;
+		s->ev[i] = s->ev[c];
+		i = c;
+	}
+	if (s->nev)
+		s->ev[i] = last;
+	return top;
+}
+
+/* The model disk. */
+static void dev_start(struct sim *s, struct io *io)
+{
+	if (s->model == DEV_IOPS) {
+		if (s->dev_busy < s->hw_qd) {
+			s->dev_busy++;
+			ev_push(s, s->now + s->lat_ns, io);
+			return;
+		}
+		io->next = NULL;
+		if (s->dev_qtail)
+			s->dev_qtail->next = io;
+		else
+			s->dev_qhead = io;
+		s->dev_qtail = io;
+		return;
+	}
+	/* BW: one FIFO server. */
+	if (s->bw_free_at < s->now)
+		s->bw_free_at = s->now;
+	s->bw_free_at += io->sectors * s->ns_per_sector;
+	ev_push(s, s->bw_free_at, io);
+}
+
+static void dev_done(struct sim *s)
+{
+	struct io *io;
+
+	if (s->model != DEV_IOPS)
+		return;
+	s->dev_busy--;
+	io = s->dev_qhead;
+	if (io) {
+		s->dev_qhead = io->next;
+		if (!s->dev_qhead)
+			s->dev_qtail = NULL;
+		s->dev_busy++;
+		ev_push(s, s->now + s->lat_ns, io);
+	}
+}
+
+/* ioband_charge() of the target, single-threaded. */
+static void charge(struct sim *s, struct group *g, struct io *io)
+{
+	const struct ioband_policy_ops *ops = ioband_policy_get(s->policy);
+	struct ioband_io bio = { .sectors = io->sectors };
+	u64 vcost = ioband_vt_cost(ops->io_cost(&bio), g->weight);
+	u64 floor = ioband_vt_floor(s->vnow, s->token, g->weight);
+	u64 start = ioband_vt_start(g->vtime, floor);
+
+	g->vtime = start + vcost;
+	s->vnow = ioband_vt_max(s->vnow, start);
+}
+
+static void issue(struct sim *s, struct io *io)
+{
+	s->inflight++;
+	dev_start(s, io);
+}
+
+/* ioband_dispatch() */
+static void dispatch(struct sim *s)
+{
+	struct ioband_entity *e;
+
+	while ((e = ioband_wfq_first(&s->wfq)) && s->inflight < (int)s->limit) {
+		struct group *g = (struct group *)e;	/* ent is first */
+		struct io *io = g->qhead;
+
+		g->qhead = io->next;
+		if (!g->qhead)
+			g->qtail = NULL;
+		g->nr_queued--;
+		s->queued--;
+		charge(s, g, io);
+		ioband_wfq_dispatched(&s->wfq, e, g->vtime, g->nr_queued > 0);
+		issue(s, io);
+	}
+}
+
+/* ioband_map() */
+static void submit(struct sim *s, struct group *g)
+{
+	struct io *io = calloc(1, sizeof(*io));
+
+	io->g = g - s->g;
+	io->sectors = g->sectors;
+	if (g->sectors_alt && (g->nissued & 1))
+		io->sectors = g->sectors_alt;
+	g->nissued++;
+	io->submit_ns = s->now;
+	g->outstanding++;
+
+	if (!s->queued && s->inflight < (int)s->limit) {
+		charge(s, g, io);
+		issue(s, io);
+		return;
+	}
+	io->next = NULL;
+	if (g->qtail)
+		g->qtail->next = io;
+	else
+		g->qhead = io;
+	g->qtail = io;
+	if (!g->nr_queued++) {
+		g->ent.vtime = g->vtime;
+		ioband_wfq_activate(&s->wfq, &g->ent,
+				    ioband_vt_floor(s->vnow, s->token, g->weight));
+	}
+	s->queued++;
+	dispatch(s);
+}
+
+static bool active(struct group *g, u64 now)
+{
+	return now >= g->on_ns && now < g->off_ns;
+}
+
+static void fill(struct sim *s, struct group *g)
+{
+	while (active(g, s->now) && g->outstanding < g->qd)
+		submit(s, g);
+}
+
+static void record(struct sim *s, struct group *g, struct io *io)
+{
+	if (s->now < s->win_start || s->now >= s->win_end)
+		return;
+	g->win_ios++;
+	g->win_sectors += io->sectors;
+	if (g->nlat == g->lat_cap) {
+		g->lat_cap = g->lat_cap ? 2 * g->lat_cap : 4096;
+		g->lat = realloc(g->lat, g->lat_cap * sizeof(*g->lat));
+	}
+	g->lat[g->nlat++] = s->now - io->submit_ns;
+}
+
+static void sim_init(struct sim *s, enum ioband_policy_id policy, u32 limit,
+		     u32 throttle)
+{
+	u32 cap = MAXG;
+
+	memset(s, 0, sizeof(*s));
+	s->policy = policy;
+	s->limit = limit;
+	s->throttle = throttle;
+	s->token = ioband_policy_get(policy)->default_token(limit);
+	ioband_wfq_init(&s->wfq);
+	free(ioband_wfq_set_heap(&s->wfq, calloc(cap, sizeof(void *)), cap));
+	s->model = DEV_IOPS;
+	s->hw_qd = 32;
+	s->lat_ns = NS_PER_MS;
+}
+
+static struct group *add_group(struct sim *s, u32 weight, int qd, u32 sectors)
+{
+	struct group *g = &s->g[s->ngroups++];
+
+	g->weight = weight;
+	g->qd = qd;
+	g->sectors = sectors;
+	g->on_ns = 0;
+	g->off_ns = ~0ULL;
+	g->vtime = s->vnow;
+	g->ent.heap_idx = IOBAND_NOT_QUEUED;
+	return g;
+}
+
+/* Run until @until, measuring completions in [win_start, win_end). */
+static void run(struct sim *s, u64 until, u64 win_start, u64 win_end)
+{
+	int lowat = s->limit - (s->throttle < s->limit / 2 ? s->throttle :
+				(s->limit / 2 ? s->limit / 2 : 1));
+	int i;
+
+	s->win_start = win_start;
+	s->win_end = win_end;
+	for (i = 0; i < s->ngroups; i++) {
+		free(s->g[i].lat);
+		s->g[i].lat = NULL;
+		s->g[i].nlat = s->g[i].lat_cap = 0;
+		s->g[i].win_ios = s->g[i].win_sectors = 0;
+		fill(s, &s->g[i]);
+	}
+	while (s->nev) {
+		struct event e = s->ev[0];
+		struct group *g;
+
+		if (e.t >= until)
+			break;
+		e = ev_pop(s);
+		s->now = e.t;
+		g = &s->g[e.io->g];
+		s->inflight--;
+		dev_done(s);
+		if (s->queued && s->inflight <= lowat)
+			dispatch(s);
+		record(s, g, e.io);
+		g->outstanding--;
+		free(e.io);
+		fill(s, g);
+		/* groups whose window opened meanwhile */
+		for (i = 0; i < s->ngroups; i++)
+			if (!s->g[i].outstanding && active(&s->g[i], s->now))
+				fill(s, &s->g[i]);
+	}
+	s->now = until;
+}
+
+static void sim_free(struct sim *s)
+{
+	int i;
+
+	while (s->nev)
+		free(ev_pop(s).io);
+	for (i = 0; i < s->ngroups; i++) {
+		struct io *io = s->g[i].qhead;
+
+		while (io) {
+			struct io *n = io->next;
+
+			free(io);
+			io = n;
+		}
+		free(s->g[i].lat);
+	}
+	free(s->ev);
+	free(s->wfq.heap);
+}
+
+static double share_ios(struct sim *s, int i)
+{
+	u64 tot = 0;
+	int j;
+
+	for (j = 0; j < s->ngroups; j++)
+		tot += s->g[j].win_ios;
+	return tot ? (double)s->g[i].win_ios / tot : 0;
+}
+
+static double share_sectors(struct sim *s, int i)
+{
+	u64 tot = 0;
+	int j;
+
+	for (j = 0; j < s->ngroups; j++)
+		tot += s->g[j].win_sectors;
+	return tot ? (double)s->g[i].win_sectors / tot : 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static u64 pct(struct group *g, double p)
+{
+	size_t i;
+
+	if (!g->nlat)
+		return 0;
+	qsort(g->lat, g->nlat, sizeof(u64), cmp_u64);
+	i = (size_t)(p * (g->nlat - 1));
+	return g->lat[i];
+}
+
+static double rel_err(double got, double want)
+{
+	double d = got - want;
+
+	return (d < 0 ? -d : d) / want;
+}
+
+/* All groups backlogged: each gets weight / sum of weights. */
+static void test_proportional(u64 vnow0)
+{
+	static const u32 w2[] = { 80, 20 }, w4[] = { 1, 2, 4, 8 };
+	static const struct { const u32 *w; int n; } cases[] = {
+		{ w2, 2 }, { w4, 4 },
+	};
+	unsigned int c;
+	int i;
+
+	for (c = 0; c < ARRAY_SIZE(cases); c++) {
+		static struct sim s;
+		u32 sum = 0;
+
+		sim_init(&s, IOBAND_POLICY_WEIGHT, 32, 4);
+		s.vnow = vnow0;
+		for (i = 0; i < cases[c].n; i++) {
+			add_group(&s, cases[c].w[i], 32, 8);
+			sum += cases[c].w[i];
+		}
+		run(&s, 3000 * NS_PER_MS, 500 * NS_PER_MS, 3000 * NS_PER_MS);
+		for (i = 0; i < cases[c].n; i++) {
+			double want = (double)cases[c].w[i] / sum;
+			double got = share_ios(&s, i);
+
+			CHECK(rel_err(got, want) <= 0.02,
+			      "vnow0=%llu case %u group %d: share %.4f want %.4f",
+			      (unsigned long long)vnow0, c, i, got, want);
+		}
+		sim_free(&s);
+	}
+}
+
+/* weight counts I/Os; weight-iosize counts bytes. */
+static void test_iosize(void)
+{
+	static struct sim s;
+
+	/* Equal weights, 4 KiB against 64 KiB on a bandwidth-bound disk. */
+	sim_init(&s, IOBAND_POLICY_WEIGHT_IOSIZE, 32, 4);
+	s.model = DEV_BW;
+	s.ns_per_sector = 2000;
+	add_group(&s, 100, 32, 8);
+	add_group(&s, 100, 32, 128);
+	run(&s, 4000 * NS_PER_MS, 500 * NS_PER_MS, 4000 * NS_PER_MS);
+	CHECK(rel_err(share_sectors(&s, 0), 0.5) <= 0.02,
+	      "weight-iosize: sector share %.4f", share_sectors(&s, 0));
+	sim_free(&s);
+
+	sim_init(&s, IOBAND_POLICY_WEIGHT, 32, 4);
+	s.model = DEV_BW;
+	s.ns_per_sector = 2000;
+	add_group(&s, 100, 32, 8);
+	add_group(&s, 100, 32, 128);
+	run(&s, 4000 * NS_PER_MS, 500 * NS_PER_MS, 4000 * NS_PER_MS);
+	CHECK(rel_err(share_ios(&s, 0), 0.5) <= 0.02,
+	      "weight: I/O share %.4f", share_ios(&s, 0));
+	sim_free(&s);
+
+	/* Mixed sizes within a group: weight-iosize 3:1 by bytes. */
+	sim_init(&s, IOBAND_POLICY_WEIGHT_IOSIZE, 32, 4);
+	s.model = DEV_BW;
+	s.ns_per_sector = 2000;
+	add_group(&s, 300, 32, 8)->sectors_alt = 128;
+	add_group(&s, 100, 32, 128);
+	run(&s, 4000 * NS_PER_MS, 500 * NS_PER_MS, 4000 * NS_PER_MS);
+	CHECK(rel_err(share_sectors(&s, 0), 0.75) <= 0.02,
+	      "weight-iosize mixed: sector share %.4f", share_sectors(&s, 0));
+	sim_free(&s);
+}
+
+/*
+ * Work conservation: a group alone gets the whole disk; a group that stops
+ * leaves its share at once; when it comes back it gets its share back at
+ * once but no more than its token of credit.
+ */
+static void test_idle(void)
+{
+	static struct sim s;
+	struct group *a, *b;
+	u64 solo, both;
+
+	sim_init(&s, IOBAND_POLICY_WEIGHT, 32, 4);
+	a = add_group(&s, 100, 32, 8);
+	run(&s, 1000 * NS_PER_MS, 200 * NS_PER_MS, 1000 * NS_PER_MS);
+	solo = a->win_ios;
+	sim_free(&s);
+
+	sim_init(&s, IOBAND_POLICY_WEIGHT, 32, 4);
+	a = add_group(&s, 100, 32, 8);
+	b = add_group(&s, 100, 32, 8);
+	b->off_ns = 1000 * NS_PER_MS;
+	run(&s, 1000 * NS_PER_MS, 200 * NS_PER_MS, 1000 * NS_PER_MS);
+	both = a->win_ios + b->win_ios;
+	CHECK(rel_err(share_ios(&s, 0), 0.5) <= 0.02, "both: %.4f", share_ios(&s, 0));
+	CHECK(rel_err((double)both, (double)solo) <= 0.02,
+	      "two groups use the disk as fully as one: %llu vs %llu",
+	      (unsigned long long)both, (unsigned long long)solo);
+
+	/* b stops at 1 s: within 100 ms a has (nearly) everything. */
+	run(&s, 2000 * NS_PER_MS, 1100 * NS_PER_MS, 2000 * NS_PER_MS);
+	CHECK(share_ios(&s, 0) >= 0.99, "a alone: %.4f", share_ios(&s, 0));
+	CHECK(rel_err((double)a->win_ios, solo * 0.9 / 0.8) <= 0.03,
+	      "a alone gets the whole disk: %llu in 0.9 s, solo %llu in 0.8 s",
+	      (unsigned long long)a->win_ios, (unsigned long long)solo);
+
+	/* b comes back at 2 s: fair again from the first 100 ms on. */
+	b->on_ns = 2000 * NS_PER_MS;
+	b->off_ns = ~0ULL;
+	run(&s, 2100 * NS_PER_MS, 2000 * NS_PER_MS, 2100 * NS_PER_MS);
+	/* At most its token (4 * io_limit I/Os) more than half. */
+	CHECK(b->win_ios <= (a->win_ios + b->win_ios) / 2 + 4 * 32 + 32,
+	      "b hoarded credit while idle: %llu of %llu",
+	      (unsigned long long)b->win_ios,
+	      (unsigned long long)(a->win_ios + b->win_ios));
+	CHECK(share_ios(&s, 1) >= 0.40, "b back within 100 ms: %.4f",
+	      share_ios(&s, 1));
+	run(&s, 3000 * NS_PER_MS, 2100 * NS_PER_MS, 3000 * NS_PER_MS);
+	CHECK(rel_err(share_ios(&s, 1), 0.5) <= 0.02, "b after return: %.4f",
+	      share_ios(&s, 1));
+	sim_free(&s);
+}
+
+/* A queue-depth-1 group is not made to wait behind a deep one. */
+static void test_shallow(void)
+{
+	static struct sim s;
+	u64 solo99, solo50, p99, p50;
+	struct group *a;
+
+	sim_init(&s, IOBAND_POLICY_WEIGHT, 32, 4);
+	a = add_group(&s, 100, 1, 8);
+	run(&s, 1000 * NS_PER_MS, 100 * NS_PER_MS, 1000 * NS_PER_MS);
+	solo50 = pct(a, 0.5);
+	solo99 = pct(a, 0.99);
+	sim_free(&s);
+
+	sim_init(&s, IOBAND_POLICY_WEIGHT, 32, 4);
+	a = add_group(&s, 100, 1, 8);
+	add_group(&s, 100, 32, 8);
+	run(&s, 2000 * NS_PER_MS, 200 * NS_PER_MS, 2000 * NS_PER_MS);
+	p50 = pct(a, 0.5);
+	p99 = pct(a, 0.99);
+	CHECK(p99 <= 2 * solo99, "QD1 p99 %llu ns vs solo %llu ns",
+	      (unsigned long long)p99, (unsigned long long)solo99);
+	CHECK(p50 <= 2 * solo50, "QD1 p50 %llu ns vs solo %llu ns",
+	      (unsigned long long)p50, (unsigned long long)solo50);
+	sim_free(&s);
+}
+
+/* Many groups: shares stay exact and the disk stays busy. */
+static void test_many(void)
+{
+	static struct sim s;
+	u64 tot2 = 0, totn = 0, lo = ~0ULL, hi = 0;
+	int i, n = 1024;
+
+	sim_init(&s, IOBAND_POLICY_WEIGHT, 32, 4);
+	add_group(&s, 100, 4, 8);
+	add_group(&s, 100, 4, 8);
+	run(&s, 1000 * NS_PER_MS, 200 * NS_PER_MS, 1000 * NS_PER_MS);
+	tot2 = s.g[0].win_ios + s.g[1].win_ios;
+	sim_free(&s);
+
+	sim_init(&s, IOBAND_POLICY_WEIGHT, 32, 4);
+	for (i = 0; i < n; i++)
+		add_group(&s, 100, 4, 8);
+	run(&s, 3000 * NS_PER_MS, 1000 * NS_PER_MS, 3000 * NS_PER_MS);
+	for (i = 0; i < n; i++) {
+		totn += s.g[i].win_ios;
+		if (s.g[i].win_ios < lo)
+			lo = s.g[i].win_ios;
+		if (s.g[i].win_ios > hi)
+			hi = s.g[i].win_ios;
+	}
+	CHECK(totn / 2 >= tot2 * 9 / 10, "1024 groups: %llu/2 s vs 2 groups %llu/0.8 s",
+	      (unsigned long long)totn, (unsigned long long)tot2);
+	CHECK(hi - lo <= 2, "1024 equal groups: min %llu max %llu I/Os",
+	      (unsigned long long)lo, (unsigned long long)hi);
+	sim_free(&s);
+}
+
+/* The heap against a brute-force minimum, with random operations. */
+static void test_heap(void)
+{
+	static struct ioband_entity ents[200];
+	struct ioband_wfq w;
+	unsigned int seed = 1, i, step;
+
+	ioband_wfq_init(&w);
+	free(ioband_wfq_set_heap(&w, calloc(8, sizeof(void *)), 8));
+	for (i = 0; i < ARRAY_SIZE(ents); i++)
+		ents[i].heap_idx = IOBAND_NOT_QUEUED;
+	/* Grow while in use: entries must survive the move. */
+	ents[0].vtime = 5;
+	ioband_wfq_activate(&w, &ents[0], 0);
+	free(ioband_wfq_set_heap(&w, calloc(ARRAY_SIZE(ents), sizeof(void *)),
+				 ARRAY_SIZE(ents)));
+	CHECK(ioband_wfq_first(&w) == &ents[0], "heap survives growth");
+
+	for (step = 0; step < 20000; step++) {
+		struct ioband_entity *e = &ents[rand_r(&seed) % ARRAY_SIZE(ents)];
+		struct ioband_entity *min = NULL;
+		int op = rand_r(&seed) % 3;
+
+		if (op == 0)
+			ioband_wfq_activate(&w, e, (u64)-1000 + rand_r(&seed) % 3000);
+		else if (op == 1)
+			ioband_wfq_remove(&w, e);
+		else if (e->heap_idx != IOBAND_NOT_QUEUED)
+			ioband_wfq_dispatched(&w, e, e->vtime + rand_r(&seed) % 500,
+					      rand_r(&seed) % 4);
+		for (i = 0; i < ARRAY_SIZE(ents); i++) {
+			if (ents[i].heap_idx == IOBAND_NOT_QUEUED)
+				continue;
+			CHECK(w.heap[ents[i].heap_idx] == &ents[i], "index");
+			if (!min || ioband_vt_before(ents[i].vtime, min->vtime))
+				min = &ents[i];
+		}
+		CHECK((!min && !ioband_wfq_first(&w)) ||
+		      (min && ioband_wfq_first(&w) &&
+		       ioband_wfq_first(&w)->vtime == min->vtime),
+		      "step %u: heap minimum", step);
+		if (utest_failed)
+			break;
+	}
+	free(w.heap);
+}
+
+static void test_policies(void)
+{
+	struct ioband_io io = { .sectors = 128 };
+
+	CHECK(ioband_policy_get(IOBAND_POLICY_WEIGHT)->io_cost(&io) == 1, "weight");
+	CHECK(ioband_policy_get(IOBAND_POLICY_WEIGHT_IOSIZE)->io_cost(&io) == 128,
+	      "weight-iosize");
+	io.discard = true;
+	CHECK(ioband_policy_get(IOBAND_POLICY_WEIGHT_IOSIZE)->io_cost(&io) == 8,
+	      "discard costs a page");
+	CHECK(ioband_policy_get(IOBAND_POLICY_NR) == NULL, "registry bound");
+	CHECK(!strcmp(ioband_policy_get(IOBAND_POLICY_WEIGHT_IOSIZE)->name,
+		      ioband_policy_name(IOBAND_POLICY_WEIGHT_IOSIZE)), "names agree");
+	CHECK(ioband_vt_before(~0ULL - 5, 3), "wrap-safe comparison");
+	CHECK(ioband_vt_cost(1, 1) == IOBAND_VT_ONE, "vt unit");
+}
+
+int main(void)
+{
+	test_policies();
+	test_heap();
+	test_proportional(0);
+	test_proportional(~0ULL - 1000 * IOBAND_VT_ONE);	/* wraps mid-run */
+	test_iosize();
+	test_idle();
+	test_shallow();
+	test_many();
+	return utest_report("sim-sched");
+}
