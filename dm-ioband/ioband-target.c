@@ -103,6 +103,7 @@ struct ioband_devgroup {
 	u32 io_throttle;		/* effective values, never 0; */
 	u32 io_limit;			/* written under lock, read with */
 	u64 token_base;			/* READ_ONCE() on the I/O path */
+	u64 token_cfg;			/* as given; 0 = default */
 	enum ioband_policy_id policy;
 	u32 default_io_limit;		/* from the disk's queue */
 	u32 nr_entities;		/* groups of all members, under lock */
@@ -258,6 +259,31 @@ static void ioband_devgroup_free(struct ioband_devgroup *dg)
 	kfree(dg);
 }
 
+/*
+ * Set the device group's shared parameters from configured values (0 =
+ * default).  Returns 0, or -EINVAL with *err set and nothing changed.
+ */
+static int ioband_set_params(struct ioband_devgroup *dg, u32 io_throttle,
+			     u32 io_limit, enum ioband_policy_id policy,
+			     u64 token, char **err)
+{
+	u32 thr, lim;
+	u64 tok;
+	int r;
+
+	lockdep_assert_held(&dg->lock);
+	r = ioband_resolve_params(dg, io_throttle, io_limit, policy, token,
+				  &thr, &lim, &tok, err);
+	if (r)
+		return r;
+	WRITE_ONCE(dg->io_throttle, thr);
+	WRITE_ONCE(dg->io_limit, lim);
+	WRITE_ONCE(dg->token_base, tok);
+	WRITE_ONCE(dg->policy, policy);
+	dg->token_cfg = token;
+	return 0;
+}
+
 static struct ioband_devgroup *ioband_devgroup_find(const char *name)
 {
 	struct ioband_devgroup *dg;
@@ -333,11 +359,10 @@ static int ioband_devgroup_join(struct ioband_target *t, char **err)
 		dg->default_io_limit =
 			max_t(u32, bdev_get_queue(t->dev->bdev)->nr_requests,
 			      IOBAND_MIN_IO_LIMIT);
-		dg->policy = cfg->policy;
-		r = ioband_resolve_params(dg, cfg->io_throttle, cfg->io_limit,
-					  cfg->policy, cfg->token_base,
-					  &dg->io_throttle, &dg->io_limit,
-					  &dg->token_base, err);
+		mutex_lock(&dg->lock);
+		r = ioband_set_params(dg, cfg->io_throttle, cfg->io_limit,
+				      cfg->policy, cfg->token_base, err);
+		mutex_unlock(&dg->lock);
 		if (r) {
 			ioband_devgroup_free(dg);
 			goto out;
@@ -978,8 +1003,6 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 	struct ioband_devgroup *dg = t->dg;
 	struct ioband_group *g;
 	unsigned long id;
-	u32 thr, lim;
-	u64 tok;
 	int r;
 
 	lockdep_assert_held(&dg->lock);
@@ -1036,41 +1059,29 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 		WRITE_ONCE(t->type, msg->type);
 		return 0;
 
+	/*
+	 * Shared parameters: a token left at its default (0) follows the
+	 * policy and io_limit; one set explicitly stays.
+	 */
 	case IOBAND_MSG_POLICY:
-		if (msg->policy != dg->policy &&
-		    dg->token_base == ioband_default_token(dg->policy, dg->io_limit))
-			dg->token_base = ioband_default_token(msg->policy,
-							      dg->io_limit);
-		dg->policy = msg->policy;
-		return 0;
+		return ioband_set_params(dg, dg->io_throttle, dg->io_limit,
+					 msg->policy, dg->token_cfg, err);
 
 	case IOBAND_MSG_TOKEN:
-		r = ioband_resolve_params(dg, dg->io_throttle, dg->io_limit,
-					  dg->policy, msg->value, &thr, &lim,
-					  &tok, err);
-		if (!r)
-			dg->token_base = tok;
-		return r;
+		return ioband_set_params(dg, dg->io_throttle, dg->io_limit,
+					 dg->policy, msg->value, err);
 
 	case IOBAND_MSG_IO_THROTTLE:
-		r = ioband_resolve_params(dg, msg->value, dg->io_limit,
-					  dg->policy, dg->token_base, &thr,
-					  &lim, &tok, err);
-		if (!r)
-			dg->io_throttle = thr;
-		return r;
+		return ioband_set_params(dg, msg->value, dg->io_limit,
+					 dg->policy, dg->token_cfg, err);
 
 	case IOBAND_MSG_IO_LIMIT:
 		if (msg->value && msg->value < dg->io_throttle) {
 			*err = "io_limit must not be below io_throttle";
 			return -EINVAL;
 		}
-		r = ioband_resolve_params(dg, dg->io_throttle, msg->value,
-					  dg->policy, dg->token_base, &thr,
-					  &lim, &tok, err);
-		if (!r)
-			dg->io_limit = lim;
-		return r;
+		return ioband_set_params(dg, dg->io_throttle, msg->value,
+					 dg->policy, dg->token_cfg, err);
 
 	case IOBAND_MSG_RESET:
 		ioband_for_each_group(t, id, g)
@@ -1119,11 +1130,8 @@ static void ioband_resume(struct dm_target *ti)
 		return;
 	/* A reload of the group's only device brings its shared parameters. */
 	mutex_lock(&dg->lock);
-	dg->policy = t->cfg.policy;
-	if (ioband_resolve_params(dg, t->cfg.io_throttle, t->cfg.io_limit,
-				  t->cfg.policy, t->cfg.token_base,
-				  &dg->io_throttle, &dg->io_limit,
-				  &dg->token_base, &err))
+	if (ioband_set_params(dg, t->cfg.io_throttle, t->cfg.io_limit,
+			      t->cfg.policy, t->cfg.token_base, &err))
 		DMERR("%s: %s", ioband_dev_name(t), err);	/* checked at load */
 	mutex_unlock(&dg->lock);
 	t->cfg_pending = false;

@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Helpers for the dm-ioband guest tests (groups dm, sched). Source after
+# common.sh.
+
+# ioband_cleanup: for `trap ioband_cleanup EXIT`: remove devices and disks,
+# then unload dm-ioband so that the next test starts from a clean module.
+ioband_cleanup() {
+	cleanup_all
+	ioband_loaded && rmmod dm_ioband 2>/dev/null
+	return 0
+}
+
+# ib_status_groups DEV: the per-group part of the status line, one group a
+# line: "<id> <reads> <dreads> <rsect> <writes> <dwrites> <wsect>".
+ib_status_groups() {
+	dmsetup status "$1" | cut -d' ' -f5- | sed 's/ ext .*//' |
+		awk '{ for (i = 1; i <= NF; i += 7) print $i, $(i+1), $(i+2), $(i+3), $(i+4), $(i+5), $(i+6) }'
+}
+
+# cg_make NAME: create /sys/fs/cgroup/NAME (a leaf) and print its cgroup
+# id, the id the `cgroup` group type uses (the directory's inode number).
+cg_make() {
+	mkdir -p "/sys/fs/cgroup/$1"
+	stat -c %i "/sys/fs/cgroup/$1"
+}
+
+# cg_remove_all NAME...: remove test cgroups (after their processes exited).
+cg_remove_all() {
+	local n
+	for n in "$@"; do
+		[[ -d /sys/fs/cgroup/$n ]] && rmdir "/sys/fs/cgroup/$n" 2>/dev/null
+	done
+	return 0
+}
+
+# fio_bg_in_cgroup NAME OUT FIO_ARGS...: start fio in the background inside
+# cgroup NAME, terse v3 output to OUT; prints the pid to wait for.
+fio_bg_in_cgroup() {
+	local name=$1 out=$2
+	shift 2
+	(
+		echo "$BASHPID" >"/sys/fs/cgroup/$name/cgroup.procs"
+		exec fio --output-format=terse --terse-version=3 --group_reporting=1 \
+			--output="$out" "$@" >>"${TEST_LOG:-/dev/null}" 2>&1
+	) &
+	echo $!
+}
+
+# terse_iops FILE: read IOPS + write IOPS of the first job group in FILE.
+terse_iops() {
+	grep '^3;' "$1" | head -n 1 | awk -F';' '{ print $8 + $49 }'
+}
+
+# share_ok GOT_NUM GOT_TOTAL WEIGHT WEIGHT_TOTAL PCT: status 0 when the share
+# GOT_NUM/GOT_TOTAL is within PCT percent (relative) of WEIGHT/WEIGHT_TOTAL.
+share_ok() {
+	awk -v n="$1" -v t="$2" -v w="$3" -v wt="$4" -v p="$5" 'BEGIN {
+		if (t <= 0) exit 1
+		s = n / t; want = w / wt; d = s - want; if (d < 0) d = -d
+		exit !(d <= want * p / 100)
+	}'
+}
+
+# share STR: "N/T" printed as a percentage with one decimal.
+share_pct() {
+	awk -v n="$1" -v t="$2" 'BEGIN { printf "%.1f", t > 0 ? 100 * n / t : 0 }'
+}
+
+# ib_group_ios DEV ID: reads + writes completed so far by group ID of DEV.
+ib_group_ios() {
+	ib_status_groups "$1" | awk -v id="$2" '$1 == id { print $2 + $5 }'
+}
