@@ -7,6 +7,9 @@
 # ioband_cleanup: for `trap ioband_cleanup EXIT`: remove devices and disks,
 # then unload dm-ioband so that the next test starts from a clean module.
 ioband_cleanup() {
+	set +e	# runs from a trap: one failure must not skip the rest
+	# Background I/O would keep devices open and the module busy.
+	killall -q fio dd 2>/dev/null && sleep 0.5
 	cleanup_all
 	ioband_loaded && rmmod dm_ioband 2>/dev/null
 	return 0
@@ -36,7 +39,8 @@ cg_remove_all() {
 }
 
 # fio_bg_in_cgroup NAME OUT FIO_ARGS...: start fio in the background inside
-# cgroup NAME, terse v3 output to OUT; prints the pid to wait for.
+# cgroup NAME, terse v3 output to OUT; sets FIO_PID to the pid to wait for
+# (not printed: a $(...) subshell would not be its parent).
 fio_bg_in_cgroup() {
 	local name=$1 out=$2
 	shift 2
@@ -45,7 +49,7 @@ fio_bg_in_cgroup() {
 		exec fio --output-format=terse --terse-version=3 --group_reporting=1 \
 			--output="$out" "$@" >>"${TEST_LOG:-/dev/null}" 2>&1
 	) &
-	echo $!
+	FIO_PID=$!
 }
 
 # terse_iops FILE: read IOPS + write IOPS of the first job group in FILE.
@@ -63,9 +67,9 @@ share_ok() {
 	}'
 }
 
-# share STR: "N/T" printed as a percentage with one decimal.
+# share_pct N T: N/T as a percentage with one decimal.
 share_pct() {
-	awk -v n="$1" -v t="$2" 'BEGIN { printf "%.1f", t > 0 ? 100 * n / t : 0 }'
+	awk -v n="$1" -v t="$2" 'BEGIN { printf "%.1f", (t > 0 ? 100 * n / t : 0) }'
 }
 
 # ib_group_ios DEV ID: reads + writes completed so far by group ID of DEV.
