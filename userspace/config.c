@@ -1,0 +1,1142 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * config.c - load and validate the host file (YAML, libyaml).
+ *
+ * The document is loaded whole (yaml_parser_load) and walked with a field
+ * path in hand, so that every message can say where it is.  Validation
+ * stops at the first error: one precise message beats a cascade.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+struct pctx {
+	const char *file;
+	yaml_document_t *doc;
+	char *err;		/* the first error */
+};
+
+typedef yaml_node_t node_t;
+
+static void perr(struct pctx *c, const node_t *n, const char *field, const char *fmt, ...)
+	PRINTF(4, 5);
+static void perr(struct pctx *c, const node_t *n, const char *field, const char *fmt, ...)
+{
+	struct strbuf sb = { 0 };
+	va_list ap;
+
+	if (c->err)
+		return;
+	sb_addf(&sb, "%s:%d: %s: ", c->file, n ? (int)n->start_mark.line + 1 : 1, field);
+	va_start(ap, fmt);
+	sb_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	c->err = sb_steal(&sb);
+}
+
+static int line_of(const node_t *n)
+{
+	return (int)n->start_mark.line + 1;
+}
+
+struct field {
+	const char *key;
+	node_t *val;		/* set by walk_map */
+	node_t *key_node;
+};
+
+static void pos_set(struct cfg_pos *p, const node_t *n, const char *field, const struct field *f)
+{
+	p->line = line_of(n);
+	p->field = xstrdup(field);
+	for (; f && f->key; f++)
+		if (f->val && p->n_keys < (int)ARRAY_SIZE(p->keys)) {
+			p->keys[p->n_keys].key = f->key;
+			p->keys[p->n_keys++].line = line_of(f->val);
+		}
+}
+
+int cfg_line(const struct cfg_pos *pos, const char *key)
+{
+	int i;
+
+	for (i = 0; i < pos->n_keys; i++)
+		if (!strcmp(pos->keys[i].key, key))
+			return pos->keys[i].line;
+	return pos->line;
+}
+
+static const char *scalar(const node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static bool is_null(const node_t *n)
+{
+	const char *s = scalar(n);
+
+	return s && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+		(!*s || !strcmp(s, "~") || !strcmp(s, "null"));
+}
+
+static const char *node_kind(const node_t *n)
+{
+	if (is_null(n))
+		return "nothing";
+	switch (n->type) {
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	default:
+		return "a scalar";
+	}
+}
+
+/* --------------------------------------------------------------- mappings */
+
+/*
+ * Check that N is a mapping whose keys are all in F (NULL-key terminated)
+ * and fill in the values.  Unknown and duplicate keys are errors.
+ */
+static int walk_map(struct pctx *c, node_t *n, const char *field, struct field *f)
+{
+	yaml_node_pair_t *p;
+
+	if (n->type != YAML_MAPPING_NODE) {
+		perr(c, n, field, "must be a mapping, not %s", node_kind(n));
+		return -EINVAL;
+	}
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		node_t *k = yaml_document_get_node(c->doc, p->key);
+		node_t *v = yaml_document_get_node(c->doc, p->value);
+		const char *ks = scalar(k);
+		struct field *e;
+
+		if (!ks) {
+			perr(c, k, field, "keys must be scalars");
+			return -EINVAL;
+		}
+		for (e = f; e->key; e++)
+			if (!strcmp(e->key, ks))
+				break;
+		if (!e->key) {
+			struct strbuf sb = { 0 };
+			struct field *x;
+
+			for (x = f; x->key; x++)
+				sb_addf(&sb, "%s%s", x == f ? "" : ", ", x->key);
+			if (*field)
+				perr(c, k, field, "unknown key \"%s\" (known: %s)", ks, sb.s);
+			else
+				perr(c, k, ks, "unknown key (known: %s)", sb.s);
+			sb_free(&sb);
+			return -EINVAL;
+		}
+		if (e->val) {
+			char *fp = *field ? xasprintf("%s.%s", field, ks) : xstrdup(ks);
+
+			perr(c, k, fp, "given twice (first at line %d)", line_of(e->key_node));
+			free(fp);
+			return -EINVAL;
+		}
+		e->val = v;
+		e->key_node = k;
+	}
+	return 0;
+}
+
+static node_t *fval(struct field *f, const char *key)
+{
+	for (; f->key; f++)
+		if (!strcmp(f->key, key))
+			return f->val && !is_null(f->val) ? f->val : NULL;
+	abort();	/* a key missing from the table: a bug here */
+}
+
+static char *fpath(const char *parent, const char *key)
+{
+	return *parent ? xasprintf("%s.%s", parent, key) : xstrdup(key);
+}
+
+static int need(struct pctx *c, node_t *map, struct field *f, const char *parent,
+		const char *key)
+{
+	char *fp;
+
+	if (fval(f, key))
+		return 0;
+	fp = fpath(parent, key);
+	perr(c, map, fp, "required");
+	free(fp);
+	return -EINVAL;
+}
+
+/* ----------------------------------------------------------------- values */
+
+static int get_str(struct pctx *c, node_t *n, const char *field, char **out)
+{
+	const char *s = scalar(n);
+
+	if (!s) {
+		perr(c, n, field, "must be a string, not %s", node_kind(n));
+		return -EINVAL;
+	}
+	if (!*s) {
+		perr(c, n, field, "must not be empty");
+		return -EINVAL;
+	}
+	*out = xstrdup(s);
+	return 0;
+}
+
+static int get_uint(struct pctx *c, node_t *n, const char *field, uint64_t lo, uint64_t hi,
+		    uint64_t *out)
+{
+	const char *s = scalar(n);
+
+	if (!s || parse_u64_range(s, lo, hi, out)) {
+		if (lo == hi)
+			perr(c, n, field, "must be %llu", (unsigned long long)lo);
+		else
+			perr(c, n, field, "must be %llu..%llu", (unsigned long long)lo,
+			     (unsigned long long)hi);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int get_bool(struct pctx *c, node_t *n, const char *field, bool *out)
+{
+	const char *s = scalar(n);
+
+	if (s && (!strcmp(s, "true") || !strcmp(s, "yes"))) {
+		*out = true;
+		return 0;
+	}
+	if (s && (!strcmp(s, "false") || !strcmp(s, "no"))) {
+		*out = false;
+		return 0;
+	}
+	perr(c, n, field, "must be true or false");
+	return -EINVAL;
+}
+
+/* Names that end up in dm device names and in ioband-tc arguments. */
+static bool valid_name(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > max || s[0] == '-' || s[0] == '.')
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.+-", *s))
+			return false;
+	return true;
+}
+
+static int get_name(struct pctx *c, node_t *n, const char *field, size_t max, char **out)
+{
+	if (get_str(c, n, field, out))
+		return -EINVAL;
+	if (!valid_name(*out, max)) {
+		perr(c, n, field, "\"%s\": use 1..%zu of A-Z a-z 0-9 _ . + - (not first . or -)",
+		     *out, max);
+		free(*out);
+		*out = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int get_devpath(struct pctx *c, node_t *n, const char *field, char **out)
+{
+	unsigned int a, b;
+	char x;
+
+	if (get_str(c, n, field, out))
+		return -EINVAL;
+	if ((*out)[0] != '/' && sscanf(*out, "%u:%u%c", &a, &b, &x) != 2) {
+		perr(c, n, field, "\"%s\": must be an absolute path or MAJOR:MINOR", *out);
+		return -EINVAL;
+	}
+	if (strpbrk(*out, " \t\n")) {
+		perr(c, n, field, "must not contain white space");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool unit_ok(const char *u, const char *const *units)
+{
+	for (; *units; units++)
+		if (!strcasecmp(u, *units))
+			return true;
+	return false;
+}
+
+static bool num_unit(const char *s, const char *const *units, bool unit_required)
+{
+	const char *p = s;
+	bool dot = false;
+
+	if (!isdigit((unsigned char)*p))
+		return false;
+	for (; isdigit((unsigned char)*p) || (*p == '.' && !dot); p++)
+		dot |= *p == '.';
+	if (p[-1] == '.')
+		return false;
+	if (!*p)
+		return !unit_required;
+	return unit_ok(p, units);
+}
+
+bool valid_rate(const char *s)
+{
+	static const char *const u[] = {
+		"bit", "kbit", "mbit", "gbit", "tbit", "kibit", "mibit", "gibit", "tibit",
+		"bps", "kbps", "mbps", "gbps", "tbps", "kibps", "mibps", "gibps", "tibps", NULL,
+	};
+
+	return num_unit(s, u, true);
+}
+
+bool valid_size(const char *s)
+{
+	static const char *const u[] = { "b", "k", "kb", "m", "mb", "g", "gb", NULL };
+
+	return num_unit(s, u, false);
+}
+
+static int get_rate(struct pctx *c, node_t *n, const char *field, char **out)
+{
+	if (get_str(c, n, field, out))
+		return -EINVAL;
+	if (!valid_rate(*out)) {
+		perr(c, n, field, "\"%s\": must be a rate with a unit (e.g. 100mbit, 1gbit, 10mbps)", *out);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int get_size(struct pctx *c, node_t *n, const char *field, char **out)
+{
+	if (get_str(c, n, field, out))
+		return -EINVAL;
+	if (!valid_size(*out)) {
+		perr(c, n, field, "\"%s\": must be a size (e.g. 32k, 1m, 1500b)", *out);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A sequence: call fn on each item with its field path "parent[i]". */
+static int walk_seq(struct pctx *c, node_t *n, const char *field,
+		    int (*fn)(struct pctx *, node_t *, const char *, void *), void *arg)
+{
+	yaml_node_item_t *it;
+	size_t i = 0;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		perr(c, n, field, "must be a list, not %s", node_kind(n));
+		return -EINVAL;
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++, i++) {
+		char *fp = xasprintf("%s[%zu]", field, i);
+		int r = fn(c, yaml_document_get_node(c->doc, *it), fp, arg);
+
+		free(fp);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- entries */
+
+static int parse_dg(struct pctx *c, node_t *n, const char *field, void *arg)
+{
+	struct host_cfg *cfg = arg;
+	struct field f[] = {
+		{ .key = "id" }, { .key = "policy" }, { .key = "io-throttle" }, { .key = "io-limit" }, { .key = "token-base" }, { .key = NULL },
+	};
+	struct cfg_devgroup *dg;
+	node_t *v;
+	uint64_t x;
+	char *fp = NULL;
+	int r = -EINVAL;
+
+	if (walk_map(c, n, field, f) || need(c, n, f, field, "id"))
+		return -EINVAL;
+	dg = vec_push(&cfg->dgs, &cfg->n_dgs, sizeof(*dg));
+	pos_set(&dg->pos, n, field, f);
+	fp = fpath(field, "id");
+	if (get_name(c, fval(f, "id"), fp, IOB_NAME_MAX, &dg->id))
+		goto out;
+	free(fp);
+	fp = fpath(field, "policy");
+	if ((v = fval(f, "policy"))) {
+		if (!scalar(v) || iob_parse_policy(scalar(v), &dg->policy)) {
+			if (scalar(v) && !strcmp(scalar(v), "range-bw"))
+				perr(c, v, fp, "range-bw is not supported (weight, weight-iosize)");
+			else
+				perr(c, v, fp, "must be weight, weight-iosize or default");
+			goto out;
+		}
+	}
+	free(fp);
+	fp = fpath(field, "io-throttle");
+	if ((v = fval(f, "io-throttle"))) {
+		if (get_uint(c, v, fp, 0, IOB_THROTTLE_MAX, &x))
+			goto out;
+		dg->io_throttle = x;
+	}
+	free(fp);
+	fp = fpath(field, "io-limit");
+	if ((v = fval(f, "io-limit"))) {
+		if (get_uint(c, v, fp, 0, IOB_THROTTLE_MAX, &x))
+			goto out;
+		dg->io_limit = x;
+	}
+	if (dg->io_throttle && dg->io_limit && dg->io_throttle > dg->io_limit) {
+		free(fp);
+		fp = fpath(field, "io-throttle");
+		perr(c, fval(f, "io-throttle"), fp, "must not exceed io-limit (%u)", dg->io_limit);
+		goto out;
+	}
+	free(fp);
+	fp = fpath(field, "token-base");
+	if ((v = fval(f, "token-base")) && get_uint(c, v, fp, 0, IOB_TOKEN_MAX, &dg->token_base))
+		goto out;
+	r = 0;
+out:
+	free(fp);
+	return r;
+}
+
+static int parse_type(struct pctx *c, node_t *v, const char *fp, enum iob_type *t)
+{
+	const char *s = scalar(v);
+
+	if (!s || iob_parse_type(s, t)) {
+		if (s && (!strcmp(s, "node") || !strcmp(s, "cpuset")))
+			perr(c, v, fp, "%s is not supported (use cgroup)", s);
+		else
+			perr(c, v, fp, "must be none, uid, user, gid, pid, pgrp or cgroup");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_device(struct pctx *c, node_t *n, const char *field, void *arg)
+{
+	struct host_cfg *cfg = arg;
+	struct field f[] = {
+		{ .key = "name" }, { .key = "device" }, { .key = "device-group" }, { .key = "type" }, { .key = "weight" }, { .key = NULL },
+	};
+	struct cfg_device *d;
+	node_t *v;
+	uint64_t x;
+	char *fp = NULL;
+	int r = -EINVAL;
+
+	if (walk_map(c, n, field, f) || need(c, n, f, field, "name") ||
+	    need(c, n, f, field, "device"))
+		return -EINVAL;
+	d = vec_push(&cfg->devs, &cfg->n_devs, sizeof(*d));
+	pos_set(&d->pos, n, field, f);
+	d->type = IOB_CGROUP;
+	d->weight = IOB_WEIGHT_DEFAULT;
+	fp = fpath(field, "name");
+	if (get_name(c, fval(f, "name"), fp, 64, &d->name))
+		goto out;
+	free(fp);
+	fp = fpath(field, "device");
+	if (get_devpath(c, fval(f, "device"), fp, &d->device))
+		goto out;
+	free(fp);
+	fp = fpath(field, "device-group");
+	if ((v = fval(f, "device-group"))) {
+		if (get_name(c, v, fp, IOB_NAME_MAX, &d->devgroup))
+			goto out;
+	} else if (strlen(d->name) > IOB_NAME_MAX) {
+		perr(c, n, fp, "required: the name is longer than %d characters", IOB_NAME_MAX);
+		goto out;
+	} else {
+		d->devgroup = xstrdup(d->name);
+	}
+	free(fp);
+	fp = fpath(field, "type");
+	if ((v = fval(f, "type")) && parse_type(c, v, fp, &d->type))
+		goto out;
+	free(fp);
+	fp = fpath(field, "weight");
+	if ((v = fval(f, "weight"))) {
+		if (get_uint(c, v, fp, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &x))
+			goto out;
+		d->weight = x;
+	}
+	r = 0;
+out:
+	free(fp);
+	return r;
+}
+
+static int parse_disk(struct pctx *c, node_t *n, const char *field, void *arg)
+{
+	struct cfg_guest *g = arg;
+	struct field f[] = {
+		{ .key = "name" }, { .key = "device" }, { .key = "device-group" }, { .key = "ioband" }, { .key = "group" },
+		{ .key = "weight" }, { .key = NULL },
+	};
+	struct cfg_disk *k;
+	node_t *v;
+	uint64_t x;
+	char *fp = NULL;
+	int r = -EINVAL;
+
+	if (walk_map(c, n, field, f))
+		return -EINVAL;
+	k = vec_push(&g->disks, &g->n_disks, sizeof(*k));
+	pos_set(&k->pos, n, field, f);
+	k->weight = IOB_WEIGHT_DEFAULT;
+	if (fval(f, "device") && fval(f, "ioband")) {
+		fp = fpath(field, "ioband");
+		perr(c, fval(f, "ioband"), fp, "give either device (a device of its own) or ioband (a group on a shared device), not both");
+		goto out;
+	}
+	if (!fval(f, "device") && !fval(f, "ioband")) {
+		perr(c, n, field, "one of device or ioband is required");
+		goto out;
+	}
+	fp = fpath(field, "name");
+	if ((v = fval(f, "name"))) {
+		if (get_name(c, v, fp, 64, &k->name))
+			goto out;
+	} else if (fval(f, "device")) {
+		perr(c, n, fp, "required with device");
+		goto out;
+	}
+	free(fp);
+	fp = fpath(field, "weight");
+	if ((v = fval(f, "weight"))) {
+		if (get_uint(c, v, fp, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &x))
+			goto out;
+		k->weight = x;
+	}
+	free(fp);
+	fp = NULL;
+	if (fval(f, "device")) {
+		fp = fpath(field, "group");
+		if (fval(f, "group")) {
+			perr(c, fval(f, "group"), fp, "only for a disk on a shared device (ioband)");
+			goto out;
+		}
+		free(fp);
+		fp = fpath(field, "device");
+		if (get_devpath(c, fval(f, "device"), fp, &k->device))
+			goto out;
+		free(fp);
+		fp = fpath(field, "device-group");
+		if ((v = fval(f, "device-group"))) {
+			if (get_name(c, v, fp, IOB_NAME_MAX, &k->devgroup))
+				goto out;
+		} else {
+			k->devgroup = xasprintf("%s-%s", g->name, k->name);
+			if (strlen(k->devgroup) > IOB_NAME_MAX) {
+				perr(c, n, fp, "required: \"%s\" is longer than %d characters",
+				     k->devgroup, IOB_NAME_MAX);
+				goto out;
+			}
+		}
+	} else {
+		fp = fpath(field, "device-group");
+		if (fval(f, "device-group")) {
+			perr(c, fval(f, "device-group"), fp, "set the device group on the shared device");
+			goto out;
+		}
+		free(fp);
+		fp = fpath(field, "ioband");
+		if (get_name(c, fval(f, "ioband"), fp, 64, &k->ioband))
+			goto out;
+		free(fp);
+		fp = fpath(field, "group");
+		if ((v = fval(f, "group"))) {
+			/* Range-checked against the device's type in validate(). */
+			if (get_uint(c, v, fp, 0, (uint64_t)INT64_MAX, &k->group))
+				goto out;
+			k->has_group = true;
+		}
+	}
+	r = 0;
+out:
+	free(fp);
+	return r;
+}
+
+static bool valid_mac(const char *s)
+{
+	int i;
+
+	for (i = 0; i < 6; i++, s += 3) {
+		if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]))
+			return false;
+		if (s[2] != (i == 5 ? '\0' : ':'))
+			return false;
+	}
+	return true;
+}
+
+static bool valid_ip(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdefABCDEF.:/");
+
+	return *s && !s[n] && (strchr(s, '.') || strchr(s, ':'));
+}
+
+static int parse_ip(struct pctx *c, node_t *n, const char *field, void *arg)
+{
+	struct cfg_iface *i = arg;
+	char *s;
+
+	if (get_str(c, n, field, &s))
+		return -EINVAL;
+	if (!valid_ip(s)) {
+		perr(c, n, field, "\"%s\": must be an IPv4 or IPv6 address[/LEN]", s);
+		free(s);
+		return -EINVAL;
+	}
+	strv_add(&i->ips, s);
+	free(s);
+	return 0;
+}
+
+static int parse_iface(struct pctx *c, node_t *n, const char *field, void *arg)
+{
+	struct cfg_guest *g = arg;
+	struct field f[] = {
+		{ .key = "name" }, { .key = "mac" }, { .key = "ip" }, { .key = "weight" }, { .key = "cap" }, { .key = "down-cap" },
+		{ .key = "up-cap" }, { .key = "in-cap" }, { .key = "floor" }, { .key = "burst" }, { .key = NULL },
+	};
+	static const char *const rates[] = { "cap", "down-cap", "up-cap", "in-cap", "floor" };
+	struct cfg_iface *i;
+	node_t *v;
+	uint64_t x;
+	char *fp = NULL, **dst[5];
+	size_t k;
+	int r = -EINVAL;
+
+	if (walk_map(c, n, field, f) || need(c, n, f, field, "name"))
+		return -EINVAL;
+	i = vec_push(&g->ifaces, &g->n_ifaces, sizeof(*i));
+	pos_set(&i->pos, n, field, f);
+	i->weight = 1;
+	fp = fpath(field, "name");
+	if (get_name(c, fval(f, "name"), fp, 15, &i->name))
+		goto out;
+	free(fp);
+	fp = fpath(field, "mac");
+	if ((v = fval(f, "mac"))) {
+		if (get_str(c, v, fp, &i->mac))
+			goto out;
+		if (!valid_mac(i->mac)) {
+			perr(c, v, fp, "\"%s\": must be a MAC address like 52:54:00:12:34:56", i->mac);
+			goto out;
+		}
+	}
+	free(fp);
+	fp = fpath(field, "ip");
+	if ((v = fval(f, "ip"))) {
+		if (v->type == YAML_SEQUENCE_NODE ? walk_seq(c, v, fp, parse_ip, i) :
+		    parse_ip(c, v, fp, i))
+			goto out;
+	}
+	if (!i->mac && !i->ips.n) {
+		perr(c, n, field, "mac or ip is required (to classify the guest's traffic on the uplink)");
+		goto out;
+	}
+	free(fp);
+	fp = fpath(field, "weight");
+	if ((v = fval(f, "weight"))) {
+		if (get_uint(c, v, fp, 1, IOB_NET_WEIGHT_MAX, &x))
+			goto out;
+		i->weight = x;
+	}
+	if (fval(f, "up-cap") && fval(f, "in-cap")) {
+		free(fp);
+		fp = fpath(field, "in-cap");
+		perr(c, fval(f, "in-cap"), fp, "same as up-cap: give only one");
+		goto out;
+	}
+	dst[0] = &i->cap;
+	dst[1] = &i->down_cap;
+	dst[2] = &i->up_cap;
+	dst[3] = &i->up_cap;
+	dst[4] = &i->floor;
+	for (k = 0; k < ARRAY_SIZE(rates); k++) {
+		free(fp);
+		fp = fpath(field, rates[k]);
+		if ((v = fval(f, rates[k])) && get_rate(c, v, fp, dst[k]))
+			goto out;
+	}
+	free(fp);
+	fp = fpath(field, "burst");
+	if ((v = fval(f, "burst")) && get_size(c, v, fp, &i->burst))
+		goto out;
+	r = 0;
+out:
+	free(fp);
+	return r;
+}
+
+static int parse_guest(struct pctx *c, node_t *n, const char *field, void *arg)
+{
+	struct host_cfg *cfg = arg;
+	struct field f[] = {
+		{ .key = "name" }, { .key = "cgroup" }, { .key = "create-cgroup" }, { .key = "disks" }, { .key = "interfaces" }, { .key = NULL },
+	};
+	struct cfg_guest *g;
+	node_t *v;
+	char *fp = NULL;
+	int r = -EINVAL;
+
+	if (walk_map(c, n, field, f) || need(c, n, f, field, "name"))
+		return -EINVAL;
+	g = vec_push(&cfg->guests, &cfg->n_guests, sizeof(*g));
+	pos_set(&g->pos, n, field, f);
+	fp = fpath(field, "name");
+	if (get_name(c, fval(f, "name"), fp, 64, &g->name))
+		goto out;
+	free(fp);
+	fp = fpath(field, "cgroup");
+	if ((v = fval(f, "cgroup"))) {
+		char *rel;
+
+		if (get_str(c, v, fp, &g->cgroup))
+			goto out;
+		rel = g->cgroup + strspn(g->cgroup, "/");
+		if (!*rel || strstr(g->cgroup, "..") || strpbrk(g->cgroup, " \t\n")) {
+			perr(c, v, fp, "\"%s\": must be a cgroup below the root (e.g. machine.slice/web1)",
+			     g->cgroup);
+			goto out;
+		}
+	}
+	free(fp);
+	fp = fpath(field, "create-cgroup");
+	if ((v = fval(f, "create-cgroup"))) {
+		if (get_bool(c, v, fp, &g->create_cgroup))
+			goto out;
+		if (g->create_cgroup && !g->cgroup) {
+			perr(c, v, fp, "needs cgroup");
+			goto out;
+		}
+	}
+	free(fp);
+	fp = fpath(field, "disks");
+	if ((v = fval(f, "disks")) && walk_seq(c, v, fp, parse_disk, g))
+		goto out;
+	free(fp);
+	fp = fpath(field, "interfaces");
+	if ((v = fval(f, "interfaces")) && walk_seq(c, v, fp, parse_iface, g))
+		goto out;
+	r = 0;
+out:
+	free(fp);
+	return r;
+}
+
+static int parse_network(struct pctx *c, node_t *n, struct cfg_network *net)
+{
+	struct field f[] = { { .key = "uplink" }, { .key = "rate" }, { .key = "burst" }, { .key = "host-weight" }, { .key = NULL } };
+	node_t *v;
+	uint64_t x;
+
+	if (walk_map(c, n, "network", f) || need(c, n, f, "network", "uplink") ||
+	    need(c, n, f, "network", "rate"))
+		return -EINVAL;
+	net->present = true;
+	pos_set(&net->pos, n, "network", f);
+	if (get_name(c, fval(f, "uplink"), "network.uplink", 15, &net->uplink) ||
+	    get_rate(c, fval(f, "rate"), "network.rate", &net->rate))
+		return -EINVAL;
+	if ((v = fval(f, "burst")) && get_size(c, v, "network.burst", &net->burst))
+		return -EINVAL;
+	if ((v = fval(f, "host-weight"))) {
+		if (get_uint(c, v, "network.host-weight", 1, IOB_NET_WEIGHT_MAX, &x))
+			return -EINVAL;
+		net->host_weight = x;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- validation */
+
+const struct cfg_devgroup *config_devgroup(const struct host_cfg *cfg, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_dgs; i++)
+		if (!strcmp(cfg->dgs[i].id, id))
+			return &cfg->dgs[i];
+	return NULL;
+}
+
+const struct cfg_device *config_device(const struct host_cfg *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_devs; i++)
+		if (!strcmp(cfg->devs[i].name, name))
+			return &cfg->devs[i];
+	return NULL;
+}
+
+char *config_dev_dmname(const struct cfg_device *d)
+{
+	return xasprintf(IOB_DM_PREFIX "%s", d->name);
+}
+
+char *config_disk_dmname(const struct cfg_guest *g, const struct cfg_disk *k)
+{
+	return xasprintf(IOB_DM_PREFIX "%s-%s", g->name, k->name);
+}
+
+/* Cross-entry rules; errors point at the later of two clashing entries. */
+static int validate(struct pctx *c, struct host_cfg *cfg)
+{
+	struct dmn {
+		char *name;
+		const struct cfg_pos *pos;
+	} *names = NULL;
+	struct use {
+		const char *path;
+		const struct cfg_pos *pos;
+	} *uses = NULL;
+	size_t n_names = 0, n_uses = 0, i, j, k, l;
+	char *fp = NULL;
+	int r = -EINVAL;
+
+#define POSERR(p, sub, ...) do {                                              \
+		char *f_ = *(sub) ? xasprintf("%s.%s", (p)->field, sub) : xstrdup((p)->field); \
+		struct strbuf sb_ = { 0 };                                            \
+		sb_addf(&sb_, "%s:%d: %s: ", c->file, cfg_line(p, sub), f_);          \
+		sb_addf(&sb_, __VA_ARGS__);                                           \
+		if (!c->err) c->err = sb_steal(&sb_);                                 \
+		sb_free(&sb_);                                                        \
+		free(f_);                                                             \
+		goto out;                                                             \
+	} while (0)
+
+	for (i = 0; i < cfg->n_dgs; i++)
+		for (j = 0; j < i; j++)
+			if (!strcmp(cfg->dgs[i].id, cfg->dgs[j].id))
+				POSERR(&cfg->dgs[i].pos, "id", "duplicate device group \"%s\" (first at line %d)",
+				       cfg->dgs[i].id, cfg->dgs[j].pos.line);
+	for (i = 0; i < cfg->n_devs; i++) {
+		struct cfg_device *d = &cfg->devs[i];
+		struct dmn *m;
+		struct use *u;
+
+		for (j = 0; j < i; j++)
+			if (!strcmp(d->name, cfg->devs[j].name))
+				POSERR(&d->pos, "name", "duplicate device \"%s\" (first at line %d)",
+				       d->name, cfg->devs[j].pos.line);
+		for (j = 0; j < n_uses; j++)
+			if (!strcmp(uses[j].path, d->device))
+				POSERR(&d->pos, "device", "%s is already used by %s (line %d)",
+				       d->device, uses[j].pos->field, cfg_line(uses[j].pos, "device"));
+		u = vec_push(&uses, &n_uses, sizeof(*u));
+		u->path = d->device;
+		u->pos = &d->pos;
+		m = vec_push(&names, &n_names, sizeof(*m));
+		m->name = config_dev_dmname(d);
+		m->pos = &d->pos;
+	}
+	for (i = 0; i < cfg->n_guests; i++) {
+		struct cfg_guest *g = &cfg->guests[i];
+
+		for (j = 0; j < i; j++)
+			if (!strcmp(g->name, cfg->guests[j].name))
+				POSERR(&g->pos, "name", "duplicate guest \"%s\" (first at line %d)",
+				       g->name, cfg->guests[j].pos.line);
+		for (k = 0; k < g->n_disks; k++) {
+			struct cfg_disk *dk = &g->disks[k];
+
+			for (l = 0; l < k; l++)
+				if (dk->name && g->disks[l].name && !strcmp(dk->name, g->disks[l].name))
+					POSERR(&dk->pos, "name", "duplicate disk \"%s\" in guest %s (first at line %d)",
+					       dk->name, g->name, g->disks[l].pos.line);
+			if (dk->device) {
+				struct dmn *m;
+				struct use *u;
+				char *dn = config_disk_dmname(g, dk);
+
+				for (j = 0; j < n_names; j++)
+					if (!strcmp(names[j].name, dn)) {
+						free(dn);
+						POSERR(&dk->pos, "name", "device name %s%s-%s clashes with %s (line %d)",
+						       IOB_DM_PREFIX, g->name, dk->name,
+						       names[j].pos->field, names[j].pos->line);
+					}
+				for (j = 0; j < n_uses; j++)
+					if (!strcmp(uses[j].path, dk->device)) {
+						free(dn);
+						POSERR(&dk->pos, "device", "%s is already used by %s (line %d)",
+						       dk->device, uses[j].pos->field, cfg_line(uses[j].pos, "device"));
+					}
+				m = vec_push(&names, &n_names, sizeof(*m));
+				m->name = dn;
+				m->pos = &dk->pos;
+				u = vec_push(&uses, &n_uses, sizeof(*u));
+				u->path = dk->device;
+				u->pos = &dk->pos;
+			} else {
+				const struct cfg_device *d = config_device(cfg, dk->ioband);
+
+				if (!d)
+					POSERR(&dk->pos, "ioband", "no device \"%s\" in devices", dk->ioband);
+				if (d->type == IOB_NONE)
+					POSERR(&dk->pos, "ioband", "device %s has type none: it cannot hold groups",
+					       d->name);
+				if (dk->has_group && iob_check_group_id(d->type, dk->group))
+					POSERR(&dk->pos, "group", "must be %s for type %s (device %s)",
+					       iob_group_id_range(d->type), iob_type_name(d->type), d->name);
+				if (!dk->has_group && d->type != IOB_CGROUP)
+					POSERR(&dk->pos, "group", "required: device %s has type %s",
+					       d->name, iob_type_name(d->type));
+				if (!dk->has_group && !g->cgroup)
+					POSERR(&g->pos, "cgroup", "required: %s is a group on cgroup device %s",
+					       dk->pos.field, d->name);
+				/* Two groups with the same id on one device. */
+				for (j = 0; j <= i; j++) {
+					struct cfg_guest *h = &cfg->guests[j];
+
+					for (l = 0; l < (j == i ? k : h->n_disks); l++) {
+						struct cfg_disk *o = &h->disks[l];
+						bool same;
+
+						if (!o->ioband || strcmp(o->ioband, dk->ioband))
+							continue;
+						if (o->has_group && dk->has_group)
+							same = o->group == dk->group;
+						else if (!o->has_group && !dk->has_group)
+							same = !strcmp(h->cgroup, g->cgroup);
+						else
+							continue;	/* checked once ids are known */
+						if (same && dk->has_group)
+							POSERR(&dk->pos, "group", "group %llu of device %s is already given to %s (line %d)",
+							       (unsigned long long)dk->group, d->name, o->pos.field,
+							       cfg_line(&o->pos, "group"));
+						if (same)
+							POSERR(&dk->pos, "ioband", "cgroup %s already has a group on device %s (%s, line %d)",
+							       g->cgroup, d->name, o->pos.field, cfg_line(&o->pos, "ioband"));
+					}
+				}
+			}
+		}
+		for (k = 0; k < g->n_ifaces; k++) {
+			struct cfg_iface *f = &g->ifaces[k];
+
+			if (!cfg->net.present)
+				POSERR(&f->pos, "", "needs a network section (uplink and rate)");
+			if (!strcmp(f->name, cfg->net.uplink))
+				POSERR(&f->pos, "name", "is the uplink");
+			for (j = 0; j <= i; j++) {
+				struct cfg_guest *h = &cfg->guests[j];
+
+				for (l = 0; l < (j == i ? k : h->n_ifaces); l++)
+					if (!strcmp(h->ifaces[l].name, f->name))
+						POSERR(&f->pos, "name", "interface %s is already used by %s (line %d)",
+						       f->name, h->ifaces[l].pos.field, h->ifaces[l].pos.line);
+			}
+		}
+	}
+	r = 0;
+out:
+#undef POSERR
+	for (i = 0; i < n_names; i++)
+		free(names[i].name);
+	free(names);
+	free(uses);
+	free(fp);
+	return r;
+}
+
+/* ------------------------------------------------------------------- load */
+
+static int parse_root(struct pctx *c, node_t *root, struct host_cfg *cfg)
+{
+	struct field f[] = {
+		{ .key = "version" }, { .key = "device-groups" }, { .key = "devices" }, { .key = "guests" }, { .key = "network" }, { .key = NULL },
+	};
+	node_t *v;
+	uint64_t ver;
+
+	if (!root || is_null(root)) {
+		perr(c, root, "(document)", "empty host file");
+		return -EINVAL;
+	}
+	if (root->type != YAML_MAPPING_NODE) {
+		perr(c, root, "(document)", "must be a mapping (version, device-groups, devices, guests, network)");
+		return -EINVAL;
+	}
+	if (walk_map(c, root, "", f))
+		return -EINVAL;
+	if ((v = fval(f, "version")) && get_uint(c, v, "version", 1, 1, &ver))
+		return -EINVAL;
+	if ((v = fval(f, "device-groups")) && walk_seq(c, v, "device-groups", parse_dg, cfg))
+		return -EINVAL;
+	if ((v = fval(f, "devices")) && walk_seq(c, v, "devices", parse_device, cfg))
+		return -EINVAL;
+	/* Interfaces check the uplink name: parse the network first. */
+	if ((v = fval(f, "network")) && parse_network(c, v, &cfg->net))
+		return -EINVAL;
+	if ((v = fval(f, "guests")) && walk_seq(c, v, "guests", parse_guest, cfg))
+		return -EINVAL;
+	return validate(c, cfg);
+}
+
+int config_parse(const char *name, const char *text, size_t len, struct host_cfg *cfg, char **err)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	struct pctx c = { .file = name };
+	int r = -EINVAL;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->file = xstrdup(name);
+	*err = NULL;
+	if (!yaml_parser_initialize(&parser)) {
+		*err = xasprintf("%s: cannot initialise the YAML parser", name);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		*err = xasprintf("%s:%zu: YAML syntax error: %s%s%s", name,
+				 (parser.problem_mark.line ? parser.problem_mark.line :
+				  parser.context_mark.line) + 1,
+				 parser.problem ? parser.problem : "unknown",
+				 parser.context ? " " : "", parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		config_free(cfg);
+		return -EINVAL;
+	}
+	c.doc = &doc;
+	r = parse_root(&c, yaml_document_get_root_node(&doc), cfg);
+	if (!r) {
+		/* A second document is a mistake (a stray "---"). */
+		yaml_document_t doc2;
+
+		if (yaml_parser_load(&parser, &doc2)) {
+			node_t *n2 = yaml_document_get_root_node(&doc2);
+
+			if (n2) {
+				perr(&c, n2, "(document)", "only one YAML document is allowed");
+				r = -EINVAL;
+			}
+			yaml_document_delete(&doc2);
+		}
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	if (r) {
+		*err = c.err ? c.err : xasprintf("%s: invalid", name);
+		config_free(cfg);
+	}
+	return r;
+}
+
+int config_load(const char *file, struct host_cfg *cfg, char **err)
+{
+	FILE *f = fopen(file, "r");
+	struct strbuf sb = { 0 };
+	char buf[4096];
+	size_t n;
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (!f) {
+		*err = xasprintf("%s: %s", file, strerror(errno));
+		return -errno;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		sb_addf(&sb, "%.*s", (int)n, buf);
+	fclose(f);
+	if (sb.s && strlen(sb.s) != sb.len) {
+		*err = xasprintf("%s: contains a NUL byte", file);
+		sb_free(&sb);
+		return -EINVAL;
+	}
+	r = config_parse(file, sb.s ? sb.s : "", sb.len, cfg, err);
+	sb_free(&sb);
+	return r;
+}
+
+static void pos_free(struct cfg_pos *p)
+{
+	free(p->field);
+}
+
+void config_free(struct host_cfg *cfg)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->n_dgs; i++) {
+		pos_free(&cfg->dgs[i].pos);
+		free(cfg->dgs[i].id);
+	}
+	free(cfg->dgs);
+	for (i = 0; i < cfg->n_devs; i++) {
+		struct cfg_device *d = &cfg->devs[i];
+
+		pos_free(&d->pos);
+		free(d->name);
+		free(d->device);
+		free(d->devgroup);
+	}
+	free(cfg->devs);
+	for (i = 0; i < cfg->n_guests; i++) {
+		struct cfg_guest *g = &cfg->guests[i];
+
+		pos_free(&g->pos);
+		free(g->name);
+		free(g->cgroup);
+		for (j = 0; j < g->n_disks; j++) {
+			struct cfg_disk *k = &g->disks[j];
+
+			pos_free(&k->pos);
+			free(k->name);
+			free(k->device);
+			free(k->devgroup);
+			free(k->ioband);
+		}
+		free(g->disks);
+		for (j = 0; j < g->n_ifaces; j++) {
+			struct cfg_iface *f = &g->ifaces[j];
+
+			pos_free(&f->pos);
+			free(f->name);
+			free(f->mac);
+			strv_free(&f->ips);
+			free(f->cap);
+			free(f->down_cap);
+			free(f->up_cap);
+			free(f->floor);
+			free(f->burst);
+		}
+		free(g->ifaces);
+	}
+	free(cfg->guests);
+	pos_free(&cfg->net.pos);
+	free(cfg->net.uplink);
+	free(cfg->net.rate);
+	free(cfg->net.burst);
+	free(cfg->file);
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * config.h - the host file: what iobandctl apply brings about.
+ *
+ * config_load() parses YAML (libyaml) and validates everything that can be
+ * checked without looking at the system; every error names the file, the
+ * line and the field: "host.yaml:12: guests[1].disks[0].weight: must be
+ * 1..32767".  The schema is documented in iobandctl(8), HOST FILE.
+ */
+#ifndef IOBAND_CONFIG_H
+#define IOBAND_CONFIG_H
+
+#include "ioband.h"
+#include "util.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Where a value came from, for messages after parsing. */
+struct cfg_pos {
+	int line;
+	char *field;		/* "guests[1].disks[0]" */
+	struct {
+		const char *key;	/* static */
+		int line;		/* of the key's value */
+	} keys[12];
+	int n_keys;
+};
+
+/* The line of KEY's value in the entry at POS (the entry's line if absent). */
+int cfg_line(const struct cfg_pos *pos, const char *key);
+
+struct cfg_devgroup {
+	struct cfg_pos pos;
+	char *id;
+	enum iob_policy policy;
+	unsigned int io_throttle, io_limit;	/* 0 = kernel default */
+	uint64_t token_base;
+};
+
+/* A shared ioband device: guests get groups on it. */
+struct cfg_device {
+	struct cfg_pos pos;
+	char *name;		/* dm name is "ioband-<name>" */
+	char *device;
+	char *devgroup;
+	enum iob_type type;
+	unsigned int weight;	/* the default group's */
+};
+
+struct cfg_disk {
+	struct cfg_pos pos;
+	char *name;
+	/* Either a device of its own (device, devgroup; type none) ... */
+	char *device;
+	char *devgroup;
+	/* ... or a group on a shared device (ioband, group). */
+	char *ioband;
+	bool has_group;
+	uint64_t group;
+	unsigned int weight;
+};
+
+struct cfg_iface {
+	struct cfg_pos pos;
+	char *name;
+	char *mac;
+	struct strv ips;
+	unsigned int weight;
+	char *cap, *down_cap, *up_cap, *floor, *burst;
+};
+
+struct cfg_guest {
+	struct cfg_pos pos;
+	char *name;
+	char *cgroup;		/* NULL: none */
+	bool create_cgroup;
+	struct cfg_disk *disks;
+	size_t n_disks;
+	struct cfg_iface *ifaces;
+	size_t n_ifaces;
+};
+
+struct cfg_network {
+	bool present;
+	struct cfg_pos pos;
+	char *uplink, *rate, *burst;
+	unsigned int host_weight;	/* 0: ioband-tc's default */
+};
+
+struct host_cfg {
+	char *file;
+	struct cfg_devgroup *dgs;
+	size_t n_dgs;
+	struct cfg_device *devs;
+	size_t n_devs;
+	struct cfg_guest *guests;
+	size_t n_guests;
+	struct cfg_network net;
+};
+
+#define IOB_DM_PREFIX		"ioband-"
+#define IOB_UUID_APPLY		"IOBAND-apply-"	/* devices apply manages */
+#define IOB_UUID_CTL		"IOBAND-ctl-"	/* iobandctl create */
+#define IOB_UUID_ORIG		"IOBAND-orig-"	/* under an inserted layer */
+#define IOB_NET_WEIGHT_MAX	10000
+
+/*
+ * Parse and validate FILE.  On error return -EINVAL with *err (malloc'ed)
+ * "FILE:LINE: FIELD: message"; *cfg is then empty.
+ */
+int config_load(const char *file, struct host_cfg *cfg, char **err);
+/* Same, from a string (tests); NAME is used in messages. */
+int config_parse(const char *name, const char *text, size_t len, struct host_cfg *cfg, char **err);
+void config_free(struct host_cfg *cfg);
+
+const struct cfg_devgroup *config_devgroup(const struct host_cfg *cfg, const char *id);
+const struct cfg_device *config_device(const struct host_cfg *cfg, const char *name);
+/* dm name of a shared device / of a guest's own disk (malloc'ed). */
+char *config_dev_dmname(const struct cfg_device *d);
+char *config_disk_dmname(const struct cfg_guest *g, const struct cfg_disk *k);
+
+/* Rate and size syntax of ioband-tc (tc units). */
+bool valid_rate(const char *s);
+bool valid_size(const char *s);
+
+#endif

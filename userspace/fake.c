@@ -1,0 +1,595 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fake.c - a device-mapper stand-in for tests (linked into
+ * tests/iobandctl-fake only, never into iobandctl).
+ *
+ * State lives in the JSON file named by IOBAND_FAKE_DM:
+ *
+ *   { "disks":   { "/dev/sdb": { "dev": "8:16", "size": 2097152 } },
+ *     "devices": [ { "name": "x", "uuid": "", "minor": 0, "open": 0,
+ *                    "suspended": false, "table": [ [0, 2048, "linear", "8:16 0"] ],
+ *                    "inactive": null, "counters": { "-1": [r, dr, rs, w, dw, ws, q, us] } } ],
+ *     "next_minor": 1 }
+ *
+ * ioband tables are normalised the way the kernel prints them (device as
+ * maj:min, zero io_throttle/io_limit/token_base replaced by a default) and
+ * the ioband messages are applied to the stored table.  cgroups are plain
+ * directories under IOBAND_CGROUP_ROOT.
+ */
+#include "backend.h"
+#include "ioband.h"
+#include "util.h"
+
+#include <errno.h>
+#include <json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FAKE_MAJOR 253
+#define FAKE_THROTTLE 4
+#define FAKE_LIMIT 192
+#define FAKE_TOKEN 768
+
+static json_object *st;
+static char *st_path;
+
+static void fake_load(void)
+{
+	if (st)
+		return;
+	st_path = getenv("IOBAND_FAKE_DM");
+	if (!st_path || !*st_path) {
+		msg_err("fake backend: set IOBAND_FAKE_DM to a state file");
+		exit(EX_FAIL);
+	}
+	st = access(st_path, F_OK) ? NULL : json_object_from_file(st_path);
+	if (!st && !access(st_path, F_OK)) {
+		msg_err("fake backend: cannot parse %s", st_path);
+		exit(EX_FAIL);
+	}
+	if (!st)
+		st = json_object_new_object();
+	if (!json_object_object_get_ex(st, "disks", NULL))
+		json_object_object_add(st, "disks", json_object_new_object());
+	if (!json_object_object_get_ex(st, "devices", NULL))
+		json_object_object_add(st, "devices", json_object_new_array());
+	if (!json_object_object_get_ex(st, "next_minor", NULL))
+		json_object_object_add(st, "next_minor", json_object_new_int(0));
+}
+
+static void fake_save(void)
+{
+	char *tmp = xasprintf("%s.tmp", st_path);
+
+	if (json_object_to_file_ext(tmp, st, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED) ||
+	    rename(tmp, st_path)) {
+		msg_err("fake backend: cannot write %s", st_path);
+		exit(EX_FAIL);
+	}
+	free(tmp);
+}
+
+static json_object *jget(json_object *o, const char *k)
+{
+	json_object *v = NULL;
+
+	json_object_object_get_ex(o, k, &v);
+	return v;
+}
+
+static json_object *devices(void)
+{
+	fake_load();
+	return jget(st, "devices");
+}
+
+static json_object *find_dev(const char *name, size_t *idx)
+{
+	json_object *a = devices();
+	size_t i;
+
+	for (i = 0; i < json_object_array_length(a); i++) {
+		json_object *d = json_object_array_get_idx(a, i);
+
+		if (!strcmp(json_object_get_string(jget(d, "name")), name)) {
+			if (idx)
+				*idx = i;
+			return d;
+		}
+	}
+	return NULL;
+}
+
+static int table_from_json(json_object *t, struct dm_tline **out, size_t *n)
+{
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	if (!t || json_object_get_type(t) != json_type_array)
+		return 0;
+	for (i = 0; i < json_object_array_length(t); i++) {
+		json_object *l = json_object_array_get_idx(t, i);
+		struct dm_tline *tl = vec_push(out, n, sizeof(*tl));
+
+		tl->start = json_object_get_int64(json_object_array_get_idx(l, 0));
+		tl->len = json_object_get_int64(json_object_array_get_idx(l, 1));
+		tl->type = xstrdup(json_object_get_string(json_object_array_get_idx(l, 2)));
+		tl->params = xstrdup(json_object_get_string(json_object_array_get_idx(l, 3)));
+	}
+	return 0;
+}
+
+static void fill(json_object *d, struct dm_dev *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->name = xstrdup(json_object_get_string(jget(d, "name")));
+	out->uuid = xstrdup(jget(d, "uuid") ? json_object_get_string(jget(d, "uuid")) : "");
+	out->major = FAKE_MAJOR;
+	out->minor = json_object_get_int(jget(d, "minor"));
+	out->open_count = json_object_get_int(jget(d, "open"));
+	out->suspended = json_object_get_boolean(jget(d, "suspended"));
+	out->inactive_table = jget(d, "inactive") && json_object_get_type(jget(d, "inactive")) == json_type_array;
+	table_from_json(jget(d, "table"), &out->t, &out->nt);
+}
+
+static int fk_list(struct dm_dev **devs, size_t *n)
+{
+	json_object *a = devices();
+	size_t i;
+
+	*devs = NULL;
+	*n = 0;
+	for (i = 0; i < json_object_array_length(a); i++)
+		fill(json_object_array_get_idx(a, i), vec_push(devs, n, sizeof(**devs)));
+	return 0;
+}
+
+static int fk_get(const char *name, struct dm_dev *d)
+{
+	json_object *o = find_dev(name, NULL);
+
+	if (!o)
+		return -ENODEV;
+	fill(o, d);
+	return 0;
+}
+
+static int fk_resolve(const char *path, unsigned int *maj, unsigned int *min, uint64_t *sectors)
+{
+	json_object *disks, *a = devices();
+	unsigned int ma, mi;
+	char c;
+	size_t i;
+
+	disks = jget(st, "disks");
+	json_object_object_foreach(disks, k, v) {
+		const char *dev = json_object_get_string(jget(v, "dev"));
+
+		if (!strcmp(k, path) || !strcmp(dev, path)) {
+			if (sscanf(dev, "%u:%u", maj, min) != 2)
+				return -EINVAL;
+			*sectors = json_object_get_int64(jget(v, "size"));
+			return 0;
+		}
+	}
+	bool by_name = !strncmp(path, "/dev/mapper/", 12);
+
+	if (!by_name && sscanf(path, "%u:%u%c", &ma, &mi, &c) != 2)
+		return -ENOENT;
+	for (i = 0; i < json_object_array_length(a); i++) {
+		json_object *d = json_object_array_get_idx(a, i);
+		const char *name = json_object_get_string(jget(d, "name"));
+		int minor = json_object_get_int(jget(d, "minor"));
+		struct dm_tline *t;
+		size_t n;
+
+		if (by_name ? !strcmp(path + 12, name) :
+		    (ma == FAKE_MAJOR && mi == (unsigned int)minor)) {
+			*maj = FAKE_MAJOR;
+			*min = minor;
+			table_from_json(jget(d, "table"), &t, &n);
+			*sectors = dm_tlines_size(t, n);
+			dm_tlines_free(t, n);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* Normalise an ioband table as the kernel would print it; -EINVAL if bad. */
+static int normalise(const struct dm_tline *in, json_object **line)
+{
+	char *params = xstrdup(in->params);
+
+	if (!strcmp(in->type, IOB_TARGET)) {
+		struct iob_table t;
+		const char *err;
+		unsigned int ma, mi;
+		uint64_t sz;
+
+		free(params);
+		if (iob_table_parse(in->params, &t, &err)) {
+			msg_err("fake: ioband table rejected: %s", err);
+			return -EINVAL;
+		}
+		if (fk_resolve(t.device, &ma, &mi, &sz)) {
+			msg_err("fake: ioband: no device %s", t.device);
+			iob_table_free(&t);
+			return -ENODEV;
+		}
+		free(t.device);
+		t.device = xasprintf("%u:%u", ma, mi);
+		if (!t.io_throttle)
+			t.io_throttle = FAKE_THROTTLE;
+		if (!t.io_limit)
+			t.io_limit = FAKE_LIMIT;
+		if (!t.token_base)
+			t.token_base = FAKE_TOKEN;
+		params = iob_table_format(&t);
+		iob_table_free(&t);
+	}
+	*line = json_object_new_array();
+	json_object_array_add(*line, json_object_new_int64(in->start));
+	json_object_array_add(*line, json_object_new_int64(in->len));
+	json_object_array_add(*line, json_object_new_string(in->type));
+	json_object_array_add(*line, json_object_new_string(params));
+	free(params);
+	return 0;
+}
+
+static int make_table(const struct dm_tline *t, size_t n, json_object **out)
+{
+	size_t i;
+
+	*out = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		json_object *l;
+		int r = normalise(&t[i], &l);
+
+		if (r) {
+			json_object_put(*out);
+			return r;
+		}
+		json_object_array_add(*out, l);
+	}
+	return 0;
+}
+
+static int fk_create(const char *name, const char *uuid, const struct dm_tline *t, size_t n)
+{
+	json_object *d, *tab;
+	int minor, r;
+
+	if (find_dev(name, NULL)) {
+		msg_err("create %s: %s", name, strerror(EEXIST));
+		return -EEXIST;
+	}
+	r = make_table(t, n, &tab);
+	if (r)
+		return r;
+	minor = json_object_get_int(jget(st, "next_minor"));
+	json_object_object_add(st, "next_minor", json_object_new_int(minor + 1));
+	d = json_object_new_object();
+	json_object_object_add(d, "name", json_object_new_string(name));
+	json_object_object_add(d, "uuid", json_object_new_string(uuid ? uuid : ""));
+	json_object_object_add(d, "minor", json_object_new_int(minor));
+	json_object_object_add(d, "open", json_object_new_int(0));
+	json_object_object_add(d, "suspended", json_object_new_boolean(0));
+	json_object_object_add(d, "table", tab);
+	json_object_array_add(devices(), d);
+	fake_save();
+	return 0;
+}
+
+static int fk_reload(const char *name, const struct dm_tline *t, size_t n)
+{
+	json_object *d = find_dev(name, NULL), *tab;
+	int r;
+
+	if (!d)
+		return -ENODEV;
+	r = make_table(t, n, &tab);
+	if (r)
+		return r;
+	json_object_object_add(d, "inactive", tab);
+	fake_save();
+	return 0;
+}
+
+static int fk_suspend(const char *name)
+{
+	json_object *d = find_dev(name, NULL);
+
+	if (!d)
+		return -ENODEV;
+	json_object_object_add(d, "suspended", json_object_new_boolean(1));
+	fake_save();
+	return 0;
+}
+
+static int fk_resume(const char *name)
+{
+	json_object *d = find_dev(name, NULL), *in;
+
+	if (!d)
+		return -ENODEV;
+	in = jget(d, "inactive");
+	if (in && json_object_get_type(in) == json_type_array) {
+		json_object_object_add(d, "table", json_object_get(in));
+		json_object_object_del(d, "inactive");
+		json_object_object_del(d, "counters");
+	}
+	json_object_object_add(d, "suspended", json_object_new_boolean(0));
+	fake_save();
+	return 0;
+}
+
+static int fk_clear(const char *name)
+{
+	json_object *d = find_dev(name, NULL);
+
+	if (!d)
+		return -ENODEV;
+	json_object_object_del(d, "inactive");
+	fake_save();
+	return 0;
+}
+
+static int fk_remove(const char *name)
+{
+	size_t idx;
+	json_object *d = find_dev(name, &idx);
+
+	if (!d)
+		return -ENODEV;
+	if (json_object_get_int(jget(d, "open"))) {
+		msg_err("remove %s: %s", name, strerror(EBUSY));
+		return -EBUSY;
+	}
+	json_object_array_del_idx(devices(), idx, 1);
+	fake_save();
+	return 0;
+}
+
+static void counters(json_object *d, int64_t id, uint64_t v[8])
+{
+	json_object *c = jget(d, "counters"), *a;
+	char key[32];
+	size_t i;
+
+	memset(v, 0, 8 * sizeof(*v));
+	snprintf(key, sizeof(key), "%lld", (long long)id);
+	a = c ? jget(c, key) : NULL;
+	for (i = 0; a && i < 8 && i < json_object_array_length(a); i++)
+		v[i] = json_object_get_int64(json_object_array_get_idx(a, i));
+}
+
+static int ioband_of(json_object *d, struct iob_table *t)
+{
+	json_object *tab = jget(d, "table"), *l;
+	const char *err;
+
+	if (!tab || json_object_array_length(tab) != 1)
+		return -EINVAL;
+	l = json_object_array_get_idx(tab, 0);
+	if (strcmp(json_object_get_string(json_object_array_get_idx(l, 2)), IOB_TARGET))
+		return -EINVAL;
+	return iob_table_parse(json_object_get_string(json_object_array_get_idx(l, 3)), t, &err);
+}
+
+static int fk_status(const char *name, char **params)
+{
+	json_object *d = find_dev(name, NULL);
+	struct strbuf sb = { 0 };
+	struct iob_table t;
+	uint64_t v[8];
+	size_t i;
+
+	if (!d)
+		return -ENODEV;
+	if (ioband_of(d, &t)) {
+		*params = xstrdup("");
+		return 0;
+	}
+	sb_adds(&sb, t.devgroup);
+	for (i = 0; i <= t.n_groups; i++) {
+		int64_t id = i ? (int64_t)t.groups[i - 1].id : -1;
+
+		counters(d, id, v);
+		sb_addf(&sb, " %lld %llu %llu %llu %llu %llu %llu", (long long)id,
+			(unsigned long long)v[0], (unsigned long long)v[1], (unsigned long long)v[2],
+			(unsigned long long)v[3], (unsigned long long)v[4], (unsigned long long)v[5]);
+	}
+	sb_adds(&sb, " ext");
+	for (i = 0; i <= t.n_groups; i++) {
+		int64_t id = i ? (int64_t)t.groups[i - 1].id : -1;
+
+		counters(d, id, v);
+		sb_addf(&sb, " %lld %llu %llu", (long long)id, (unsigned long long)v[6],
+			(unsigned long long)v[7]);
+	}
+	iob_table_free(&t);
+	*params = sb_steal(&sb);
+	return 0;
+}
+
+static int fk_message(const char *name, const char *msg, char **reply)
+{
+	json_object *d = find_dev(name, NULL);
+	char verb[32], arg[64], extra[2];
+	struct iob_table t;
+	uint64_t v, id;
+	int n, r = 0;
+
+	if (reply)
+		*reply = NULL;
+	if (!d)
+		return -ENODEV;
+	if (ioband_of(d, &t))
+		return -EINVAL;
+	n = sscanf(msg, "%31s %63s %1s", verb, arg, extra);
+	if (n == 1 && !strcmp(verb, "stats")) {
+		struct strbuf sb = { 0 };
+		size_t i;
+		uint64_t c[8];
+
+		for (i = 0; i <= t.n_groups; i++) {
+			int64_t gid = i ? (int64_t)t.groups[i - 1].id : -1;
+
+			counters(d, gid, c);
+			sb_addf(&sb, "%s%lld weight=%u reads=%llu read_sectors=%llu writes=%llu write_sectors=%llu delayed_reads=%llu delayed_writes=%llu queued=%llu wait_us=%llu",
+				i ? "\n" : "", (long long)gid,
+				i ? t.groups[i - 1].weight : t.default_weight,
+				(unsigned long long)c[0], (unsigned long long)c[2],
+				(unsigned long long)c[3], (unsigned long long)c[5],
+				(unsigned long long)c[1], (unsigned long long)c[4],
+				(unsigned long long)c[6], (unsigned long long)c[7]);
+		}
+		if (reply)
+			*reply = sb_steal(&sb);
+		sb_free(&sb);
+		goto out;
+	} else if (n == 1 && !strcmp(verb, "reset")) {
+		json_object_object_del(d, "counters");
+	} else if (n != 2) {
+		r = -EINVAL;
+	} else if (!strcmp(verb, "weight")) {
+		char *c = strpbrk(arg, ":=,");
+
+		if (!c) {
+			r = parse_u64_range(arg, 1, IOB_WEIGHT_MAX, &v);
+			if (!r)
+				t.default_weight = v;
+		} else {
+			*c = '\0';
+			r = parse_u64_range(c + 1, 1, IOB_WEIGHT_MAX, &v);
+			if (!r && !*arg)
+				t.default_weight = v;
+			else if (!r && (parse_u64(arg, &id) || !iob_table_group(&t, id)))
+				r = -EINVAL;
+			else if (!r)
+				iob_table_group(&t, id)->weight = v;
+		}
+	} else if (!strcmp(verb, "attach")) {
+		if (parse_u64(arg, &id) || iob_check_group_id(t.type, id) || iob_table_group(&t, id))
+			r = -EINVAL;
+		else
+			iob_table_add_group(&t, id, IOB_WEIGHT_DEFAULT);
+	} else if (!strcmp(verb, "detach")) {
+		if (parse_u64(arg, &id) || !iob_table_group(&t, id))
+			r = -EINVAL;
+		else
+			iob_table_del_group(&t, id);
+	} else if (!strcmp(verb, "type")) {
+		if (t.n_groups || iob_parse_type(arg, &t.type))
+			r = -EINVAL;
+	} else if (!strcmp(verb, "policy")) {
+		r = iob_parse_policy(arg, &t.policy);
+	} else if (!strcmp(verb, "token")) {
+		r = parse_u64_range(arg, 0, IOB_TOKEN_MAX, &v);
+		if (!r)
+			t.token_base = v ? v : FAKE_TOKEN;
+	} else if (!strcmp(verb, "io_throttle")) {
+		r = parse_u64_range(arg, 0, IOB_THROTTLE_MAX, &v);
+		if (!r && (v ? v : FAKE_THROTTLE) > t.io_limit)
+			r = -EINVAL;
+		if (!r)
+			t.io_throttle = v ? v : FAKE_THROTTLE;
+	} else if (!strcmp(verb, "io_limit")) {
+		r = parse_u64_range(arg, 0, IOB_THROTTLE_MAX, &v);
+		if (!r && (v ? v : FAKE_LIMIT) < t.io_throttle)
+			r = -EINVAL;
+		if (!r)
+			t.io_limit = v ? v : FAKE_LIMIT;
+	} else {
+		r = -EINVAL;
+	}
+	if (r) {
+		r = -EINVAL;
+		msg_err("%s: message \"%s\": %s", name, msg, strerror(EINVAL));
+	} else {
+		json_object *l = json_object_array_get_idx(jget(d, "table"), 0);
+		char *p = iob_table_format(&t);
+
+		json_object_array_put_idx(l, 3, json_object_new_string(p));
+		free(p);
+		fake_save();
+	}
+out:
+	iob_table_free(&t);
+	return r;
+}
+
+static int mkdir_p(const char *path)
+{
+	char *p = xstrdup(path), *s;
+	int r = 0;
+
+	for (s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) && errno != EEXIST)
+			r = -errno;
+		*s = '/';
+	}
+	if (!r && mkdir(p, 0755) && errno != EEXIST)
+		r = -errno;
+	free(p);
+	return r;
+}
+
+static int fk_cgroup_create(const char *path)
+{
+	char *p = cgroup_fs_path(path);
+	int r = mkdir_p(p);
+
+	if (r)
+		msg_err("cgroup create %s: %s", p, strerror(-r));
+	free(p);
+	return r;
+}
+
+static int fk_cgroup_move(const char *path, const int *pids, size_t n)
+{
+	char *dir = cgroup_fs_path(path), *p = xasprintf("%s/cgroup.procs", dir);
+	FILE *f = fopen(p, "a");
+	size_t i;
+
+	free(dir);
+	free(p);
+	if (!f)
+		return -errno;
+	for (i = 0; i < n; i++)
+		fprintf(f, "%d\n", pids[i]);
+	return fclose(f) ? -EIO : 0;
+}
+
+static void fk_done(void)
+{
+	if (st)
+		json_object_put(st);
+	st = NULL;
+}
+
+const struct backend_ops fake_backend = {
+	.name = "fake",
+	.list = fk_list,
+	.get = fk_get,
+	.status = fk_status,
+	.create = fk_create,
+	.reload = fk_reload,
+	.suspend = fk_suspend,
+	.resume = fk_resume,
+	.clear = fk_clear,
+	.remove = fk_remove,
+	.message = fk_message,
+	.resolve = fk_resolve,
+	.cgroup_create = fk_cgroup_create,
+	.cgroup_move = fk_cgroup_move,
+	.done = fk_done,
+};

@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioband.c - parse and format dm-ioband tables, status and stats replies.
+ * Mirrors the module's ioband-parse.c rules so that iobandctl rejects what
+ * the kernel would reject, with a better message, before touching anything.
+ */
+#include "ioband.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const type_names[IOB_TYPE_NR] = {
+	[IOB_NONE] = "none", [IOB_UID] = "uid", [IOB_GID] = "gid",
+	[IOB_PID] = "pid", [IOB_PGRP] = "pgrp", [IOB_CGROUP] = "cgroup",
+};
+
+static const char *const policy_names[IOB_POLICY_NR] = {
+	[IOB_WEIGHT] = "weight", [IOB_WEIGHT_IOSIZE] = "weight-iosize",
+};
+
+const char *iob_type_name(enum iob_type t)
+{
+	return t < IOB_TYPE_NR ? type_names[t] : "?";
+}
+
+const char *iob_policy_name(enum iob_policy p)
+{
+	return p < IOB_POLICY_NR ? policy_names[p] : "?";
+}
+
+int iob_parse_type(const char *s, enum iob_type *t)
+{
+	unsigned int i;
+
+	if (!strcmp(s, "user")) {
+		*t = IOB_UID;
+		return 0;
+	}
+	for (i = 0; i < IOB_TYPE_NR; i++)
+		if (!strcmp(s, type_names[i])) {
+			*t = i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int iob_parse_policy(const char *s, enum iob_policy *p)
+{
+	unsigned int i;
+
+	if (!strcmp(s, "default")) {
+		*p = IOB_WEIGHT;
+		return 0;
+	}
+	for (i = 0; i < IOB_POLICY_NR; i++)
+		if (!strcmp(s, policy_names[i])) {
+			*p = i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int iob_check_group_id(enum iob_type t, uint64_t id)
+{
+	switch (t) {
+	case IOB_UID:
+	case IOB_GID:
+		return id <= 4294967294ULL ? 0 : -ERANGE;
+	case IOB_PID:
+	case IOB_PGRP:
+		return id >= 1 && id <= IOB_PID_MAX ? 0 : -ERANGE;
+	case IOB_CGROUP:
+		return id >= 1 && id <= (uint64_t)INT64_MAX ? 0 : -ERANGE;
+	default:
+		return -EINVAL;
+	}
+}
+
+const char *iob_group_id_range(enum iob_type t)
+{
+	switch (t) {
+	case IOB_UID:
+	case IOB_GID:
+		return "0..4294967294";
+	case IOB_PID:
+	case IOB_PGRP:
+		return "1..4194304";
+	case IOB_CGROUP:
+		return "a cgroup id >= 1";
+	default:
+		return "none (type none has no groups)";
+	}
+}
+
+void iob_table_init(struct iob_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->default_weight = IOB_WEIGHT_DEFAULT;
+}
+
+void iob_table_free(struct iob_table *t)
+{
+	free(t->device);
+	free(t->groups);
+	iob_table_init(t);
+}
+
+void iob_table_copy(struct iob_table *dst, const struct iob_table *src)
+{
+	*dst = *src;
+	dst->device = xstrdup(src->device);
+	dst->groups = xcalloc(src->n_groups, sizeof(*src->groups));
+	if (src->n_groups)
+		memcpy(dst->groups, src->groups, src->n_groups * sizeof(*src->groups));
+}
+
+struct iob_group *iob_table_group(const struct iob_table *t, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_groups; i++)
+		if (t->groups[i].id == id)
+			return &t->groups[i];
+	return NULL;
+}
+
+void iob_table_add_group(struct iob_table *t, uint64_t id, unsigned int weight)
+{
+	struct iob_group *g = vec_push(&t->groups, &t->n_groups, sizeof(*g));
+
+	g->id = id;
+	g->weight = weight;
+}
+
+void iob_table_del_group(struct iob_table *t, uint64_t id)
+{
+	struct iob_group *g = iob_table_group(t, id);
+
+	if (!g)
+		return;
+	memmove(g, g + 1, (t->n_groups - (size_t)(g - t->groups) - 1) * sizeof(*g));
+	t->n_groups--;
+}
+
+/* Split params into whitespace-separated words (modifies a copy). */
+static size_t split_words(char *s, char ***out)
+{
+	char **w = NULL, *tok, *save = NULL;
+	size_t n = 0;
+
+	for (tok = strtok_r(s, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save)) {
+		char **slot = vec_push(&w, &n, sizeof(*w));
+		*slot = tok;
+	}
+	*out = w;
+	return n;
+}
+
+static bool is_delim(char c)
+{
+	return c == ':' || c == '=' || c == ',';
+}
+
+int iob_table_parse(const char *params, struct iob_table *t, const char **err)
+{
+	char *copy = xstrdup(params), **w;
+	size_t n = split_words(copy, &w), i;
+	uint64_t v;
+	int r = -EINVAL;
+
+	iob_table_init(t);
+	if (n < 7) {
+		*err = "not enough arguments (<device> <device-group-id> <io_throttle> <io_limit> <type> <policy> <token_base> ...)";
+		goto out;
+	}
+	t->device = xstrdup(w[0]);
+	if (!w[1][0] || strlen(w[1]) > IOB_NAME_MAX) {
+		*err = "invalid device-group id (1..31 characters)";
+		goto out;
+	}
+	strcpy(t->devgroup, w[1]);
+	if (parse_u64_range(w[2], 0, IOB_THROTTLE_MAX, &v)) {
+		*err = "invalid io_throttle (0..32767)";
+		goto out;
+	}
+	t->io_throttle = v;
+	if (parse_u64_range(w[3], 0, IOB_THROTTLE_MAX, &v)) {
+		*err = "invalid io_limit (0..32767)";
+		goto out;
+	}
+	t->io_limit = v;
+	if (iob_parse_type(w[4], &t->type)) {
+		*err = "invalid type";
+		goto out;
+	}
+	if (iob_parse_policy(w[5], &t->policy)) {
+		*err = "invalid policy";
+		goto out;
+	}
+	if (parse_u64_range(w[6], 0, IOB_TOKEN_MAX, &t->token_base)) {
+		*err = "invalid token_base";
+		goto out;
+	}
+	i = 7;
+	if (i < n && is_delim(w[i][0])) {
+		if (parse_u64_range(w[i] + 1, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &v)) {
+			*err = "invalid default group weight";
+			goto out;
+		}
+		t->default_weight = v;
+		i++;
+	}
+	for (; i < n; i++) {
+		char *d = strpbrk(w[i], ":=,");
+		uint64_t id, wt;
+
+		if (!d) {
+			*err = "invalid group parameter (expected <id>:<weight>)";
+			goto out;
+		}
+		*d = '\0';
+		if (parse_u64(w[i], &id) || iob_check_group_id(t->type, id)) {
+			*err = "invalid group id";
+			goto out;
+		}
+		if (parse_u64_range(d + 1, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &wt)) {
+			*err = "invalid group weight";
+			goto out;
+		}
+		if (iob_table_group(t, id)) {
+			*err = "duplicate group id";
+			goto out;
+		}
+		iob_table_add_group(t, id, wt);
+	}
+	r = 0;
+out:
+	free(w);
+	free(copy);
+	if (r)
+		iob_table_free(t);
+	return r;
+}
+
+char *iob_table_format(const struct iob_table *t)
+{
+	struct strbuf sb = { 0 };
+	size_t i;
+
+	sb_addf(&sb, "%s %s %u %u %s %s %llu :%u", t->device, t->devgroup,
+		t->io_throttle, t->io_limit, iob_type_name(t->type),
+		iob_policy_name(t->policy), (unsigned long long)t->token_base,
+		t->default_weight);
+	for (i = 0; i < t->n_groups; i++)
+		sb_addf(&sb, " %llu:%u", (unsigned long long)t->groups[i].id,
+			t->groups[i].weight);
+	return sb_steal(&sb);
+}
+
+static int parse_gid(const char *s, int64_t *id)
+{
+	uint64_t v;
+
+	if (!strcmp(s, "-1")) {
+		*id = IOB_DEFAULT_GROUP;
+		return 0;
+	}
+	if (parse_u64(s, &v) || v > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	*id = (int64_t)v;
+	return 0;
+}
+
+struct iob_gstat *iob_status_group(const struct iob_status *st, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < st->n; i++)
+		if (st->g[i].id == id)
+			return &st->g[i];
+	return NULL;
+}
+
+void iob_status_free(struct iob_status *st)
+{
+	free(st->g);
+	memset(st, 0, sizeof(*st));
+}
+
+int iob_status_parse(const char *params, struct iob_status *st, const char **err)
+{
+	char *copy = xstrdup(params), **w;
+	size_t n = split_words(copy, &w), i, k;
+	int r = -EINVAL;
+
+	memset(st, 0, sizeof(*st));
+	*err = "malformed ioband status";
+	if (n < 2 || strlen(w[0]) > IOB_NAME_MAX)
+		goto out;
+	strcpy(st->devgroup, w[0]);
+	for (i = 1; i < n && strcmp(w[i], "ext"); i += 7) {
+		struct iob_gstat *g;
+		uint64_t *f[6];
+
+		if (i + 7 > n)
+			goto out;
+		g = vec_push(&st->g, &st->n, sizeof(*g));
+		f[0] = &g->reads; f[1] = &g->delayed_reads; f[2] = &g->read_sectors;
+		f[3] = &g->writes; f[4] = &g->delayed_writes; f[5] = &g->write_sectors;
+		if (parse_gid(w[i], &g->id))
+			goto out;
+		for (k = 0; k < 6; k++)
+			if (parse_u64(w[i + 1 + k], f[k]))
+				goto out;
+	}
+	if (i >= n)		/* no "ext" part */
+		goto out;
+	for (i++, k = 0; i < n; i += 3, k++) {
+		int64_t id;
+
+		if (i + 3 > n || k >= st->n || parse_gid(w[i], &id) || id != st->g[k].id ||
+		    parse_u64(w[i + 1], &st->g[k].queued) || parse_u64(w[i + 2], &st->g[k].wait_us))
+			goto out;
+	}
+	if (k != st->n)
+		goto out;
+	r = 0;
+out:
+	free(w);
+	free(copy);
+	if (r)
+		iob_status_free(st);
+	return r;
+}
+
+int iob_stats_parse(const char *reply, struct iob_status *st, const char **err)
+{
+	char *copy = xstrdup(reply), *line, *save = NULL;
+	int r = -EINVAL;
+
+	memset(st, 0, sizeof(*st));
+	*err = "malformed ioband stats reply";
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char **w;
+		size_t n = split_words(line, &w), i;
+		struct iob_gstat *g;
+		bool bad = false;
+
+		if (!n) {
+			free(w);
+			continue;
+		}
+		g = vec_push(&st->g, &st->n, sizeof(*g));
+		if (parse_gid(w[0], &g->id))
+			bad = true;
+		for (i = 1; i < n && !bad; i++) {
+			static const char *const keys[] = {
+				"weight", "reads", "read_sectors", "writes", "write_sectors",
+				"delayed_reads", "delayed_writes", "queued", "wait_us",
+			};
+			uint64_t *dst[ARRAY_SIZE(keys)] = {
+				NULL, &g->reads, &g->read_sectors, &g->writes, &g->write_sectors,
+				&g->delayed_reads, &g->delayed_writes, &g->queued, &g->wait_us,
+			};
+			char *eq = strchr(w[i], '=');
+			uint64_t v;
+			size_t k;
+
+			if (!eq || parse_u64(eq + 1, &v)) {
+				bad = true;
+				break;
+			}
+			*eq = '\0';
+			for (k = 0; k < ARRAY_SIZE(keys); k++)
+				if (!strcmp(w[i], keys[k]))
+					break;
+			if (k == 0)
+				g->weight = (unsigned int)v;
+			else if (k < ARRAY_SIZE(keys))
+				*dst[k] = v;
+			/* unknown keys: a newer module; ignore */
+		}
+		free(w);
+		if (bad)
+			goto out;
+	}
+	r = 0;
+out:
+	free(copy);
+	if (r)
+		iob_status_free(st);
+	return r;
+}

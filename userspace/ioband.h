@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ioband.h - the dm-ioband table, status and "stats" reply, as data.
+ *
+ * Table parameters (what follows "<start> <len> ioband"):
+ *
+ *   <device> <device-group-id> <io_throttle> <io_limit> <type> <policy>
+ *   <token_base> :<weight> [<group-id>:<weight> ...]
+ *
+ * The kernel prints the same fields with <device> as maj:min and the
+ * effective (non-zero) io_throttle, io_limit and token_base.
+ */
+#ifndef IOBAND_IOBAND_H
+#define IOBAND_IOBAND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IOB_TARGET		"ioband"
+#define IOB_NAME_MAX		31	/* device-group id */
+#define IOB_WEIGHT_MIN		1
+#define IOB_WEIGHT_MAX		32767
+#define IOB_WEIGHT_DEFAULT	100
+#define IOB_THROTTLE_MAX	32767
+#define IOB_TOKEN_MAX		(1ULL << 40)
+#define IOB_PID_MAX		4194304ULL
+#define IOB_DEFAULT_GROUP	(-1)
+
+enum iob_type { IOB_NONE, IOB_UID, IOB_GID, IOB_PID, IOB_PGRP, IOB_CGROUP, IOB_TYPE_NR };
+enum iob_policy { IOB_WEIGHT, IOB_WEIGHT_IOSIZE, IOB_POLICY_NR };
+
+struct iob_group {
+	uint64_t id;
+	unsigned int weight;
+};
+
+struct iob_table {
+	char *device;			/* path or maj:min */
+	char devgroup[IOB_NAME_MAX + 1];
+	unsigned int io_throttle, io_limit;
+	uint64_t token_base;
+	enum iob_type type;
+	enum iob_policy policy;
+	unsigned int default_weight;
+	struct iob_group *groups;
+	size_t n_groups;
+};
+
+/* One group of "dmsetup status" (both halves) or of the "stats" reply. */
+struct iob_gstat {
+	int64_t id;			/* IOB_DEFAULT_GROUP for the default group */
+	unsigned int weight;		/* stats reply only (0 from status) */
+	uint64_t reads, delayed_reads, read_sectors;
+	uint64_t writes, delayed_writes, write_sectors;
+	uint64_t queued, wait_us;
+};
+
+struct iob_status {
+	char devgroup[IOB_NAME_MAX + 1];
+	struct iob_gstat *g;
+	size_t n;
+};
+
+const char *iob_type_name(enum iob_type t);
+const char *iob_policy_name(enum iob_policy p);
+/* Accept the kernel's aliases (user = uid, default = weight). */
+int iob_parse_type(const char *s, enum iob_type *t);
+int iob_parse_policy(const char *s, enum iob_policy *p);
+/* Range-check a group id for a type; 0 if valid. */
+int iob_check_group_id(enum iob_type t, uint64_t id);
+const char *iob_group_id_range(enum iob_type t);
+
+void iob_table_init(struct iob_table *t);
+void iob_table_free(struct iob_table *t);
+void iob_table_copy(struct iob_table *dst, const struct iob_table *src);
+struct iob_group *iob_table_group(const struct iob_table *t, uint64_t id);
+void iob_table_add_group(struct iob_table *t, uint64_t id, unsigned int weight);
+void iob_table_del_group(struct iob_table *t, uint64_t id);
+/* Parse table params; on error return -EINVAL with *err a static message. */
+int iob_table_parse(const char *params, struct iob_table *t, const char **err);
+char *iob_table_format(const struct iob_table *t);
+
+int iob_status_parse(const char *params, struct iob_status *st, const char **err);
+int iob_stats_parse(const char *reply, struct iob_status *st, const char **err);
+struct iob_gstat *iob_status_group(const struct iob_status *st, int64_t id);
+void iob_status_free(struct iob_status *st);
+
+#endif

@@ -1,0 +1,264 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# cli-test.sh IOBANDCTL-FAKE: the command line of iobandctl on the fake
+# backend: usage errors and exit codes, apply/dry-run/re-apply, rollback,
+# create/remove, group, insert/eject, status --json, cgroup id.
+set -uo pipefail
+
+BIN=$(realpath "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+T=$(mktemp -d /tmp/iobandctl-cli-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+export IOBAND_FAKE_DM=$T/fake.json IOBAND_CGROUP_ROOT=$T/cg IOBAND_STATE_DIR=$T/run
+export IOBAND_TC=$T/ioband-tc
+unset IOBAND_FAIL_AT
+FAILS=0 N=0
+
+cat >"$IOBAND_TC" <<TC
+#!/bin/sh
+echo "\$*" >>"$T/tc.log"
+case "\$1" in show) echo '{"applied": true}';; esac
+TC
+chmod +x "$IOBAND_TC"
+mkdir -p "$T/cg/machine.slice/g1"
+
+fresh() {
+	cat >"$IOBAND_FAKE_DM" <<'J'
+{ "disks": { "/dev/sdb": { "dev": "8:16", "size": 2097152 },
+             "/dev/sdc": { "dev": "8:32", "size": 1048576 } },
+  "devices": [ { "name": "vg-lv", "uuid": "LVM-abc", "minor": 0, "open": 1,
+                 "table": [ [0, 1024, "linear", "8:32 2048"], [1024, 1024, "linear", "8:32 8192"] ] } ],
+  "next_minor": 1 }
+J
+	rm -rf "$IOBAND_STATE_DIR" "$T/tc.log"
+}
+
+# run WANT_STATUS CMD...: run, keep stdout/stderr in $OUT/$ERR.
+run() {
+	local want=$1 rc=0
+	shift
+	"$BIN" "$@" >"$T/out" 2>"$T/err" || rc=$?
+	OUT=$(cat "$T/out")
+	ERR=$(cat "$T/err")
+	N=$((N + 1))
+	if [[ $rc != "$want" ]]; then
+		echo "FAIL: iobandctl $*: exit $rc, want $want" >&2
+		sed 's/^/  stdout: /' "$T/out" >&2
+		sed 's/^/  stderr: /' "$T/err" >&2
+		FAILS=$((FAILS + 1))
+		return 1
+	fi
+}
+
+# has WHAT TEXT PATTERN: TEXT contains the fixed string PATTERN.
+has() {
+	N=$((N + 1))
+	if ! grep -qF -- "$3" <<<"$2"; then
+		echo "FAIL: $1 lacks '$3':" >&2
+		sed 's/^/  | /' <<<"$2" >&2
+		FAILS=$((FAILS + 1))
+	fi
+}
+
+same() {
+	N=$((N + 1))
+	if [[ $2 != "$3" ]]; then
+		echo "FAIL: $1:" >&2
+		diff <(echo "$3") <(echo "$2") | sed 's/^/  /' >&2
+		FAILS=$((FAILS + 1))
+	fi
+}
+
+fresh
+# ---- usage errors: exit 2 and the command's usage line
+run 2
+has "no command" "$ERR" "usage: iobandctl [-v] COMMAND [ARGS]"
+run 2 frobnicate
+same "unknown command" "$ERR" "iobandctl: unknown command 'frobnicate'
+Try 'iobandctl --help'."
+run 2 creat x /dev/sdb
+has "prefix is not a command" "$ERR" "unknown command 'creat'"
+run 2 create onlyname
+same "missing args" "$ERR" "iobandctl: create: missing arguments
+usage: iobandctl create NAME DEVICE [--group ID] [--type T] [--policy P] [--weight W] [--io-throttle N] [--io-limit N] [--token N] [--dry-run]
+Try 'iobandctl create --help'."
+run 2 remove a b
+has "too many" "$ERR" "iobandctl: remove: too many arguments"
+run 2 create x /dev/sdb --weight 0
+has "bad weight" "$ERR" "iobandctl: create: --weight: must be 1..32767"
+run 2 create x /dev/sdb --type node
+has "bad type" "$ERR" "--type: none, uid, user, gid, pid, pgrp or cgroup"
+run 2 create x /dev/sdb --polcy weight
+has "unknown option" "$ERR" "iobandctl: create: unknown option '--polcy'"
+run 2 create x /dev/sdb --weight
+has "missing value" "$ERR" "--weight needs a value"
+run 2 create x /dev/sdb --weight 5 --weight 6
+has "twice" "$ERR" "--weight given twice"
+run 2 status --json=1
+has "flag value" "$ERR" "--json takes no value"
+run 2 group
+has "group alone" "$ERR" "iobandctl: group: missing subcommand"
+has "group alone lists" "$ERR" "usage: iobandctl group add NAME ID [weight=W]"
+run 2 group frob x 1
+has "group unknown" "$ERR" "iobandctl: group: unknown subcommand 'frob'"
+run 2 cgroup
+has "cgroup alone" "$ERR" "usage: iobandctl cgroup id PATH"
+run 2 top --interval 0
+has "interval" "$ERR" "--interval: 0.05..3600 seconds"
+run 2 top --count 0
+run 2 -x status
+has "global option" "$ERR" "unknown option '-x'"
+# ---- help: exit 0 on stdout
+run 0 --help
+has "help" "$OUT" "  apply FILE [--dry-run [--json]] [--quiet]"
+run 0 apply --help
+has "apply --help" "$OUT" "usage: iobandctl apply FILE"
+run 0 help group add
+has "help group add" "$OUT" "usage: iobandctl group add NAME ID [weight=W]"
+run 0 group --help
+has "group --help" "$OUT" "usage: iobandctl group remove NAME ID"
+run 2 help nosuch
+# every command in the table has a --help
+for c in create remove insert eject "group add" "group set" "group remove" status top apply check "cgroup create" "cgroup id" help; do
+	# shellcheck disable=SC2086
+	run 0 $c --help && has "$c --help" "$OUT" "usage: iobandctl $c"
+done
+
+# ---- apply: invalid file (3), dry run, apply, re-apply, edit
+run 3 apply "$HERE/bad/03-disk-weight-range.yaml"
+same "bad file" "$ERR" "$HERE/bad/03-disk-weight-range.yaml:16: guests[1].disks[0].weight: must be 1..32767"
+run 3 check "$HERE/bad/19-cgroup-missing.yaml"
+run 3 apply "$T/nonexistent.yaml"
+has "missing file" "$ERR" "nonexistent.yaml: No such file or directory"
+cat >"$T/host.yaml" <<'Y'
+version: 1
+devices:
+  - {name: shared, device: /dev/sdb, type: cgroup}
+guests:
+  - name: g1
+    cgroup: machine.slice/g1
+    disks:
+      - {ioband: shared, weight: 300}
+      - {name: data, device: /dev/sdc, device-group: shared, weight: 50}
+    interfaces:
+      - {name: vnet0, mac: "52:54:00:00:00:01", weight: 4}
+network: {uplink: eth0, rate: 1gbit}
+Y
+CG=$(stat -c %i "$T/cg/machine.slice/g1")
+run 0 cgroup id machine.slice/g1
+same "cgroup id" "$OUT" "$CG"
+run 0 cgroup id "$T/cg/machine.slice/g1"
+same "cgroup id (absolute)" "$OUT" "$CG"
+run 1 cgroup id machine.slice/none
+run 0 apply --dry-run "$T/host.yaml"
+same "dry run" "$OUT" "create ioband-shared: 0 2097152 ioband 8:16 shared 0 0 cgroup weight 0 :100 $CG:300
+create ioband-g1-data: 0 1048576 ioband 8:32 shared 0 0 none weight 0 :50
+net-apply ioband-tc apply --uplink eth0 --rate 1gbit --guest vnet0:weight=4,mac=52:54:00:00:00:01"
+[[ ! -e $T/tc.log ]] || { echo "FAIL: dry run ran ioband-tc apply" >&2; FAILS=$((FAILS + 1)); }
+run 0 apply --dry-run --json "$T/host.yaml"
+if command -v python3 >/dev/null; then
+	python3 -c 'import json,sys; d=json.load(sys.stdin); assert [a["action"] for a in d["actions"]] == ["create","create","net-apply"], d' <<<"$OUT" ||
+		{ echo "FAIL: dry-run --json" >&2; FAILS=$((FAILS + 1)); }
+fi
+before=$(cat "$IOBAND_FAKE_DM")
+# a failure midway: exit 4, the fake state as before
+IOBAND_FAIL_AT=2 run 4 apply "$T/host.yaml"
+has "rolled back" "$ERR" "rolling back 1 action(s)"
+same "state after rollback" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["devices"])' "$IOBAND_FAKE_DM")" \
+	"$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["devices"])' "$before")"
+run 0 apply "$T/host.yaml"
+same "apply" "$OUT" "applied 3 change(s)"
+run 0 apply "$T/host.yaml"
+same "re-apply" "$OUT" "nothing to do"
+sed -i 's/weight: 300/weight: 30/' "$T/host.yaml"
+run 0 apply --dry-run "$T/host.yaml"
+same "edit" "$OUT" "weight ioband-shared group $CG 30 (was 300)"
+run 0 apply "$T/host.yaml"
+run 0 apply "$T/host.yaml"
+same "re-apply after edit" "$OUT" "nothing to do"
+
+# ---- status
+run 0 status
+has "status" "$OUT" "on 8:16, 1024 MiB, device group shared, type cgroup, policy weight"
+run 0 status --json ioband-g1-data
+if command -v python3 >/dev/null; then
+	python3 -c '
+import json, sys
+d = json.load(sys.stdin)["devices"]
+assert len(d) == 1 and d[0]["name"] == "ioband-g1-data", d
+g = d[0]["groups"]
+assert g[0]["id"] == -1 and g[0]["weight"] == 50, g
+# device group "shared": 100 (default) + 30 (g1) + 50 (data)
+assert abs(g[0]["target_share"] - 50 / 180) < 0.001, g
+assert d[0]["managed_by"] == "apply" and d[0]["device"] == "8:32", d' <<<"$OUT" ||
+		{ echo "FAIL: status --json: $OUT" >&2; FAILS=$((FAILS + 1)); }
+fi
+run 1 status nosuch
+run 0 top --count 2 --interval 0.05
+has "top" "$OUT" "DEVICE                   GROUP    WEIGHT   R_IOPS"
+has "top rows" "$OUT" "ioband-g1-data"
+
+# ---- create / group / remove
+run 0 create --dry-run solo 8:16 --type uid --weight 7
+same "create dry-run" "$OUT" "create solo: 0 2097152 ioband 8:16 solo 0 0 uid weight 0 :7"
+run 0 create solo 8:16 --type uid --weight 7 --group shared2
+run 0 group add solo 1000 weight=40
+run 2 group add solo 1000 wieght=40
+run 1 group add solo 1000
+has "exists" "$ERR" "group 1000 exists"
+run 0 group set solo 1000 weight=41
+run 0 group set solo default weight=9
+run 2 group set solo 1000
+run 2 group add solo -5
+run 0 status solo
+has "group row" "$OUT" "  1000                     41"
+has "default row" "$OUT" "  default                   9"
+run 0 group remove solo 1000
+run 1 group remove solo 1000
+run 0 remove solo
+run 1 remove solo
+run 1 remove vg-lv
+# a group that fails midway (attach ok, weight fails): rolled back
+run 0 create c1 /dev/sdb --type pid
+IOBAND_FAIL_AT=2 run 4 group add c1 77 weight=5
+run 0 status --json c1
+python3 -c 'import json,sys; g=json.load(sys.stdin)["devices"][0]["groups"]; assert [x["id"] for x in g] == [-1], g' <<<"$OUT" ||
+	{ echo "FAIL: group 77 survived the rollback" >&2; FAILS=$((FAILS + 1)); }
+run 0 remove c1
+
+# ---- insert / eject (vg-lv is "mounted": open 1)
+vg_before=$(python3 -c 'import json,sys; d=[x for x in json.load(open(sys.argv[1]))["devices"] if x["name"]=="vg-lv"][0]; print(d["minor"], d["table"])' "$IOBAND_FAKE_DM")
+run 0 insert --dry-run vg-lv --weight 5
+has "insert plan" "$OUT" "create vg-lv-iob: 0 1024 linear 8:32 2048; 1024 1024 linear 8:32 8192"
+IOBAND_FAIL_AT=2 run 4 insert vg-lv
+run 0 insert vg-lv --weight 5 --group lvs
+run 0 status --json vg-lv
+has "inserted" "$OUT" '"managed_by": "insert"'
+has "same dev_t" "$OUT" '"dev": "253:0"'
+run 1 insert vg-lv
+has "twice" "$ERR" "vg-lv already is an ioband device"
+run 0 eject vg-lv
+vg_after=$(python3 -c 'import json,sys; d=[x for x in json.load(open(sys.argv[1]))["devices"] if x["name"]=="vg-lv"][0]; print(d["minor"], d["table"])' "$IOBAND_FAKE_DM")
+same "eject restores the table" "$vg_after" "$vg_before"
+run 1 eject vg-lv
+run 0 status
+[[ $OUT != *vg-lv-iob* ]] || { echo "FAIL: vg-lv-iob left" >&2; FAILS=$((FAILS + 1)); }
+
+# ---- cgroup create (fake: a directory) with pids
+run 0 cgroup create ioband.slice/g9 123 456
+same "cgroup create id" "$OUT" "$(stat -c %i "$T/cg/ioband.slice/g9")"
+same "pids moved" "$(cat "$T/cg/ioband.slice/g9/cgroup.procs")" "123
+456"
+run 2 cgroup create ioband.slice/g9 notapid
+
+# ---- remove everything: an empty host file tears down what apply made
+printf 'version: 1\n' >"$T/empty.yaml"
+run 0 apply "$T/empty.yaml"
+same "teardown" "$OUT" "applied 3 change(s)"
+has "tc clear" "$(tail -n 1 "$T/tc.log")" "clear --uplink eth0"
+run 0 apply "$T/empty.yaml"
+same "teardown twice" "$OUT" "nothing to do"
+
+echo "cli-test: $((N - FAILS)) checks passed, $FAILS failed"
+((FAILS == 0))

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test-config - the host-file parser and validator.
+ *
+ * Every bad/NAME.yaml must be rejected with exactly the message in
+ * bad/NAME.err (file, line, field, text); every good/ file and the
+ * documented examples must load.  Run from userspace/tests.
+ *
+ *   test-config                check everything
+ *   test-config --print FILE   print FILE's message (to write a new .err)
+ */
+#include "config.h"
+#include "plan.h"
+#include "utest.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct strbuf sb = { 0 };
+	char buf[1024];
+
+	if (!f)
+		return NULL;
+	while (fgets(buf, sizeof(buf), f))
+		sb_adds(&sb, buf);
+	fclose(f);
+	if (sb.len && sb.s[sb.len - 1] == '\n')
+		sb.s[--sb.len] = '\0';
+	return sb_steal(&sb);
+}
+
+static int cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static size_t list(const char *dir, const char *suffix, char ***out)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0, sl = strlen(suffix);
+
+	*out = NULL;
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+
+		if (l > sl && !strcmp(e->d_name + l - sl, suffix))
+			*(char **)vec_push(out, &n, sizeof(char *)) = xstrdup(e->d_name);
+	}
+	closedir(d);
+	if (n)
+		qsort(*out, n, sizeof(char *), cmp);
+	return n;
+}
+
+static void check_bad(void)
+{
+	char **files;
+	size_t n = list("bad", ".yaml", &files), i;
+
+	CHECK(n >= 20);
+	if (chdir("bad"))
+		abort();
+	for (i = 0; i < n; i++) {
+		struct host_cfg cfg;
+		char *err = NULL, *errfile, *want;
+		int r = config_load(files[i], &cfg, &err);
+
+		errfile = xasprintf("%.*s.err", (int)(strlen(files[i]) - 5), files[i]);
+		want = slurp(errfile);
+		CHECK(r != 0);
+		if (!want)
+			fprintf(stderr, "bad/%s: no %s\n", files[i], errfile);
+		CHECK_STR(err, want);
+		if (!r)
+			config_free(&cfg);
+		free(err);
+		free(want);
+		free(errfile);
+		free(files[i]);
+	}
+	free(files);
+	if (chdir(".."))
+		abort();
+}
+
+static void check_good(const char *dir)
+{
+	char **files;
+	size_t n = list(dir, ".yaml", &files), i;
+
+	for (i = 0; i < n; i++) {
+		struct host_cfg cfg;
+		char *path = xasprintf("%s/%s", dir, files[i]), *err = NULL;
+		int r = config_load(path, &cfg, &err);
+
+		if (r)
+			fprintf(stderr, "%s: %s\n", path, err);
+		CHECK(r == 0);
+		if (!r)
+			config_free(&cfg);
+		free(err);
+		free(path);
+		free(files[i]);
+	}
+	free(files);
+}
+
+/* Details the files above do not show. */
+static void check_values(void)
+{
+	static const char y[] =
+		"version: 1\n"
+		"device-groups:\n"
+		"  - {id: ssd0, policy: default, io-throttle: 8, io-limit: 64, token-base: 2048}\n"
+		"devices:\n"
+		"  - {name: shared, device: '8:16', type: user, weight: 7}\n"
+		"guests:\n"
+		"  - name: g1\n"
+		"    cgroup: /machine.slice/g1\n"
+		"    disks:\n"
+		"      - {ioband: shared, group: 1000, weight: 9}\n"
+		"      - {name: d, device: /dev/vdb}\n"
+		"    interfaces:\n"
+		"      - {name: tap0, ip: [10.0.0.2, 'fd00::2/64'], in-cap: 10mbps, burst: 32k}\n"
+		"network: {uplink: br0, rate: 1Gbit, host-weight: 5}\n";
+	struct host_cfg cfg;
+	struct strv a;
+	char *err = NULL, *s;
+
+	CHECK(config_parse("v.yaml", y, sizeof(y) - 1, &cfg, &err) == 0);
+	if (err) {
+		fprintf(stderr, "%s\n", err);
+		free(err);
+		return;
+	}
+	CHECK(cfg.dgs[0].policy == IOB_WEIGHT && cfg.dgs[0].io_throttle == 8 &&
+	      cfg.dgs[0].io_limit == 64 && cfg.dgs[0].token_base == 2048);
+	CHECK(cfg.devs[0].type == IOB_UID && cfg.devs[0].weight == 7);
+	CHECK_STR(cfg.devs[0].devgroup, "shared");
+	CHECK(cfg.guests[0].disks[0].has_group && cfg.guests[0].disks[0].group == 1000);
+	CHECK_STR(cfg.guests[0].disks[1].devgroup, "g1-d");
+	CHECK(cfg.guests[0].disks[1].weight == IOB_WEIGHT_DEFAULT);
+	net_args(&cfg, &a);
+	s = strv_join(&a, " ");
+	CHECK_STR(s, "apply --uplink br0 --rate 1Gbit --host-weight 5 --guest tap0:weight=1,ip=10.0.0.2,ip=fd00::2/64,up-cap=10mbps,burst=32k");
+	free(s);
+	strv_free(&a);
+	config_free(&cfg);
+
+	CHECK(valid_rate("1.5gbit") && valid_rate("100Mbit") && valid_rate("10kibps"));
+	CHECK(!valid_rate("100") && !valid_rate("mbit") && !valid_rate("1.mbit") && !valid_rate("10 mbit"));
+	CHECK(valid_size("1500") && valid_size("32k") && valid_size("1mb") && !valid_size("1x"));
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--print")) {
+		struct host_cfg cfg;
+		char *err = NULL;
+
+		if (!config_load(argv[2], &cfg, &err)) {
+			printf("ok\n");
+			config_free(&cfg);
+			return 0;
+		}
+		printf("%s\n", err);
+		free(err);
+		return 1;
+	}
+	check_bad();
+	check_good("good");
+	check_good("../../docs/examples");
+	check_values();
+	return ut_summary("test-config");
+}

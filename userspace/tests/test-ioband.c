@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+/* test-ioband - dm-ioband table, status and stats parsing/formatting. */
+#include "ioband.h"
+#include "utest.h"
+
+#include <stdlib.h>
+
+static void table(void)
+{
+	struct iob_table t;
+	const char *err = NULL;
+	char *s;
+
+	CHECK(iob_table_parse("8:16 share1 10 400 user weight 2048 :100 1000:80 2000=20", &t, &err) == 0);
+	CHECK(t.type == IOB_UID && t.policy == IOB_WEIGHT && t.io_throttle == 10 && t.io_limit == 400);
+	CHECK(t.token_base == 2048 && t.default_weight == 100 && t.n_groups == 2);
+	CHECK(iob_table_group(&t, 2000) && iob_table_group(&t, 2000)->weight == 20);
+	s = iob_table_format(&t);
+	CHECK_STR(s, "8:16 share1 10 400 uid weight 2048 :100 1000:80 2000:20");
+	free(s);
+	iob_table_del_group(&t, 1000);
+	iob_table_add_group(&t, 7, 1);
+	s = iob_table_format(&t);
+	CHECK_STR(s, "8:16 share1 10 400 uid weight 2048 :100 2000:20 7:1");
+	free(s);
+	iob_table_free(&t);
+
+	CHECK(iob_table_parse("/dev/sda1 1 0 0 none default 0", &t, &err) == 0);
+	CHECK(t.default_weight == IOB_WEIGHT_DEFAULT && t.policy == IOB_WEIGHT);
+	iob_table_free(&t);
+
+	CHECK(iob_table_parse("8:16 g 0 0 none weight", &t, &err) < 0);
+	CHECK(iob_table_parse("8:16 g 0 0 none range-bw 0 :0:0", &t, &err) < 0);
+	CHECK_STR(err, "invalid policy");
+	CHECK(iob_table_parse("8:16 g 0 0 pid weight 0 :100 0:5", &t, &err) < 0);
+	CHECK_STR(err, "invalid group id");
+	CHECK(iob_table_parse("8:16 g 0 0 uid weight 0 :100 5:5 5:6", &t, &err) < 0);
+	CHECK_STR(err, "duplicate group id");
+	CHECK(iob_table_parse("8:16 g 0 0 uid weight 0 :0", &t, &err) < 0);
+	CHECK(iob_table_parse("8:16 a-device-group-name-of-32-chars! 0 0 uid weight 0", &t, &err) < 0);
+
+	CHECK(iob_check_group_id(IOB_UID, 0) == 0 && iob_check_group_id(IOB_UID, 4294967295ULL) < 0);
+	CHECK(iob_check_group_id(IOB_PID, 0) < 0 && iob_check_group_id(IOB_PID, 4194304) == 0);
+	CHECK(iob_check_group_id(IOB_CGROUP, 1) == 0 && iob_check_group_id(IOB_NONE, 1) < 0);
+}
+
+static void status(void)
+{
+	struct iob_status st;
+	const char *err;
+
+	/* The example of the interface description. */
+	CHECK(iob_status_parse("share1 -1 10 0 80 5 0 40 1000 3 1 24 0 0 0 ext -1 0 0 1000 0 0", &st, &err) == 0);
+	CHECK_STR(st.devgroup, "share1");
+	CHECK(st.n == 2 && st.g[0].id == -1 && st.g[0].reads == 10 && st.g[0].read_sectors == 80);
+	CHECK(st.g[0].writes == 5 && st.g[0].write_sectors == 40);
+	CHECK(st.g[1].id == 1000 && st.g[1].reads == 3 && st.g[1].delayed_reads == 1 && st.g[1].read_sectors == 24);
+	iob_status_free(&st);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8", &st, &err) == 0);
+	CHECK(st.g[0].queued == 7 && st.g[0].wait_us == 8);
+	iob_status_free(&st);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6", &st, &err) < 0);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 ext -1 0 0", &st, &err) < 0);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext 5 0 0", &st, &err) < 0);
+
+	CHECK(iob_stats_parse("-1 weight=100 reads=1 read_sectors=8 writes=2 write_sectors=16 delayed_reads=0 delayed_writes=1 queued=3 wait_us=44\n"
+			      "1000 weight=50 reads=0 read_sectors=0 writes=0 write_sectors=0 delayed_reads=0 delayed_writes=0 queued=0 wait_us=0 future=1",
+			      &st, &err) == 0);
+	CHECK(st.n == 2 && st.g[0].weight == 100 && st.g[0].write_sectors == 16 && st.g[0].queued == 3 &&
+	      st.g[0].wait_us == 44 && st.g[1].id == 1000 && st.g[1].weight == 50);
+	iob_status_free(&st);
+	CHECK(iob_stats_parse("-1 weight=x", &st, &err) < 0);
+}
+
+int main(void)
+{
+	table();
+	status();
+	return ut_summary("test-ioband");
+}

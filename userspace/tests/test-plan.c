@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test-plan - the planner and the executor, on the fake backend.
+ *
+ * Each step writes a host file, reads the (fake) current state, plans, and
+ * compares the plan with the expected action list; executing it and
+ * planning again must give nothing to do.  Edits must plan exactly the
+ * difference; failures midway must leave the state as it was.
+ */
+#include "config.h"
+#include "plan.h"
+#include "utest.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmp[] = "/tmp/iobandctl-test-XXXXXX";
+static char *fake;
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(text, f) < 0 || fclose(f))
+		abort();
+}
+
+static void reset_fake(void)
+{
+	write_file(fake,
+		   "{ \"disks\": {\n"
+		   "  \"/dev/sdb1\": { \"dev\": \"8:17\", \"size\": 2097152 },\n"
+		   "  \"/dev/sdc1\": { \"dev\": \"8:33\", \"size\": 1048576 },\n"
+		   "  \"/dev/vg0/web1\": { \"dev\": \"254:1\", \"size\": 409600 },\n"
+		   "  \"/dev/vg0/web2\": { \"dev\": \"254:2\", \"size\": 819200 },\n"
+		   "  \"/dev/vg0/web2-new\": { \"dev\": \"254:3\", \"size\": 819200 } },\n"
+		   "  \"devices\": [], \"next_minor\": 0 }\n");
+	be->done();
+}
+
+/* Plan YAML against the fake state: the plan's text, or "ERR: ...". */
+static char *plan_of(const char *yaml, struct plan *keep)
+{
+	struct host_cfg cfg;
+	struct cur_state cur;
+	struct plan p;
+	char *err = NULL, *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (config_parse("h.yaml", yaml, strlen(yaml), &cfg, &err))
+		return xasprintf("ERR: %s", err);
+	if (state_read(&cfg, &cur, &err)) {
+		config_free(&cfg);
+		return xasprintf("ERR: %s", err);
+	}
+	if (plan_build(&cfg, &cur, &p, &err)) {
+		char *s = xasprintf("ERR: %s", err);
+
+		free(err);
+		state_free(&cur);
+		config_free(&cfg);
+		return s;
+	}
+	f = open_memstream(&buf, &len);
+	plan_print(&p, f);
+	fclose(f);
+	if (keep)
+		*keep = p;
+	else
+		plan_free(&p);
+	state_free(&cur);
+	config_free(&cfg);
+	return buf;
+}
+
+static int apply(const char *yaml)
+{
+	struct plan p;
+	char *s = plan_of(yaml, &p);
+	int r;
+
+	if (!strncmp(s, "ERR", 3)) {
+		fprintf(stderr, "%s\n", s);
+		free(s);
+		return -1;
+	}
+	free(s);
+	r = plan_execute(&p);
+	plan_free(&p);
+	be->done();	/* the fake saved its state; reload next time */
+	return r;
+}
+
+#define EXPECT_PLAN(yaml, want) do {                     \
+		char *s_ = plan_of(yaml, NULL);          \
+		CHECK_STR(s_, want);                     \
+		free(s_);                                \
+		be->done();                              \
+	} while (0)
+
+static const char base[] =
+	"version: 1\n"
+	"device-groups:\n"
+	"  - id: ssd0\n"
+	"    policy: weight\n"
+	"devices:\n"
+	"  - name: images\n"
+	"    device: /dev/sdb1\n"
+	"    device-group: hdd\n"
+	"    weight: 50\n"
+	"guests:\n"
+	"  - name: web1\n"
+	"    cgroup: machine.slice/web1\n"
+	"    disks:\n"
+	"      - name: root\n"
+	"        device: /dev/vg0/web1\n"
+	"        device-group: ssd0\n"
+	"        weight: 200\n"
+	"      - ioband: images\n"
+	"        weight: 300\n"
+	"  - name: web2\n"
+	"    cgroup: ioband.slice/web2\n"
+	"    create-cgroup: true\n"
+	"    disks:\n"
+	"      - name: root\n"
+	"        device: /dev/vg0/web2\n"
+	"        device-group: ssd0\n"
+	"        weight: 100\n"
+	"      - ioband: images\n"
+	"        weight: 100\n"
+	"    interfaces:\n"
+	"      - {name: vnet2, mac: '52:54:00:00:00:02', weight: 2, cap: 100mbit}\n"
+	"network:\n"
+	"  uplink: eth0\n"
+	"  rate: 1gbit\n";
+
+/* base with one substitution */
+static char *edit(const char *from, const char *to)
+{
+	const char *p = strstr(base, from);
+
+	if (!p)
+		abort();
+	return xasprintf("%.*s%s%s", (int)(p - base), base, to, p + strlen(from));
+}
+
+static char *dump_devices(void)
+{
+	struct dm_dev *d;
+	size_t n, i, j;
+	struct strbuf sb = { 0 };
+
+	be->list(&d, &n);
+	for (i = 0; i < n; i++)
+		for (j = 0; j < d[i].nt; j++)
+			sb_addf(&sb, "%s %s %s\n", d[i].name, d[i].uuid, d[i].t[j].params);
+	dm_devs_free(d, n);
+	be->done();
+	return sb_steal(&sb);
+}
+
+static void test_fresh_and_idempotent(void)
+{
+	char cg1[256], *s, *e;
+	uint64_t id;
+
+	reset_fake();
+	snprintf(cg1, sizeof(cg1), "%s/cg/machine.slice/web1", tmp);
+	/* web1's cgroup exists (libvirt made it), web2's does not */
+	s = xasprintf("mkdir -p '%s'", cg1);
+	if (system(s) != 0)
+		abort();
+	free(s);
+	CHECK(cgroup_id("machine.slice/web1", &id) == 0);
+	s = xasprintf(
+		"cgroup-create ioband.slice/web2\n"
+		"create ioband-images: 0 2097152 ioband 8:17 hdd 0 0 cgroup weight 0 :50 %llu:300\n"
+		"create ioband-web1-root: 0 409600 ioband 254:1 ssd0 0 0 none weight 0 :200\n"
+		"create ioband-web2-root: 0 819200 ioband 254:2 ssd0 0 0 none weight 0 :100\n"
+		"attach ioband-images group cgroup:ioband.slice/web2 weight 100\n"
+		"net-apply ioband-tc apply --uplink eth0 --rate 1gbit --guest vnet2:weight=2,mac=52:54:00:00:00:02,cap=100mbit\n",
+		(unsigned long long)id);
+	EXPECT_PLAN(base, s);
+	free(s);
+	CHECK(apply(base) == EX_OK);
+	EXPECT_PLAN(base, "nothing to do\n");
+	/* The fake normalises like the kernel: effective values, maj:min. */
+	s = dump_devices();
+	CHECK(strstr(s, "ioband-web1-root IOBAND-apply-ioband-web1-root 254:1 ssd0 4 192 none weight 768 :200\n") != NULL);
+	e = xasprintf("ioband-images IOBAND-apply-ioband-images 8:17 hdd 4 192 cgroup weight 768 :50 %llu:300 ", (unsigned long long)id);
+	CHECK(strstr(s, e) != NULL);
+	free(e);
+	free(s);
+}
+
+static void test_edits(void)
+{
+	char *y;
+	uint64_t id2;
+
+	CHECK(cgroup_id("ioband.slice/web2", &id2) == 0);
+
+	/* One disk weight: one message. */
+	y = edit("        weight: 200\n", "        weight: 250\n");
+	EXPECT_PLAN(y, "weight ioband-web1-root default group 250 (was 200)\n");
+	free(y);
+
+	/* A shared group's weight; the shared device's default weight. */
+	y = edit("        weight: 300\n", "        weight: 30\n");
+	{
+		char *s = plan_of(y, NULL);
+
+		CHECK(strstr(s, "weight ioband-images group ") && strstr(s, " 30 (was 300)\n") &&
+		      !strchr(strchr(s, '\n') + 1, '\n'));
+		free(s);
+		be->done();
+	}
+	free(y);
+	y = edit("    weight: 50\n", "    weight: 60\n");
+	EXPECT_PLAN(y, "weight ioband-images default group 60 (was 50)\n");
+	free(y);
+
+	/* Device-group parameters go to a member, throttle/limit in a safe order. */
+	y = edit("    policy: weight\n", "    policy: weight-iosize\n    io-throttle: 300\n    io-limit: 400\n");
+	EXPECT_PLAN(y,
+		    "device-group-set ssd0 policy weight-iosize (was weight; via ioband-web1-root)\n"
+		    "device-group-set ssd0 io_limit 400 (was 192; via ioband-web1-root)\n"
+		    "device-group-set ssd0 io_throttle 300 (was 4; via ioband-web1-root)\n");
+	free(y);
+	y = edit("    policy: weight\n", "    policy: weight\n    io-throttle: 2\n    io-limit: 3\n");
+	EXPECT_PLAN(y,
+		    "device-group-set ssd0 io_throttle 2 (was 4; via ioband-web1-root)\n"
+		    "device-group-set ssd0 io_limit 3 (was 192; via ioband-web1-root)\n");
+	free(y);
+
+	/* A new backing device: reload, nothing else. */
+	y = edit("        device: /dev/vg0/web2\n", "        device: /dev/vg0/web2-new\n");
+	EXPECT_PLAN(y,
+		    "reload ioband-web2-root: 0 819200 ioband 254:3 ssd0 0 0 none weight 0 :100 "
+		    "(was: 0 819200 ioband 254:2 ssd0 4 192 none weight 768 :100)\n");
+	free(y);
+
+	/* Network: only the tc arguments change. */
+	y = edit("cap: 100mbit", "cap: 200mbit");
+	EXPECT_PLAN(y, "net-apply ioband-tc apply --uplink eth0 --rate 1gbit --guest vnet2:weight=2,mac=52:54:00:00:00:02,cap=200mbit\n");
+	free(y);
+
+	/* A guest goes away: its device and its group, nothing else. */
+	{
+		const char *a = strstr(base, "  - name: web2\n"), *b = strstr(base, "network:\n");
+		char *s;
+
+		y = xasprintf("%.*s%s", (int)(a - base), base, b);
+		s = xasprintf("detach ioband-images group %llu (weight 100)\n"
+			      "remove ioband-web2-root (was: 0 819200 ioband 254:2 ssd0 4 192 none weight 768 :100)\n"
+			      "net-apply ioband-tc apply --uplink eth0 --rate 1gbit\n",
+			      (unsigned long long)id2);
+		EXPECT_PLAN(y, s);
+		free(s);
+		/* apply it, then the original again: back to the start */
+		CHECK(apply(y) == EX_OK);
+		EXPECT_PLAN(y, "nothing to do\n");
+		free(y);
+		CHECK(apply(base) == EX_OK);
+		EXPECT_PLAN(base, "nothing to do\n");
+	}
+}
+
+static void test_state_errors(void)
+{
+	char *y;
+
+	/* Unknown block device: names file, line and field. */
+	y = edit("/dev/vg0/web2\n", "/dev/vg0/nope\n");
+	EXPECT_PLAN(y, "ERR: h.yaml:25: guests[1].disks[0].device: /dev/vg0/nope: No such file or directory");
+	free(y);
+	/* A device that would be removed is open: refuse, change nothing. */
+	{
+		char *st = NULL, *p;
+		FILE *f = fopen(fake, "r");
+		size_t len = 0;
+
+		getdelim(&st, &len, '\0', f);
+		fclose(f);
+		p = strstr(st, "\"name\": \"ioband-web2-root\"");
+		CHECK(p != NULL);
+		p = strstr(p, "\"open\": 0");
+		p[8] = '1';
+		write_file(fake, st);
+		free(st);
+		y = xasprintf("version: 1\n");
+		EXPECT_PLAN(y, "ERR: h.yaml: ioband-web2-root would be removed but is in use (open count 1): stop its user first, or keep it in the host file");
+		free(y);
+		st = NULL;
+		f = fopen(fake, "r");
+		getdelim(&st, &len, '\0', f);
+		fclose(f);
+		p = strstr(strstr(st, "\"name\": \"ioband-web2-root\""), "\"open\": 1");
+		p[8] = '0';
+		write_file(fake, st);
+		free(st);
+	}
+	/* A cgroup that does not exist and is not to be created. */
+	y = edit("    create-cgroup: true\n", "");
+	{
+		char *d = xasprintf("%s/cg/ioband.slice/web2", tmp);
+
+		rmdir(d);
+		free(d);
+	}
+	EXPECT_PLAN(y, "ERR: h.yaml:21: guests[1].cgroup: ioband.slice/web2: No such file or directory (create-cgroup: true creates it)");
+	free(y);
+	CHECK(apply(base) == EX_OK);
+}
+
+static void test_rollback(void)
+{
+	char *before, *after, *y, *z, *w, fail[16];
+	int n;
+
+	/* Three actions: create web3-d, weight of web1-root, net-apply. */
+	y = edit("        weight: 200\n", "        weight: 250\n");
+	w = xasprintf("%.*s  - name: web3\n    disks:\n      - {name: d, device: /dev/sdc1, device-group: ssd0}\n%s",
+		      (int)(strstr(y, "  - name: web1\n") - y), y, strstr(y, "  - name: web1\n"));
+	z = xasprintf("%.*scap: 200mbit%s", (int)(strstr(w, "cap: 100mbit") - w), w,
+		      strstr(w, "cap: 100mbit") + strlen("cap: 100mbit"));
+	/* Make the k-th mutating step fail, for every k: state unchanged. */
+	for (n = 1; n <= 3; n++) {
+		int r;
+
+		snprintf(fail, sizeof(fail), "%d", n);
+		before = dump_devices();
+		setenv("IOBAND_FAIL_AT", fail, 1);
+		bk_fail_reset();
+		r = apply(z);
+		unsetenv("IOBAND_FAIL_AT");
+		after = dump_devices();
+		CHECK(r == (n == 1 ? EX_FAIL : EX_ROLLEDBACK));
+		CHECK_STR(after, before);
+		free(before);
+		free(after);
+		EXPECT_PLAN(base, "nothing to do\n");
+	}
+	/* And without a failure it goes through. */
+	CHECK(apply(z) == EX_OK);
+	EXPECT_PLAN(z, "nothing to do\n");
+	free(y);
+	free(w);
+	free(z);
+}
+
+int main(void)
+{
+	char *p;
+
+	if (!mkdtemp(tmp))
+		abort();
+	fake = xasprintf("%s/fake.json", tmp);
+	setenv("IOBAND_FAKE_DM", fake, 1);
+	p = xasprintf("%s/cg", tmp);
+	setenv("IOBAND_CGROUP_ROOT", p, 1);
+	free(p);
+	p = xasprintf("%s/run", tmp);
+	setenv("IOBAND_STATE_DIR", p, 1);
+	free(p);
+	p = xasprintf("%s/ioband-tc", tmp);
+	write_file(p, "#!/bin/sh\ncase \"$1\" in show) echo '{\"applied\": true}';; esac\nexit 0\n");
+	chmod(p, 0755);
+	setenv("IOBAND_TC", p, 1);
+	free(p);
+	be = &fake_backend;
+
+	test_fresh_and_idempotent();
+	test_edits();
+	test_state_errors();
+	test_rollback();
+
+	p = xasprintf("rm -rf '%s'", tmp);
+	if (system(p) != 0)
+		ut_fail++;
+	free(p);
+	free(fake);
+	return ut_summary("test-plan");
+}

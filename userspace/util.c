@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * util.c - allocation, strings and messages for iobandctl.
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *progname = "iobandctl";
+int verbose;
+
+static void vmsg(const char *pfx, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s", progname, pfx);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void msg_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("", fmt, ap);
+	va_end(ap);
+}
+
+void msg_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void msg_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!verbose)
+		return;
+	va_start(ap, fmt);
+	vmsg("", fmt, ap);
+	va_end(ap);
+}
+
+static void oom(void)
+{
+	fprintf(stderr, "%s: out of memory\n", progname);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	return s ? xstrndup(s, strlen(s)) : NULL;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	struct strbuf sb = { 0 };
+	va_list ap;
+
+	va_start(ap, fmt);
+	sb_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	return sb_steal(&sb);
+}
+
+void *vec_push(void *arr_p, size_t *n, size_t sz)
+{
+	char **arr = arr_p;
+	char *e;
+
+	*arr = xrealloc(*arr, (*n + 1) * sz);
+	e = *arr + *n * sz;
+	memset(e, 0, sz);
+	(*n)++;
+	return e;
+}
+
+void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+{
+	va_list aq;
+	int need;
+
+	va_copy(aq, ap);
+	need = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (need < 0)
+		oom();
+	if (sb->len + need + 1 > sb->cap) {
+		sb->cap = (sb->len + need + 1) * 2;
+		sb->s = xrealloc(sb->s, sb->cap);
+	}
+	vsnprintf(sb->s + sb->len, need + 1, fmt, ap);
+	sb->len += need;
+}
+
+void sb_addf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sb_vaddf(sb, fmt, ap);
+	va_end(ap);
+}
+
+void sb_adds(struct strbuf *sb, const char *s)
+{
+	sb_addf(sb, "%s", s);
+}
+
+char *sb_steal(struct strbuf *sb)
+{
+	char *s = sb->s ? sb->s : xstrdup("");
+
+	sb->s = NULL;
+	sb->len = sb->cap = 0;
+	return s;
+}
+
+void sb_free(struct strbuf *sb)
+{
+	free(sb->s);
+	sb->s = NULL;
+	sb->len = sb->cap = 0;
+}
+
+void strv_add(struct strv *sv, const char *s)
+{
+	sv->v = xrealloc(sv->v, (sv->n + 2) * sizeof(*sv->v));
+	sv->v[sv->n++] = xstrdup(s);
+	sv->v[sv->n] = NULL;
+}
+
+void strv_addf(struct strv *sv, const char *fmt, ...)
+{
+	struct strbuf sb = { 0 };
+	va_list ap;
+
+	va_start(ap, fmt);
+	sb_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	strv_add(sv, sb.s);
+	sb_free(&sb);
+}
+
+void strv_free(struct strv *sv)
+{
+	size_t i;
+
+	for (i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = 0;
+}
+
+bool strv_equal(const struct strv *a, const struct strv *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]))
+			return false;
+	return true;
+}
+
+char *strv_join(const struct strv *sv, const char *sep)
+{
+	struct strbuf sb = { 0 };
+	size_t i;
+
+	for (i = 0; i < sv->n; i++)
+		sb_addf(&sb, "%s%s", i ? sep : "", sv->v[i]);
+	return sb_steal(&sb);
+}
+
+int parse_u64(const char *s, uint64_t *v)
+{
+	uint64_t r = 0;
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		if (r > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return -ERANGE;
+		r = r * 10 + (uint64_t)(*s - '0');
+	}
+	*v = r;
+	return 0;
+}
+
+int parse_u64_range(const char *s, uint64_t lo, uint64_t hi, uint64_t *v)
+{
+	uint64_t r;
+
+	if (parse_u64(s, &r) || r < lo || r > hi)
+		return -EINVAL;
+	*v = r;
+	return 0;
+}

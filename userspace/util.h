@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * util.h - small helpers shared by iobandctl: allocation that cannot fail
+ * (an out-of-memory controller aborts), a growable string, a string vector,
+ * and the exit codes.
+ */
+#ifndef IOBAND_UTIL_H
+#define IOBAND_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes (documented in iobandctl(8), EXIT STATUS). */
+enum {
+	EX_OK = 0,		/* success */
+	EX_FAIL = 1,		/* runtime failure */
+	EX_USAGE = 2,		/* bad command line */
+	EX_CONFIG = 3,		/* invalid host file or state: nothing changed */
+	EX_ROLLEDBACK = 4,	/* failed midway, everything undone */
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+extern const char *progname;
+extern int verbose;
+
+void msg_err(const char *fmt, ...) PRINTF(1, 2);
+void msg_warn(const char *fmt, ...) PRINTF(1, 2);
+void msg_info(const char *fmt, ...) PRINTF(1, 2);	/* only with -v */
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) PRINTF(1, 2);
+
+/* Grow *arr (of *n elements of size sz) by one zeroed element; return it. */
+void *vec_push(void *arr_p, size_t *n, size_t sz);
+
+struct strbuf {
+	char *s;
+	size_t len, cap;
+};
+void sb_addf(struct strbuf *sb, const char *fmt, ...) PRINTF(2, 3);
+void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+void sb_adds(struct strbuf *sb, const char *s);
+char *sb_steal(struct strbuf *sb);	/* never NULL */
+void sb_free(struct strbuf *sb);
+
+/* NULL-terminated string vector. */
+struct strv {
+	char **v;
+	size_t n;
+};
+void strv_add(struct strv *sv, const char *s);
+void strv_addf(struct strv *sv, const char *fmt, ...) PRINTF(2, 3);
+void strv_free(struct strv *sv);
+bool strv_equal(const struct strv *a, const struct strv *b);
+char *strv_join(const struct strv *sv, const char *sep);
+
+/* Strict decimal parsing: the whole string, no sign, no spaces. */
+int parse_u64(const char *s, uint64_t *v);
+int parse_u64_range(const char *s, uint64_t lo, uint64_t hi, uint64_t *v);
+
+#endif
