@@ -96,13 +96,15 @@ static inline u64 ioband_vt_floor(u64 vnow, u64 token, u32 weight)
 }
 
 /*
- * The device group's virtual time, vnow, is the largest start tag
- * dispatched so far (start-time fair queueing); the caller keeps it, since
- * the fast path advances it without a lock.
+ * Whether vnow must be advanced to a start tag just issued: only once it
+ * lags by more than half a token (in the issuing group's virtual time).
+ * Following the largest start tag exactly would cost the fast path a
+ * cmpxchg on a shared cache line for nearly every bio; lagging by half a
+ * token only lets a returning group bring up to 1.5 tokens of credit.
  */
-static inline u64 ioband_vt_max(u64 a, u64 b)
+static inline bool ioband_vnow_lags(u64 vnow, u64 start, u64 token, u32 weight)
 {
-	return ioband_vt_before(a, b) ? b : a;
+	return ioband_vt_before(vnow + ioband_vt_cost(token, weight) / 2, start);
 }
 
 /* The start tag of a group's next I/O: its own vtime, but not below floor. */

@@ -182,10 +182,17 @@ static int ioband_resolve_params(struct ioband_devgroup *dg, u32 io_throttle,
 				 u64 token, u32 *eff_throttle, u32 *eff_limit,
 				 u64 *eff_token, char **err)
 {
-	if (!io_throttle)
-		io_throttle = IOBAND_DEFAULT_IO_THROTTLE;
 	if (!io_limit)
 		io_limit = max_t(u32, dg->default_io_limit, io_throttle);
+	/*
+	 * The dispatcher runs when io_throttle slots are free, so the disk sees
+	 * between io_limit - io_throttle and io_limit bios: 4 (1.14's default)
+	 * for deep queues, less for shallow ones, where a batch of 4 would
+	 * leave much of the disk idle.
+	 */
+	if (!io_throttle)
+		io_throttle = clamp_t(u32, io_limit / 16, 1,
+				      IOBAND_DEFAULT_IO_THROTTLE);
 	if (io_throttle > io_limit) {
 		*err = "io_throttle must not exceed io_limit";
 		return -EINVAL;
@@ -605,18 +612,18 @@ static struct ioband_group *ioband_classify(struct ioband_target *t,
 }
 
 /*
- * Charge @cost to @g and return its I/O's start tag.  Lock-free: the fast
- * path calls it without qlock, the dispatcher with it.  The group's start
- * tag is raised to the floor (no credit hoarded while idle beyond the
- * token), and vnow follows the largest start tag issued.
+ * Charge @cost to @g.  Lock-free: the fast path calls it without qlock,
+ * the dispatcher with it.  The group's start tag is raised to the floor (no
+ * credit hoarded while idle beyond the token), and vnow follows the largest
+ * start tag issued, within half a token (ioband_vnow_lags()).
  */
 static void ioband_charge(struct ioband_devgroup *dg, struct ioband_group *g,
 			  u64 cost)
 {
 	u32 w = READ_ONCE(g->weight);
+	u64 token = READ_ONCE(dg->token_base);
 	u64 vcost = ioband_vt_cost(cost, w);
-	u64 floor = ioband_vt_floor(atomic64_read(&dg->vnow),
-				    READ_ONCE(dg->token_base), w);
+	u64 floor = ioband_vt_floor(atomic64_read(&dg->vnow), token, w);
 	s64 old = atomic64_read(&g->vtime);
 	u64 start;
 
@@ -625,7 +632,7 @@ static void ioband_charge(struct ioband_devgroup *dg, struct ioband_group *g,
 	} while (!atomic64_try_cmpxchg(&g->vtime, &old, start + vcost));
 
 	old = atomic64_read(&dg->vnow);
-	while (ioband_vt_before(old, start) &&
+	while (ioband_vnow_lags(old, start, token, w) &&
 	       !atomic64_try_cmpxchg(&dg->vnow, &old, start))
 		;
 }
