@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
+#
+# Run ONE test and decide its verdict. Shared by the host runner (tests/run,
+# bash) and the guest init (tests/guest/init, busybox sh), so that a test is
+# judged the same way wherever it runs. Keep this file POSIX sh.
+#
+# Safe to source from scripts running with `set -euo pipefail`.
+#
+# Usage:
+#   . tests/lib/harness.sh
+#   harness_run_test GROUP/NNN /path/to/tests/GROUP/NNN RESULT_DIR CHECK_DMESG
+#   -> sets HARNESS_STATUS (pass|fail|skip) and HARNESS_REASON, and writes
+#      RESULT_DIR/GROUP/NNN.{stdout,stderr,full,dmesg,details}; the .details
+#      file holds what a human needs to see for a failure (diff, output tail,
+#      kernel splat).
+#
+# Conventions implemented here (docs/testing.md):
+#   exit 0 pass; exit 77 skip (with a "SKIP: reason" line on stdout); anything
+#   else fails; NNN.out, when present, must equal stdout; a test may declare
+#   "# TIMEOUT=N" (seconds, default 300) near its top; with CHECK_DMESG=1 (the
+#   guest) a kernel splat in dmesg during the test fails it.
+
+HARNESS_DEFAULT_TIMEOUT=300
+# Lines that mean the kernel is unhappy (blktests check:_check_dmesg, plus the
+# lockup detectors).
+HARNESS_SPLAT_RE='BUG:|WARNING:|Oops|general protection|hung task|blocked for more than|soft lockup|rcu_sched self-detected stall|RCU stall|rcu: INFO|Call Trace'
+# Loading our unsigned out-of-tree module taints the kernel; that is expected.
+HARNESS_SPLAT_ALLOW_RE='loading out-of-tree module taints kernel|module verification failed: signature'
+# How many lines of output/dmesg go into a failure report.
+HARNESS_TAIL=40
+
+# harness_test_timeout FILE: print the test's timeout in seconds, taken from a
+# "# TIMEOUT=N" line among its first 30 lines.
+harness_test_timeout() {
+	# One sed, no pipeline: callers may run with pipefail.
+	_t=$(sed -n '/^#[[:space:]]*TIMEOUT=[0-9][0-9]*[[:space:]]*$/{s/[^0-9]//g;p;q;}; 30q' "$1")
+	echo "${_t:-$HARNESS_DEFAULT_TIMEOUT}"
+}
+
+# harness_splats FILE: print the splat lines of a dmesg dump (none: status 1).
+harness_splats() {
+	grep -E "$HARNESS_SPLAT_RE" "$1" | grep -v -E "$HARNESS_SPLAT_ALLOW_RE"
+}
+
+# harness_tail TITLE FILE: append the last lines of FILE, if any, to the
+# current test's details with a header.
+harness_tail() {
+	if [ -s "$2" ]; then
+		echo "--- $1 (last $HARNESS_TAIL lines)"
+		tail -n "$HARNESS_TAIL" "$2"
+	fi >>"$_details"
+}
+
+# harness_umount_under DIR: unmount whatever a test left mounted at or
+# below DIR (deepest first), so that removing DIR cannot reach into a
+# mounted file system.
+harness_umount_under() {
+	awk -v d="$1" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts |
+		sort -r | while read -r _m; do
+		umount "$_m" 2>/dev/null || umount -l "$_m" 2>/dev/null || :
+	done
+}
+
+harness_run_test() {
+	_name=$1 _path=$2 _resdir=$3 _check_dmesg=${4:-0}
+	_base=$_resdir/$_name
+	_details=$_base.details
+	mkdir -p "$(dirname "$_base")"
+	: >"$_details"
+	HARNESS_STATUS=fail
+	HARNESS_REASON=
+
+	_timeout=$(harness_test_timeout "$_path")
+	_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ioband-test.XXXXXX")
+	# busybox dmesg has no -C; -c (print and clear) works in both.
+	[ "$_check_dmesg" = 1 ] && dmesg -c >/dev/null
+
+	# A fresh scratch directory, the documented variables, and no stdin. The
+	# timeout is coreutils' (also in the guest): it runs the test in its own
+	# process group and kills the whole group, fio children included.
+	_rc=0
+	(
+		cd "$_tmp" || exit 1
+		exec env TEST_NAME="$_name" TEST_TMP="$_tmp" TEST_LOG="$_base.full" \
+			timeout -k 10 "$_timeout" "$_path" </dev/null
+	) >"$_base.stdout" 2>"$_base.stderr" || _rc=$?
+
+	if [ "$_rc" -eq 124 ] || [ "$_rc" -eq 137 ]; then
+		HARNESS_REASON="timed out after ${_timeout}s"
+	elif [ "$_rc" -eq 77 ]; then
+		HARNESS_STATUS=skip
+		HARNESS_REASON=$(sed -n 's/^SKIP: //p' "$_base.stdout" | tail -n 1)
+		[ -n "$HARNESS_REASON" ] || HARNESS_REASON="exit 77 without a SKIP: line"
+	elif [ "$_rc" -ne 0 ]; then
+		HARNESS_REASON="exit status $_rc"
+	elif [ -f "$_path.out" ] && ! cmp -s "$_path.out" "$_base.stdout"; then
+		HARNESS_REASON="output differs from ${_name##*/}.out"
+		diff -u "$_path.out" "$_base.stdout" >"$_base.diff" || :
+		{
+			echo "--- diff -u ${_name##*/}.out stdout"
+			sed -n '3,102p' "$_base.diff"
+		} >>"$_details"
+	else
+		HARNESS_STATUS=pass
+	fi
+	if [ "$HARNESS_STATUS" = fail ] && [ ! -s "$_details" ]; then
+		harness_tail stdout "$_base.stdout"
+		harness_tail stderr "$_base.stderr"
+		harness_tail "TEST_LOG $_base.full" "$_base.full"
+	fi
+
+	# A splat fails the test whatever it reported, skips included: the
+	# kernel misbehaved while it ran.
+	if [ "$_check_dmesg" = 1 ]; then
+		dmesg >"$_base.dmesg"
+		if harness_splats "$_base.dmesg" >/dev/null; then
+			if [ "$HARNESS_STATUS" = fail ]; then
+				HARNESS_REASON="$HARNESS_REASON; kernel splat in dmesg"
+			else
+				HARNESS_REASON="kernel splat in dmesg"
+			fi
+			HARNESS_STATUS=fail
+			{
+				echo "--- dmesg during the test (last 80 lines)"
+				tail -n 80 "$_base.dmesg"
+			} >>"$_details"
+		fi
+	fi
+	harness_umount_under "$_tmp"
+	rm -rf "$_tmp"
+}
