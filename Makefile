@@ -45,23 +45,26 @@ install-userspace: userspace
 	$(MAKE) -C userspace install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 
 deps:
-	scripts/install-deps
+	scripts/install-deps $(DEPS)
 
 # Userspace unit tests of the kernel-independent code (ASan + UBSan).
 unit:
 	$(MAKE) -C tests/unit run
 
+check: DEPS = check
 check: deps
 	tests/run
 
+demo: DEPS = demo
 demo: deps
 	tests/demo
 
 style:
-	scripts/checkpatch dm-ioband/*.c dm-ioband/*.h
+	scripts/checkpatch
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	-$(MAKE) -C userspace clean
 	-$(MAKE) -C tests/unit clean
+	-$(MAKE) -C tests/tools clean
 	rm -rf build

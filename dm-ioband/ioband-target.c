@@ -51,6 +51,7 @@
 #include <linux/timer.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
+#include <linux/delay.h>
 
 #include "ioband-parse.h"
 #include "ioband-sched.h"
@@ -60,6 +61,7 @@
 #define IOBAND_DEFAULT_IO_THROTTLE	4
 #define IOBAND_MIN_IO_LIMIT		4
 #define IOBAND_WATCHDOG			(HZ / 10)	/* while bios are held */
+#define IOBAND_ANTIC_NS			(2 * NSEC_PER_MSEC)
 
 static struct workqueue_struct *ioband_wq;
 
@@ -81,6 +83,7 @@ struct ioband_group {
 
 	/* Virtual time: start tag of the next I/O.  Lock-free (cmpxchg). */
 	atomic64_t vtime;
+	atomic_t inflight;		/* on the disk; detach waits for 0 */
 
 	/* Held bios, under dg->qlock. */
 	struct bio_list queue;
@@ -117,12 +120,23 @@ struct ioband_devgroup {
 	struct work_struct dispatch_work;
 	struct timer_list watchdog;
 	bool dying;
+
+	/*
+	 * Anticipation: a group that just went idle (nothing held, nothing in
+	 * flight) while others wait keeps one slot free for IOBAND_ANTIC_NS,
+	 * so that a shallow (QD1) reader's next bio finds a slot instead of
+	 * waiting for the deep groups' bios to complete.  Only compared,
+	 * never dereferenced.
+	 */
+	struct ioband_group *antic;
+	u64 antic_until;		/* ktime ns */
 };
 
 /* Per-bio data: what end_io must know. */
 struct ioband_bio {
 	u64 queued_ns;
-	bool counted;			/* in dg->inflight */
+	struct ioband_group *g;		/* valid while counted */
+	bool counted;			/* in dg->inflight and g->inflight */
 };
 
 struct ioband_target {
@@ -658,16 +672,39 @@ static int ioband_low_water(struct ioband_devgroup *dg)
 			       max(limit / 2, 1U));
 }
 
+/* A bio of @g goes to the disk: end_io will account for it. */
+static void ioband_issued(struct ioband_group *g, struct ioband_bio *pb)
+{
+	atomic_inc(&g->inflight);
+	pb->g = g;
+	pb->counted = true;
+}
+
+/*
+ * How many bios the dispatcher may have in flight now: io_limit, less the
+ * slot kept for an anticipated group (until it returns or its time is up).
+ */
+static u32 ioband_dispatch_limit(struct ioband_devgroup *dg, u64 now)
+{
+	u32 limit = READ_ONCE(dg->io_limit);
+
+	if (!READ_ONCE(dg->antic))
+		return limit;
+	if (now < READ_ONCE(dg->antic_until) && limit > 1)
+		return limit - 1;
+	WRITE_ONCE(dg->antic, NULL);
+	return limit;
+}
+
 /*
  * Dispatch held bios, smallest start tag first, while there is room in
  * flight.  The bios go to @out, for the caller to submit without qlock.
  */
-static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out,
-			    bool all)
+static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 {
-	u32 limit = READ_ONCE(dg->io_limit);
-	struct ioband_entity *e;
 	u64 now = ktime_get_ns();
+	u32 limit = ioband_dispatch_limit(dg, now);
+	struct ioband_entity *e;
 
 	lockdep_assert_held(&dg->qlock);
 
@@ -676,7 +713,7 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out,
 		struct ioband_bio *pb;
 		struct bio *bio;
 
-		if (!all && atomic_read(&dg->inflight) >= limit)
+		if (atomic_read(&dg->inflight) >= limit)
 			break;
 		bio = bio_list_pop(&g->queue);
 		g->nr_queued--;
@@ -687,7 +724,7 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out,
 		atomic_inc(&dg->inflight);
 
 		pb = dm_per_bio_data(bio, sizeof(*pb));
-		pb->counted = true;
+		ioband_issued(g, pb);
 		this_cpu_add(g->stats->wait_ns, now - pb->queued_ns);
 		bio_list_add(out, bio);
 	}
@@ -715,7 +752,7 @@ static void ioband_dispatch_work(struct work_struct *ws)
 	struct bio_list list = BIO_EMPTY_LIST;
 
 	spin_lock_irq(&dg->qlock);
-	ioband_dispatch(dg, &list, false);
+	ioband_dispatch(dg, &list);
 	spin_unlock_irq(&dg->qlock);
 	ioband_submit_list(&list);
 	ioband_arm_watchdog(dg);
@@ -755,7 +792,7 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 		if (atomic_inc_return(&dg->inflight) <= READ_ONCE(dg->io_limit) ||
 		    READ_ONCE(t->draining)) {
 			ioband_charge(dg, g, ioband_bio_cost(dg, bio));
-			pb->counted = true;
+			ioband_issued(g, pb);
 			rcu_read_unlock();
 			return DM_MAPIO_REMAPPED;
 		}
@@ -784,7 +821,9 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	atomic_inc(&dg->queued);
 	/* Pairs with ioband_end_io(): one of us sees the other's update. */
 	smp_mb__after_atomic();
-	ioband_dispatch(dg, &list, false);
+	if (READ_ONCE(dg->antic) == g)
+		WRITE_ONCE(dg->antic, NULL);	/* it is back: its slot is free */
+	ioband_dispatch(dg, &list);
 	spin_unlock_irqrestore(&dg->qlock, flags);
 	rcu_read_unlock();
 
@@ -800,13 +839,27 @@ static int ioband_end_io(struct dm_target *ti, struct bio *bio,
 	struct ioband_target *t = ti->private;
 	struct ioband_devgroup *dg = t->dg;
 	struct ioband_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
+	struct ioband_group *g = pb->g;
+	bool held;
+	int left;
 
-	if (pb->counted) {
-		int left = atomic_dec_return(&dg->inflight);
+	if (!pb->counted)
+		return DM_ENDIO_DONE;
 
-		if (atomic_read(&dg->queued) && left <= ioband_low_water(dg))
-			queue_work(ioband_wq, &dg->dispatch_work);
+	/*
+	 * Read g before its in-flight count drops: a detach waits for that
+	 * count to reach 0 and then frees g.
+	 */
+	held = READ_ONCE(g->nr_queued);
+	if (atomic_dec_and_test(&g->inflight) && !held &&
+	    atomic_read(&dg->queued)) {
+		/* g went idle while others wait: keep a slot for its return. */
+		WRITE_ONCE(dg->antic_until, ktime_get_ns() + IOBAND_ANTIC_NS);
+		WRITE_ONCE(dg->antic, g);
 	}
+	left = atomic_dec_return(&dg->inflight);
+	if (atomic_read(&dg->queued) && left <= ioband_low_water(dg))
+		queue_work(ioband_wq, &dg->dispatch_work);
 	return DM_ENDIO_DONE;
 }
 
@@ -836,7 +889,7 @@ static void ioband_presuspend(struct dm_target *ti)
 			atomic_dec(&dg->queued);
 			atomic_inc(&dg->inflight);
 			ioband_charge(dg, g, ioband_bio_cost(dg, bio));
-			pb->counted = true;
+			ioband_issued(g, pb);
 			this_cpu_add(g->stats->wait_ns, now - pb->queued_ns);
 			bio_list_add(&list, bio);
 		}
@@ -1054,6 +1107,9 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 		t->nr_groups--;
 		synchronize_rcu();	/* no map() can reach g any more */
 		ioband_group_orphan(dg, t, g);
+		/* end_io() reads g until the group's in-flight count is 0. */
+		while (atomic_read(&g->inflight))
+			usleep_range(1000, 2000);
 		dg->nr_entities--;
 		ioband_group_free(g);
 		return 0;
