@@ -117,7 +117,7 @@ static int do_action(const struct action *a, uint64_t *id)
 		r = swap_table(a->dev, a->t, a->nt);
 		break;
 	case ACT_GROUP_ATTACH:
-		if (!a->id) {
+		if (a->cgroup) {	/* the id of a cgroup this plan creates */
 			r = cgroup_id(a->cgroup, id);
 			if (r) {
 				msg_err("cgroup %s: %s", a->cgroup, strerror(-r));

@@ -439,7 +439,7 @@ static int group_common(struct ctx *c, int kind)
 	struct iob_group *g;
 	bool def;
 	uint64_t id = 0;
-	unsigned int w;
+	unsigned int w = IOB_WEIGHT_DEFAULT;	/* group add without weight= */
 	int r = get_ioband(c->pos[0], &d, &t);
 
 	if (r)

@@ -575,7 +575,7 @@ static char *group_name(const struct action *a)
 {
 	if (!a->has_id)
 		return xstrdup("default group");
-	if (!a->id)
+	if (a->cgroup)
 		return xasprintf("group cgroup:%s", a->cgroup);
 	return xasprintf("group %llu", (unsigned long long)a->id);
 }
@@ -711,7 +711,7 @@ char *plan_json(const struct plan *p)
 		case ACT_GROUP_WEIGHT:
 			if (!a->has_id)
 				json_object_object_add(o, "group", json_object_new_int(IOB_DEFAULT_GROUP));
-			else if (a->id)
+			else if (!a->cgroup)
 				json_object_object_add(o, "group", json_object_new_uint64(a->id));
 			else
 				json_object_object_add(o, "cgroup", json_object_new_string(a->cgroup));

@@ -56,7 +56,7 @@ has() {
 	N=$((N + 1))
 	if ! grep -qF -- "$3" <<<"$2"; then
 		echo "FAIL: $1 lacks '$3':" >&2
-		sed 's/^/  | /' <<<"$2" >&2
+		while IFS= read -r l; do echo "  | $l"; done <<<"$2" >&2
 		FAILS=$((FAILS + 1))
 	fi
 }
