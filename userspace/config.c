@@ -229,7 +229,7 @@ static int get_bool(struct pctx *c, node_t *n, const char *field, bool *out)
 }
 
 /* Names that end up in dm device names and in ioband-tc arguments. */
-static bool valid_name(const char *s, size_t max)
+bool valid_name(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
@@ -580,7 +580,7 @@ out:
 	return r;
 }
 
-static bool valid_mac(const char *s)
+bool valid_mac(const char *s)
 {
 	int i;
 
@@ -593,7 +593,7 @@ static bool valid_mac(const char *s)
 	return true;
 }
 
-static bool valid_ip(const char *s)
+bool valid_ip(const char *s)
 {
 	size_t n = strspn(s, "0123456789abcdefABCDEF.:/");
 
@@ -825,7 +825,8 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 #define POSERR(p, sub, ...) do {                                              \
 		char *f_ = *(sub) ? xasprintf("%s.%s", (p)->field, sub) : xstrdup((p)->field); \
 		struct strbuf sb_ = { 0 };                                            \
-		sb_addf(&sb_, "%s:%d: %s: ", c->file, cfg_line(p, sub), f_);          \
+		sb_addf(&sb_, "%s:%d: %s: ", (p)->file ? (p)->file : c->file,        \
+			cfg_line(p, sub), f_);                                        \
 		sb_addf(&sb_, __VA_ARGS__);                                           \
 		if (!c->err) c->err = sb_steal(&sb_);                                 \
 		sb_free(&sb_);                                                        \
@@ -944,7 +945,9 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 			struct cfg_iface *f = &g->ifaces[k];
 
 			if (!cfg->net.present)
-				POSERR(&f->pos, "", "needs a network section (uplink and rate)");
+				POSERR(&f->pos, "", "needs a network section (uplink and rate)%s%s",
+				       f->pos.file ? " in the host file " : "",
+				       f->pos.file ? cfg->file : "");
 			if (!strcmp(f->name, cfg->net.uplink))
 				POSERR(&f->pos, "name", "is the uplink");
 			for (j = 0; j <= i; j++) {
@@ -1081,11 +1084,62 @@ int config_load(const char *file, struct host_cfg *cfg, char **err)
 static void pos_free(struct cfg_pos *p)
 {
 	free(p->field);
+	free(p->file);
+}
+
+void config_guest_free(struct cfg_guest *g)
+{
+	size_t j;
+
+	pos_free(&g->pos);
+	free(g->name);
+	free(g->cgroup);
+	for (j = 0; j < g->n_disks; j++) {
+		struct cfg_disk *k = &g->disks[j];
+
+		pos_free(&k->pos);
+		free(k->name);
+		free(k->device);
+		free(k->devgroup);
+		free(k->ioband);
+	}
+	free(g->disks);
+	for (j = 0; j < g->n_ifaces; j++) {
+		struct cfg_iface *f = &g->ifaces[j];
+
+		pos_free(&f->pos);
+		free(f->name);
+		free(f->mac);
+		strv_free(&f->ips);
+		free(f->cap);
+		free(f->down_cap);
+		free(f->up_cap);
+		free(f->floor);
+		free(f->burst);
+	}
+	free(g->ifaces);
+	memset(g, 0, sizeof(*g));
+}
+
+int config_add_guest(struct host_cfg *cfg, struct cfg_guest *g, char **err)
+{
+	struct pctx c = { .file = cfg->file ? cfg->file : "(host file)" };
+	struct cfg_guest *n = vec_push(&cfg->guests, &cfg->n_guests, sizeof(*n));
+
+	*n = *g;
+	memset(g, 0, sizeof(*g));
+	*err = NULL;
+	if (!validate(&c, cfg))
+		return 0;
+	cfg->n_guests--;
+	config_guest_free(&cfg->guests[cfg->n_guests]);
+	*err = c.err ? c.err : xstrdup("invalid guest");
+	return -EINVAL;
 }
 
 void config_free(struct host_cfg *cfg)
 {
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < cfg->n_dgs; i++) {
 		pos_free(&cfg->dgs[i].pos);
@@ -1101,37 +1155,8 @@ void config_free(struct host_cfg *cfg)
 		free(d->devgroup);
 	}
 	free(cfg->devs);
-	for (i = 0; i < cfg->n_guests; i++) {
-		struct cfg_guest *g = &cfg->guests[i];
-
-		pos_free(&g->pos);
-		free(g->name);
-		free(g->cgroup);
-		for (j = 0; j < g->n_disks; j++) {
-			struct cfg_disk *k = &g->disks[j];
-
-			pos_free(&k->pos);
-			free(k->name);
-			free(k->device);
-			free(k->devgroup);
-			free(k->ioband);
-		}
-		free(g->disks);
-		for (j = 0; j < g->n_ifaces; j++) {
-			struct cfg_iface *f = &g->ifaces[j];
-
-			pos_free(&f->pos);
-			free(f->name);
-			free(f->mac);
-			strv_free(&f->ips);
-			free(f->cap);
-			free(f->down_cap);
-			free(f->up_cap);
-			free(f->floor);
-			free(f->burst);
-		}
-		free(g->ifaces);
-	}
+	for (i = 0; i < cfg->n_guests; i++)
+		config_guest_free(&cfg->guests[i]);
 	free(cfg->guests);
 	pos_free(&cfg->net.pos);
 	free(cfg->net.uplink);

@@ -18,6 +18,7 @@
 
 /* Where a value came from, for messages after parsing. */
 struct cfg_pos {
+	char *file;		/* NULL: the host file; else where the entry came from */
 	int line;
 	char *field;		/* "guests[1].disks[0]" */
 	struct {
@@ -120,8 +121,21 @@ const struct cfg_device *config_device(const struct host_cfg *cfg, const char *n
 char *config_dev_dmname(const struct cfg_device *d);
 char *config_disk_dmname(const struct cfg_guest *g, const struct cfg_disk *k);
 
+/*
+ * Add guest G (built by other code, e.g. from a libvirt domain's metadata,
+ * with pos.file set) to CFG and check the cross-entry rules again.  On
+ * success CFG owns G's contents; on error return -EINVAL with *err set,
+ * CFG unchanged and G freed.
+ */
+int config_add_guest(struct host_cfg *cfg, struct cfg_guest *g, char **err);
+void config_guest_free(struct cfg_guest *g);
+
 /* Rate and size syntax of ioband-tc (tc units). */
 bool valid_rate(const char *s);
 bool valid_size(const char *s);
+/* Guest, disk and device-group names: 1..MAX of A-Z a-z 0-9 _ . + - */
+bool valid_name(const char *s, size_t max);
+bool valid_mac(const char *s);
+bool valid_ip(const char *s);
 
 #endif

@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "config.h"
 #include "ioband.h"
+#include "libvirt.h"
 #include "plan.h"
 #include "util.h"
 
@@ -921,12 +922,20 @@ static int cmd_apply(struct ctx *c)
 	struct cur_state cur;
 	struct plan p;
 	char *err = NULL;
-	int r;
+	int r, lock;
 
+	/* The libvirt hook changes the same state: one at a time. */
+	lock = lv_lock();
+	if (lock < 0)
+		return EX_FAIL;
+	/* The host file, plus the guests the libvirt hook is running. */
 	r = config_load(c->pos[0], &cfg, &err);
+	if (!r)
+		r = lv_add_recorded(&cfg, &err);
 	if (r) {
 		fprintf(stderr, "%s\n", err);
 		free(err);
+		lv_unlock(lock);
 		return EX_CONFIG;
 	}
 	r = state_read(&cfg, &cur, &err);
@@ -934,6 +943,7 @@ static int cmd_apply(struct ctx *c)
 		msg_err("%s", err);
 		free(err);
 		config_free(&cfg);
+		lv_unlock(lock);
 		return EX_FAIL;
 	}
 	r = plan_build(&cfg, &cur, &p, &err);
@@ -942,6 +952,7 @@ static int cmd_apply(struct ctx *c)
 	if (r) {
 		fprintf(stderr, "%s\n", err);
 		free(err);
+		lv_unlock(lock);
 		return EX_CONFIG;
 	}
 	if (opt(c, "json") && opt(c, "dry-run")) {
@@ -950,11 +961,17 @@ static int cmd_apply(struct ctx *c)
 		puts(j);
 		free(j);
 		plan_free(&p);
+		lv_unlock(lock);
 		return EX_OK;
 	}
-	if (opt(c, "dry-run"))
-		return finish_plan(&p, true);
+	if (opt(c, "dry-run")) {
+		r = finish_plan(&p, true);
+		lv_unlock(lock);
+		return r;
+	}
 	r = plan_execute(&p);
+	if (!r)
+		lv_host_file_record(c->pos[0]);
 	if (!r && !opt(c, "quiet")) {
 		if (p.n)
 			printf("applied %zu change(s)\n", p.n);
@@ -962,6 +979,7 @@ static int cmd_apply(struct ctx *c)
 			printf("nothing to do\n");
 	}
 	plan_free(&p);
+	lv_unlock(lock);
 	return r;
 }
 
@@ -982,6 +1000,13 @@ static int cmd_check(struct ctx *c)
 }
 
 /* ------------------------------------------------------------------ cgroup */
+
+/* ------------------------------------------------------------------- hook */
+
+static int cmd_hook_qemu(struct ctx *c)
+{
+	return lv_hook_qemu(c->pos[0], c->pos[1], c->pos[2], c->pos[3]);
+}
 
 static int cmd_cgroup_create(struct ctx *c)
 {
@@ -1079,6 +1104,11 @@ static const struct cmd cmds[] = {
 	{ "cgroup id", "PATH", 1, 1, { NULL }, cmd_cgroup_id,
 	  "Print the id that type cgroup uses for PATH (the inode number of its\n"
 	  "cgroup v2 directory)." },
+	{ "hook qemu", "NAME OP SUBOP EXTRA  (domain XML on stdin)", 4, 4, { NULL }, cmd_hook_qemu,
+	  "The libvirt qemu hook (install hooks/qemu as /etc/libvirt/hooks/qemu.d/50-ioband):\n"
+	  "apply the ioband policy in the domain's <metadata> as it is prepared,\n"
+	  "started, stopped and released; refuse a migration this host cannot\n"
+	  "meet. See docs/libvirt-hook.md." },
 	{ "help", "[COMMAND]", 0, 2, { NULL }, cmd_help, "Show help." },
 };
 

@@ -14,13 +14,10 @@ export IOBAND_FAKE_DM=$T/fake.json IOBAND_CGROUP_ROOT=$T/cg IOBAND_STATE_DIR=$T/
 export IOBAND_TC=$T/ioband-tc
 unset IOBAND_FAIL_AT
 FAILS=0 N=0
+# shellcheck source=userspace/tests/clilib.sh
+. "$HERE/clilib.sh"
+tc_stub
 
-cat >"$IOBAND_TC" <<TC
-#!/bin/sh
-echo "\$*" >>"$T/tc.log"
-case "\$1" in show) echo '{"applied": true}';; esac
-TC
-chmod +x "$IOBAND_TC"
 mkdir -p "$T/cg/machine.slice/g1"
 
 fresh() {
@@ -32,42 +29,6 @@ fresh() {
   "next_minor": 1 }
 J
 	rm -rf "$IOBAND_STATE_DIR" "$T/tc.log"
-}
-
-# run WANT_STATUS CMD...: run, keep stdout/stderr in $OUT/$ERR.
-run() {
-	local want=$1 rc=0
-	shift
-	"$BIN" "$@" >"$T/out" 2>"$T/err" || rc=$?
-	OUT=$(cat "$T/out")
-	ERR=$(cat "$T/err")
-	N=$((N + 1))
-	if [[ $rc != "$want" ]]; then
-		echo "FAIL: iobandctl $*: exit $rc, want $want" >&2
-		sed 's/^/  stdout: /' "$T/out" >&2
-		sed 's/^/  stderr: /' "$T/err" >&2
-		FAILS=$((FAILS + 1))
-		return 1
-	fi
-}
-
-# has WHAT TEXT PATTERN: TEXT contains the fixed string PATTERN.
-has() {
-	N=$((N + 1))
-	if ! grep -qF -- "$3" <<<"$2"; then
-		echo "FAIL: $1 lacks '$3':" >&2
-		while IFS= read -r l; do echo "  | $l"; done <<<"$2" >&2
-		FAILS=$((FAILS + 1))
-	fi
-}
-
-same() {
-	N=$((N + 1))
-	if [[ $2 != "$3" ]]; then
-		echo "FAIL: $1:" >&2
-		diff <(echo "$3") <(echo "$2") | sed 's/^/  /' >&2
-		FAILS=$((FAILS + 1))
-	fi
 }
 
 fresh

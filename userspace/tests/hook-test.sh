@@ -1,0 +1,244 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# hook-test.sh IOBANDCTL-FAKE: the libvirt qemu hook on the fake backend,
+# run with the argument vectors libvirtd uses and the fixtures in tests/data/libvirt/:
+# prepare -> started -> stopped -> release leaves nothing behind; malformed
+# metadata refuses prepare naming the element and changes nothing; a guest
+# without metadata is untouched; migrate refuses what the host cannot meet;
+# apply keeps the guests the hook runs.
+set -uo pipefail
+
+BIN=$(realpath "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+FX=${IOBAND_FIXTURES:-$HERE/../../tests/data/libvirt}
+T=$(mktemp -d /tmp/iobandctl-hook-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+export IOBAND_FAKE_DM=$T/fake.json IOBAND_CGROUP_ROOT=$T/cg IOBAND_STATE_DIR=$T/run
+export IOBAND_TC=$T/ioband-tc IOBAND_LIBVIRT_RUNDIR=$T/lvrun IOBAND_PROC=$T/proc
+export IOBAND_HOST_FILE=$T/host.yaml
+unset IOBAND_FAIL_AT
+FAILS=0 N=0
+# shellcheck source=userspace/tests/clilib.sh
+. "$HERE/clilib.sh"
+tc_stub
+
+
+cat >"$IOBAND_HOST_FILE" <<'Y'
+version: 1
+device-groups:
+  - id: ssd0
+    policy: weight
+devices:
+  - name: images
+    device: /dev/sdc
+    device-group: hdd0
+    type: cgroup
+    weight: 50
+network:
+  uplink: eth0
+  rate: 100mbit
+Y
+
+SCOPE='machine.slice/machine-qemu\x2d7\x2dweb1.scope'
+fresh() {
+	cat >"$IOBAND_FAKE_DM" <<'J'
+{ "disks": { "/dev/sdb": { "dev": "8:16", "size": 2097152 },
+             "/dev/sdc": { "dev": "8:32", "size": 1048576 } },
+  "devices": [], "next_minor": 0 }
+J
+	rm -rf "$IOBAND_STATE_DIR" "$T/tc.log" "$T/cg" "$T/proc" "$IOBAND_LIBVIRT_RUNDIR"
+	mkdir -p "$T/cg/$SCOPE/libvirt/emulator" "$T/proc/4242" "$IOBAND_LIBVIRT_RUNDIR"
+	# What libvirt leaves for a running guest: the pid file, qemu's cgroup.
+	echo 4242 >"$IOBAND_LIBVIRT_RUNDIR/web1.pid"
+	printf '0::/%s/libvirt/emulator\n' "$SCOPE" >"$T/proc/4242/cgroup"
+}
+
+# hook WANT XML OP SUBOP: run the hook as libvirtd does for guest web1.
+hook() {
+	local want=$1 xml=$2 name=${5:-web1} rc=0
+	"$BIN" hook qemu "$name" "$3" "$4" - <"$xml" >"$T/out" 2>"$T/err" || rc=$?
+	OUT=$(cat "$T/out")
+	ERR=$(cat "$T/err")
+	N=$((N + 1))
+	if [[ $rc != "$want" ]]; then
+		echo "FAIL: hook $name $3 $4 < ${xml##*/}: exit $rc, want $want" >&2
+		sed 's/^/  stderr: /' "$T/err" >&2
+		FAILS=$((FAILS + 1))
+		return 1
+	fi
+	# stdout is the XML filter channel: always empty (XML unchanged).
+	N=$((N + 1))
+	if [[ -n $OUT ]]; then
+		echo "FAIL: hook $name $3 printed on stdout: $OUT" >&2
+		FAILS=$((FAILS + 1))
+	fi
+}
+
+# The system as the fake backend and the stub ioband-tc see it.
+snapshot() {
+	python3 - "$IOBAND_FAKE_DM" <<'P'
+import json, sys
+s = json.load(open(sys.argv[1]))
+for d in sorted(s["devices"], key=lambda d: d["name"]):
+    print(d["name"], d["uuid"], " | ".join(t[2] + " " + t[3] for t in d["table"]))
+P
+	if [[ -d $IOBAND_STATE_DIR/libvirt ]]; then
+		find "$IOBAND_STATE_DIR/libvirt" -mindepth 1 -printf 'record %f\n' | sort
+	fi
+}
+
+# ---- the whole life of a guest
+fresh
+empty=$(snapshot)
+hook 0 "$FX/web1-inactive.xml" prepare begin
+has "prepare: own disk" "$(snapshot)" "ioband-web1-vda IOBAND-apply-ioband-web1-vda ioband 8:16 ssd0 4 192 none weight 768 :200"
+has "prepare: record" "$(snapshot)" "record web1.json"
+has "prepare: shared device of the host file" "$(snapshot)" "ioband-images IOBAND-apply-ioband-images"
+same "prepare: no group yet" "$(snapshot | grep ioband-images)" "ioband-images IOBAND-apply-ioband-images ioband 8:32 hdd0 4 192 cgroup weight 768 :50"
+# The host file's network is shaped, without the guest's interfaces.
+same "prepare: no guest shaping yet" "$(cat "$T/tc.log")" "apply --uplink eth0 --rate 100mbit"
+hook 0 "$FX/web1-inactive.xml" start begin
+hook 0 "$FX/web1.xml" started begin
+cgid=$(stat -c %i "$T/cg/$SCOPE")
+has "started: group for qemu's scope" "$(snapshot | grep ioband-images)" " $cgid:300"
+has "started: shaping" "$(tail -n 1 "$T/tc.log")" \
+	"apply --uplink eth0 --rate 100mbit --guest vnet0:weight=3,mac=52:54:00:6b:3c:58,cap=50mbit,up-cap=20mbit --guest tap-web1:weight=1,mac=52:54:00:6b:3c:59,ip=192.0.2.12"
+has "started: record running" "$(cat "$IOBAND_STATE_DIR/libvirt/web1.json")" '"running"'
+running=$(snapshot)
+# libvirtd restarted: reconnect re-applies, idempotent.
+hook 0 "$FX/web1.xml" reconnect begin
+same "reconnect changes nothing" "$(snapshot)" "$running"
+# apply of the host file keeps what the hook runs.
+run 0 apply "$IOBAND_HOST_FILE"
+same "apply keeps the hook's guest" "$OUT" "nothing to do"
+hook 0 "$FX/web1.xml" stopped end
+after_stop=$(snapshot)
+has "stopped: disk stays until release" "$after_stop" "ioband-web1-vda"
+[[ $after_stop != *" $cgid:300"* ]] || { echo "FAIL: stopped left the group" >&2; FAILS=$((FAILS + 1)); }
+same "stopped: guest shaping removed" "$(tail -n 1 "$T/tc.log")" "apply --uplink eth0 --rate 100mbit"
+hook 0 "$FX/web1.xml" release end
+left=$(snapshot)
+[[ $left != *web1* ]] || { echo "FAIL: release left: $left" >&2; FAILS=$((FAILS + 1)); }
+N=$((N + 1))
+# Only the host file's shared device remains (apply made it for the guest).
+same "release leaves the host file's state" "$left" "ioband-images IOBAND-apply-ioband-images ioband 8:32 hdd0 4 192 cgroup weight 768 :50"
+hook 0 "$FX/web1.xml" release end	# twice: nothing recorded, nothing done
+
+# ---- a guest without ioband metadata is left alone
+fresh
+before=$(snapshot)
+for op in "prepare begin" "start begin" "started begin" "stopped end" "release end" "migrate begin"; do
+	# shellcheck disable=SC2086
+	hook 0 "$FX/plain.xml" $op plain
+done
+same "no metadata: untouched" "$(snapshot)" "$before"
+same "no metadata: no tc" "$(cat "$T/tc.log" 2>/dev/null)" ""
+hook 0 "$FX/web1.xml" frobnicate begin	# unknown operation: nothing
+same "unknown op: untouched" "$(snapshot)" "$before"
+
+# ---- malformed metadata: prepare refused, the message names the element
+bad() {
+	local what=$1 expr=$2 want=$3
+	sed -e "$expr" "$FX/web1-inactive.xml" >"$T/bad.xml"
+	hook 3 "$T/bad.xml" prepare begin || return
+	has "$what" "$ERR" "$want"
+	has "$what: refused" "$ERR" "guest web1: prepare: refused"
+	same "$what: nothing changed" "$(snapshot)" "$empty"
+}
+fresh
+bad "bad weight" 's/weight="200"/weight="0"/' "<ioband:disk target='vda'> weight: \"0\": must be 1..32767"
+bad "weight text" 's/weight="300"/weight="lots"/' "<ioband:disk target='vdb'> weight: \"lots\": must be 1..32767"
+bad "unknown attribute" 's/weight="200"/wieght="200"/' "<ioband:disk target='vda'>: unknown attribute \"wieght\""
+bad "no target" 's/target="vda" //' "<ioband:disk>: attribute target is required"
+bad "target not in domain" 's/target="vda"/target="vdz"/' "<ioband:disk target='vdz'> target: the domain has no disk with <target dev='vdz'/>"
+bad "device and shared" 's/device-group="ssd0"/shared="images"/' "give device (a device of its own) or shared"
+bad "neither" 's/shared="images" //' "<ioband:disk target='vdb'>: give device"
+bad "source bypasses ioband" 's|/dev/mapper/ioband-web1-vda|/dev/vg0/web1-root|' "the domain's disk vda must be <disk type='block'> with <source dev='/dev/mapper/ioband-web1-vda'/>"
+bad "relative device" 's|device="/dev/sdb"|device="sdb"|' "<ioband:disk target='vda'> device: \"sdb\": must be an absolute path"
+bad "bad device-group" 's/device-group="ssd0"/device-group="a b"/' "<ioband:disk target='vda'> device-group: \"a b\""
+bad "group on own disk" 's/device-group="ssd0"/group="5"/' "<ioband:disk target='vda'> group: only for a disk on a shared device"
+bad "bad group" 's/shared="images"/shared="images" group="x"/' "<ioband:disk target='vdb'> group: \"x\": not a group id"
+bad "duplicate disk" 's/target="vdb"/target="vda"/' "<ioband:disk target='vda'>: disk vda already has a policy (line 6)"
+bad "unknown shared device" 's/shared="images"/shared="nosuch"/' "<ioband:disk target='vdb'>.ioband: no device \"nosuch\" in devices"
+bad "bad mac" 's/mac="52:54:00:6b:3c:58"/mac="52:54:00:6b:3c"/' "<ioband:interface mac='52:54:00:6b:3c'> mac: \"52:54:00:6b:3c\": must be a MAC address"
+bad "mac not in domain" 's/mac="52:54:00:6b:3c:58"/mac="52:54:00:00:00:01"/' "<ioband:interface mac='52:54:00:00:00:01'> mac: the domain has no interface with <mac address='52:54:00:00:00:01'/>"
+bad "no mac" 's/mac="52:54:00:6b:3c:59" //' "<ioband:interface>: attribute mac is required"
+bad "bad rate" 's/cap="50mbit"/cap="50 fast"/' "<ioband:interface mac='52:54:00:6b:3c:58'> cap: \"50 fast\": must be a rate with a tc unit"
+bad "rate without unit" 's/up-cap="20mbit"/up-cap="20"/' "up-cap: \"20\": must be a rate with a tc unit"
+bad "bad ip" 's/ip="192.0.2.12"/ip="192.0.2.12 nowhere"/' "ip: \"nowhere\": must be IPv4 or IPv6"
+bad "iface weight" 's/weight="3"/weight="10001"/' "<ioband:interface mac='52:54:00:6b:3c:58'> weight: \"10001\": must be 1..10000"
+bad "unknown element" 's|<ioband:disk target="vdb"|<ioband:disc target="vdb"|; s|shared="images" weight="300"/>|/>|' "<ioband:disc>: unknown element (want disk or interface)"
+bad "foreign element" 's|<ioband:disk target="vdb" shared="images" weight="300"/>|<x:disk xmlns:x="urn:other" target="vdb"/>|' "<x:disk>: element of namespace urn:other in <ioband:ioband>"
+bad "unqualified unknown" 's|<ioband:disk target="vdb" shared="images" weight="300"/>|<disc target="vdb"/>|' "<ioband:disc>: unknown element (want disk or interface)"
+bad "two policies" 's|</metadata>|<ioband:ioband xmlns:ioband="urn:x-ioband:libvirt:1"/></metadata>|' "<metadata>: a second element in namespace urn:x-ioband:libvirt:1 (first at line 5)"
+bad "wrong root" 's|<ioband:ioband xmlns|<ioband:policy xmlns|; s|</ioband:ioband>|</ioband:policy>|' "<ioband:policy>: the ioband metadata element is <ioband"
+bad "not well-formed" 's|</ioband:ioband>||' "not well-formed XML"
+bad "text in policy" 's|<ioband:disk target="vdb"|weight=5 <ioband:disk target="vdb"|' "<ioband:ioband>: text is not allowed here"
+bad "child element" 's|<ioband:disk target="vdb" shared="images" weight="300"/>|<ioband:disk target="vdb" shared="images"><ioband:x/></ioband:disk>|' "<ioband:disk>: must be empty"
+
+# As "virsh metadata --set" writes it: only the top element qualified.
+fresh
+sed -e 's|<ioband:disk |<disk |; s|<ioband:interface |<interface |' "$FX/web1-inactive.xml" >"$T/virsh.xml"
+hook 0 "$T/virsh.xml" prepare begin
+has "unqualified children work" "$(snapshot)" "ioband-web1-vda IOBAND-apply-ioband-web1-vda"
+hook 0 "$T/virsh.xml" release end
+
+# The message gives the line: the bad weight is on line 6 of the XML.
+sed -e 's/weight="200"/weight="0"/' "$FX/web1-inactive.xml" >"$T/bad.xml"
+hook 3 "$T/bad.xml" prepare begin
+has "line number" "$ERR" "domain web1 (prepare):6: <ioband:disk target='vda'> weight"
+
+# An interface policy needs the host file's network section.
+fresh
+grep -v -e '^network:' -e 'uplink:' -e 'rate:' "$IOBAND_HOST_FILE" >"$T/nonet.yaml"
+IOBAND_HOST_FILE=$T/nonet.yaml hook 3 "$FX/web1-inactive.xml" prepare begin
+has "needs network" "$ERR" "<ioband:interface mac='52:54:00:6b:3c:58'>: needs a network section (uplink and rate) in the host file $T/nonet.yaml"
+same "needs network: nothing changed" "$(snapshot)" "$empty"
+
+# The domain name must match, and must be usable in device names.
+hook 1 "$FX/web1-inactive.xml" prepare begin other
+has "name mismatch" "$ERR" "the domain XML names \"web1\""
+hook 1 "$FX/web1-inactive.xml" prepare begin ../x
+has "path name" "$ERR" "not a usable domain name"
+
+# ---- started fails (no cgroup for qemu): refused, the prepared state stays
+fresh
+hook 0 "$FX/web1-inactive.xml" prepare begin
+prepared=$(snapshot)
+rm "$IOBAND_LIBVIRT_RUNDIR/web1.pid"
+hook 1 "$FX/web1.xml" started begin
+has "started without pid file" "$ERR" "cannot read qemu's pid file $IOBAND_LIBVIRT_RUNDIR/web1.pid"
+same "started failed: prepared state kept" "$(snapshot)" "$prepared"
+has "still prepared" "$(cat "$IOBAND_STATE_DIR/libvirt/web1.json")" '"prepared"'
+# A failing action midway (the group attach) is rolled back.
+echo 4242 >"$IOBAND_LIBVIRT_RUNDIR/web1.pid"
+IOBAND_FAIL_AT=2 hook 4 "$FX/web1.xml" started begin
+same "rolled back" "$(snapshot)" "$prepared"
+has "still prepared after rollback" "$(cat "$IOBAND_STATE_DIR/libvirt/web1.json")" '"prepared"'
+# reconnect never fails: it would kill a running guest.
+IOBAND_FAIL_AT=2 hook 0 "$FX/web1.xml" reconnect begin
+has "reconnect warns" "$ERR" "reconnect: policy not re-applied"
+hook 0 "$FX/web1.xml" release end
+same "release after failures" "$(snapshot | grep -c web1)" "0"
+
+# ---- migrate: validate and plan, change nothing
+fresh
+hook 0 "$FX/web1-inactive.xml" migrate begin
+same "migrate check changes nothing" "$(snapshot)" "$empty"
+sed -e 's|device="/dev/sdb"|device="/dev/sdx"|' "$FX/web1-inactive.xml" >"$T/mig.xml"
+hook 3 "$T/mig.xml" migrate begin
+has "migrate: missing device" "$ERR" "/dev/sdx"
+has "migrate: refused" "$ERR" "guest web1: migrate: refused"
+sed -e 's|shared="images"|shared="scratch"|' "$FX/web1-inactive.xml" >"$T/mig.xml"
+hook 3 "$T/mig.xml" migrate begin
+has "migrate: shared device unknown here" "$ERR" "no device \"scratch\" in devices"
+# Another running guest already holds the disk.
+sed -e 's/<name>web1</<name>web2</' -e 's/ioband-web1-vda/ioband-web2-vda/' "$FX/web1-inactive.xml" >"$T/web2.xml"
+hook 0 "$FX/web1-inactive.xml" prepare begin
+hook 3 "$T/web2.xml" migrate begin web2
+has "migrate: disk taken" "$ERR" "/dev/sdb is already used by"
+hook 0 "$FX/web1.xml" release end
+
+echo "hook-test: $((N - FAILS)) checks passed, $FAILS failed"
+((FAILS == 0))
