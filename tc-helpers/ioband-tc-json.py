@@ -336,6 +336,11 @@ def show(statedir, as_json):
            "host_weight": int(cfg.get("host_weight", "1")),
            "host_guaranteed_bit": int(cfg.get("host_rate_bit", "0")),
            "uplink_tree": dev_tree(uplink), "guests": []}
+    down_ifb = cfg.get("uplink_ifb") or None
+    doc["down_rate_bit"] = int(cfg["down_rate_bit"]) \
+        if cfg.get("down_rate_bit") else None
+    doc["down_ifb"] = down_ifb
+    doc["down_tree"] = dev_tree(down_ifb) if down_ifb else None
     for g in guests:
         p = "g_%s_" % g
         ifb = cfg.get(p + "ifb") or None
@@ -345,6 +350,8 @@ def show(statedir, as_json):
                "guaranteed_bit": int(cfg[p + "rate_bit"]),
                "ceil_bit": int(cfg[p + "ceil_bit"]),
                "down_ceil_bit": int(cfg[p + "down_bit"]),
+               "down_guaranteed_bit": int(cfg[p + "drate_bit"])
+               if cfg.get(p + "drate_bit") else None,
                "up_cap_bit": int(cfg[p + "up_cap_bit"])
                if cfg.get(p + "up_cap_bit") else None,
                "match": cfg.get(p + "match", "").split(),
@@ -360,8 +367,11 @@ def show(statedir, as_json):
         return "%d bytes %d pkts %d drops" % (c["bytes"], c["packets"],
                                              c["drops"])
 
-    print("uplink %s: %s total, leaf qdisc %s%s" % (
-        uplink, fmt_rate(doc["rate_bit"]), doc["leaf"],
+    print("uplink %s: %s total%s, leaf qdisc %s%s" % (
+        uplink, fmt_rate(doc["rate_bit"]),
+        ", downloads %s via %s" % (fmt_rate(doc["down_rate_bit"]),
+                                   doc["down_ifb"])
+        if doc["down_rate_bit"] else "", doc["leaf"],
         "" if status == "applied" else " (status: %s)" % status))
     tree = doc["uplink_tree"]
     if tree is None:
@@ -382,6 +392,15 @@ def show(statedir, as_json):
             for c in tree["classes"]:
                 if c["classid"] == g["classid"]:
                     print("  upload via %s:  %s" % (uplink, stat(c)))
+        dt = doc["down_tree"]
+        if dt:
+            for c in dt["classes"]:
+                if c["classid"] == g["classid"]:
+                    print("  download via %s ingress -> %s: guaranteed %s,"
+                          " ceil %s:  %s" % (
+                              uplink, doc["down_ifb"],
+                              fmt_rate(g["down_guaranteed_bit"] or 0),
+                              fmt_rate(c["ceil_bit"]), stat(c)))
         t = g["tap_tree"]
         if t is None:
             print("  (interface is gone)")

@@ -753,7 +753,8 @@ out:
 
 static int parse_network(struct pctx *c, node_t *n, struct cfg_network *net)
 {
-	struct field f[] = { { .key = "uplink" }, { .key = "rate" }, { .key = "burst" }, { .key = "host-weight" }, { .key = NULL } };
+	struct field f[] = { { .key = "uplink" }, { .key = "rate" }, { .key = "down-rate" }, { .key = "burst" },
+			     { .key = "host-weight" }, { .key = NULL } };
 	node_t *v;
 	uint64_t x;
 
@@ -764,6 +765,8 @@ static int parse_network(struct pctx *c, node_t *n, struct cfg_network *net)
 	pos_set(&net->pos, n, "network", f);
 	if (get_name(c, fval(f, "uplink"), "network.uplink", 15, &net->uplink) ||
 	    get_rate(c, fval(f, "rate"), "network.rate", &net->rate))
+		return -EINVAL;
+	if ((v = fval(f, "down-rate")) && get_rate(c, v, "network.down-rate", &net->down_rate))
 		return -EINVAL;
 	if ((v = fval(f, "burst")) && get_size(c, v, "network.burst", &net->burst))
 		return -EINVAL;
@@ -1162,6 +1165,7 @@ void config_free(struct host_cfg *cfg)
 	free(cfg->net.uplink);
 	free(cfg->net.rate);
 	free(cfg->net.burst);
+	free(cfg->net.down_rate);
 	free(cfg->file);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -86,6 +86,7 @@ struct cfg_network {
 	bool present;
 	struct cfg_pos pos;
 	char *uplink, *rate, *burst;
+	char *down_rate;	/* NULL: downloads capped, not shared by weight */
 	unsigned int host_weight;	/* 0: ioband-tc's default */
 };
 

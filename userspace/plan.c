@@ -496,6 +496,10 @@ void net_args(const struct host_cfg *cfg, struct strv *args)
 	strv_add(args, n->uplink);
 	strv_add(args, "--rate");
 	strv_add(args, n->rate);
+	if (n->down_rate) {
+		strv_add(args, "--down-rate");
+		strv_add(args, n->down_rate);
+	}
 	if (n->burst) {
 		strv_add(args, "--burst");
 		strv_add(args, n->burst);
