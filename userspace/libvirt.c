@@ -723,14 +723,21 @@ static int read_file(const char *path, char **out, size_t *len)
 	return r;
 }
 
+/*
+ * Write TEXT to PATH atomically, readable by root only: a domain XML as
+ * libvirt hands it to hooks can hold secrets (graphics passwords).
+ */
 static int write_file(const char *path, const char *text)
 {
 	char *tmp = xasprintf("%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
 	int r = 0;
 
 	if (!f) {
 		r = -errno;
+		if (fd >= 0)
+			close(fd);
 	} else {
 		if (fputs(text, f) == EOF)
 			r = -EIO;
@@ -802,6 +809,8 @@ static int rec_save(const char *name, const char *phase, const char *cgroup, con
 	if (cgroup)
 		json_object_object_add(o, "cgroup", json_object_new_string(cgroup));
 	r = mkdir_p(d);
+	if (!r && chmod(d, 0700))
+		r = -errno;
 	if (!r)
 		r = write_file(xp, xml);
 	if (!r)

@@ -105,6 +105,10 @@ has "started: group for qemu's scope" "$(snapshot | grep ioband-images)" " $cgid
 has "started: shaping" "$(tail -n 1 "$T/tc.log")" \
 	"apply --uplink eth0 --rate 100mbit --guest vnet0:weight=3,mac=52:54:00:6b:3c:58,cap=50mbit,up-cap=20mbit --guest tap-web1:weight=1,mac=52:54:00:6b:3c:59,ip=192.0.2.12"
 has "started: record running" "$(cat "$IOBAND_STATE_DIR/libvirt/web1.json")" '"running"'
+# The domain XML may hold secrets (graphics passwords): root only.
+same "record modes" "$(stat -c '%a %n' "$IOBAND_STATE_DIR/libvirt" "$IOBAND_STATE_DIR"/libvirt/web1.* | sed "s|$IOBAND_STATE_DIR/||")" "700 libvirt
+600 libvirt/web1.json
+600 libvirt/web1.xml"
 running=$(snapshot)
 # libvirtd restarted: reconnect re-applies, idempotent.
 hook 0 "$FX/web1.xml" reconnect begin
