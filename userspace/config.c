@@ -867,8 +867,9 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 
 		for (j = 0; j < i; j++)
 			if (!strcmp(g->name, cfg->guests[j].name))
-				POSERR(&g->pos, "name", "duplicate guest \"%s\" (first at line %d)",
-				       g->name, cfg->guests[j].pos.line);
+				POSERR(&g->pos, "name", "duplicate guest \"%s\" (first at %s:%d)",
+				       g->name, cfg->guests[j].pos.file ? cfg->guests[j].pos.file : c->file,
+				       cfg->guests[j].pos.line);
 		for (k = 0; k < g->n_disks; k++) {
 			struct cfg_disk *dk = &g->disks[k];
 

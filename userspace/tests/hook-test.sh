@@ -200,6 +200,13 @@ IOBAND_HOST_FILE=$T/nonet.yaml hook 3 "$FX/web1-inactive.xml" prepare begin
 has "needs network" "$ERR" "<ioband:interface mac='52:54:00:6b:3c:58'>: needs a network section (uplink and rate) in the host file $T/nonet.yaml"
 same "needs network: nothing changed" "$(snapshot)" "$empty"
 
+# A libvirt guest named like a guest of the host file.
+printf 'guests:\n  - name: web1\n    cgroup: machine.slice/web1\n' >>"$T/nonet.yaml"
+IOBAND_HOST_FILE=$T/nonet.yaml hook 0 "$FX/plain.xml" prepare begin plain	# no policy: not looked at
+sed -e '/<ioband:interface /d' "$FX/web1-inactive.xml" >"$T/noif.xml"
+IOBAND_HOST_FILE=$T/nonet.yaml hook 3 "$T/noif.xml" prepare begin
+has "name clash" "$ERR" "domain web1 (prepare):5: <ioband:ioband>.name: duplicate guest \"web1\" (first at $T/nonet.yaml:"
+
 # The domain name must match, and must be usable in device names.
 hook 1 "$FX/web1-inactive.xml" prepare begin other
 has "name mismatch" "$ERR" "the domain XML names \"web1\""
