@@ -724,8 +724,8 @@ static int read_file(const char *path, char **out, size_t *len)
 }
 
 /*
- * Write TEXT to PATH atomically, readable by root only: a domain XML as
- * libvirt hands it to hooks can hold secrets (graphics passwords).
+ * Write TEXT to PATH atomically, readable by root only, as libvirt keeps
+ * its own copies of domain XML (/etc/libvirt/qemu/NAME.xml is 0600).
  */
 static int write_file(const char *path, const char *text)
 {
@@ -834,6 +834,17 @@ static void rec_remove(const char *name)
 	free(xp);
 }
 
+/* D's policy has a group keyed by the guest's cgroup. */
+static bool needs_cgroup(const struct lv_domain *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_disks; i++)
+		if (d->disks[i].shared && !d->disks[i].has_group)
+			return true;
+	return false;
+}
+
 /* The recorded guest NAME as a host-file guest. */
 static int rec_guest(const char *name, const struct record *rec, struct cfg_guest *g, char **err)
 {
@@ -853,7 +864,7 @@ static int rec_guest(const char *name, const struct record *rec, struct cfg_gues
 		lv_domain_free(&d);
 		return -EINVAL;
 	}
-	if (ph == LV_RUNNING && !rec->cgroup) {
+	if (ph == LV_RUNNING && !rec->cgroup && needs_cgroup(&d)) {
 		*err = xasprintf("%s: running guest recorded without its cgroup", d.file);
 		lv_domain_free(&d);
 		return -EINVAL;
@@ -1155,7 +1166,8 @@ static int hook_apply(const struct lv_domain *d, const char *xml, enum lv_phase 
 	r = check_full(d);
 	if (r)
 		return r;
-	if (ph == LV_RUNNING && qemu_cgroup(d->name, &cg, &err)) {
+	/* Only groups keyed by cgroup need qemu's (cgroup v2) cgroup. */
+	if (ph == LV_RUNNING && needs_cgroup(d) && qemu_cgroup(d->name, &cg, &err)) {
 		msg_err("%s", err);
 		free(err);
 		return EX_FAIL;

@@ -91,43 +91,43 @@ P
 # ---- the whole life of a guest
 fresh
 empty=$(snapshot)
-hook 0 "$FX/web1-inactive.xml" prepare begin
+hook 0 "$FX/web1-prepare.xml" prepare begin
 has "prepare: own disk" "$(snapshot)" "ioband-web1-vda IOBAND-apply-ioband-web1-vda ioband 8:16 ssd0 4 192 none weight 768 :200"
 has "prepare: record" "$(snapshot)" "record web1.json"
 has "prepare: shared device of the host file" "$(snapshot)" "ioband-images IOBAND-apply-ioband-images"
 same "prepare: no group yet" "$(snapshot | grep ioband-images)" "ioband-images IOBAND-apply-ioband-images ioband 8:32 hdd0 4 192 cgroup weight 768 :50"
 # The host file's network is shaped, without the guest's interfaces.
 same "prepare: no guest shaping yet" "$(cat "$T/tc.log")" "apply --uplink eth0 --rate 100mbit"
-hook 0 "$FX/web1-inactive.xml" start begin
-hook 0 "$FX/web1.xml" started begin
+hook 0 "$FX/web1-prepare.xml" start begin
+hook 0 "$FX/web1-started.xml" started begin
 cgid=$(stat -c %i "$T/cg/$SCOPE")
 has "started: group for qemu's scope" "$(snapshot | grep ioband-images)" " $cgid:300"
 has "started: shaping" "$(tail -n 1 "$T/tc.log")" \
 	"apply --uplink eth0 --rate 100mbit --guest vnet0:weight=3,mac=52:54:00:6b:3c:58,cap=50mbit,up-cap=20mbit --guest tap-web1:weight=1,mac=52:54:00:6b:3c:59,ip=192.0.2.12"
 has "started: record running" "$(cat "$IOBAND_STATE_DIR/libvirt/web1.json")" '"running"'
-# The domain XML may hold secrets (graphics passwords): root only.
+# The domain XML is kept root-only, as libvirt keeps its copies.
 same "record modes" "$(stat -c '%a %n' "$IOBAND_STATE_DIR/libvirt" "$IOBAND_STATE_DIR"/libvirt/web1.* | sed "s|$IOBAND_STATE_DIR/||")" "700 libvirt
 600 libvirt/web1.json
 600 libvirt/web1.xml"
 running=$(snapshot)
 # libvirtd restarted: reconnect re-applies, idempotent.
-hook 0 "$FX/web1.xml" reconnect begin
+hook 0 "$FX/web1-started.xml" reconnect begin
 same "reconnect changes nothing" "$(snapshot)" "$running"
 # apply of the host file keeps what the hook runs.
 run 0 apply "$IOBAND_HOST_FILE"
 same "apply keeps the hook's guest" "$OUT" "nothing to do"
-hook 0 "$FX/web1.xml" stopped end
+hook 0 "$FX/web1-started.xml" stopped end
 after_stop=$(snapshot)
 has "stopped: disk stays until release" "$after_stop" "ioband-web1-vda"
 [[ $after_stop != *" $cgid:300"* ]] || { echo "FAIL: stopped left the group" >&2; FAILS=$((FAILS + 1)); }
 same "stopped: guest shaping removed" "$(tail -n 1 "$T/tc.log")" "apply --uplink eth0 --rate 100mbit"
-hook 0 "$FX/web1.xml" release end
+hook 0 "$FX/web1-started.xml" release end
 left=$(snapshot)
 [[ $left != *web1* ]] || { echo "FAIL: release left: $left" >&2; FAILS=$((FAILS + 1)); }
 N=$((N + 1))
 # Only the host file's shared device remains (apply made it for the guest).
 same "release leaves the host file's state" "$left" "ioband-images IOBAND-apply-ioband-images ioband 8:32 hdd0 4 192 cgroup weight 768 :50"
-hook 0 "$FX/web1.xml" release end	# twice: nothing recorded, nothing done
+hook 0 "$FX/web1-started.xml" release end	# twice: nothing recorded, nothing done
 
 # ---- a guest without ioband metadata is left alone
 fresh
@@ -138,13 +138,13 @@ for op in "prepare begin" "start begin" "started begin" "stopped end" "release e
 done
 same "no metadata: untouched" "$(snapshot)" "$before"
 same "no metadata: no tc" "$(cat "$T/tc.log" 2>/dev/null)" ""
-hook 0 "$FX/web1.xml" frobnicate begin	# unknown operation: nothing
+hook 0 "$FX/web1-started.xml" frobnicate begin	# unknown operation: nothing
 same "unknown op: untouched" "$(snapshot)" "$before"
 
 # ---- malformed metadata: prepare refused, the message names the element
 bad() {
 	local what=$1 expr=$2 want=$3
-	sed -e "$expr" "$FX/web1-inactive.xml" >"$T/bad.xml"
+	sed -e "$expr" "$FX/web1-prepare.xml" >"$T/bad.xml"
 	hook 3 "$T/bad.xml" prepare begin || return
 	has "$what" "$ERR" "$want"
 	has "$what: refused" "$ERR" "guest web1: prepare: refused"
@@ -183,73 +183,78 @@ bad "child element" 's|<ioband:disk target="vdb" shared="images" weight="300"/>|
 
 # As "virsh metadata --set" writes it: only the top element qualified.
 fresh
-sed -e 's|<ioband:disk |<disk |; s|<ioband:interface |<interface |' "$FX/web1-inactive.xml" >"$T/virsh.xml"
+sed -e 's|<ioband:disk |<disk |; s|<ioband:interface |<interface |' "$FX/web1-prepare.xml" >"$T/virsh.xml"
 hook 0 "$T/virsh.xml" prepare begin
 has "unqualified children work" "$(snapshot)" "ioband-web1-vda IOBAND-apply-ioband-web1-vda"
 hook 0 "$T/virsh.xml" release end
 
 # The message gives the line: the bad weight is on line 6 of the XML.
-sed -e 's/weight="200"/weight="0"/' "$FX/web1-inactive.xml" >"$T/bad.xml"
+sed -e 's/weight="200"/weight="0"/' "$FX/web1-prepare.xml" >"$T/bad.xml"
 hook 3 "$T/bad.xml" prepare begin
 has "line number" "$ERR" "domain web1 (prepare):6: <ioband:disk target='vda'> weight"
 
 # An interface policy needs the host file's network section.
 fresh
 grep -v -e '^network:' -e 'uplink:' -e 'rate:' "$IOBAND_HOST_FILE" >"$T/nonet.yaml"
-IOBAND_HOST_FILE=$T/nonet.yaml hook 3 "$FX/web1-inactive.xml" prepare begin
+IOBAND_HOST_FILE=$T/nonet.yaml hook 3 "$FX/web1-prepare.xml" prepare begin
 has "needs network" "$ERR" "<ioband:interface mac='52:54:00:6b:3c:58'>: needs a network section (uplink and rate) in the host file $T/nonet.yaml"
 same "needs network: nothing changed" "$(snapshot)" "$empty"
 
 # A libvirt guest named like a guest of the host file.
 printf 'guests:\n  - name: web1\n    cgroup: machine.slice/web1\n' >>"$T/nonet.yaml"
 IOBAND_HOST_FILE=$T/nonet.yaml hook 0 "$FX/plain.xml" prepare begin plain	# no policy: not looked at
-sed -e '/<ioband:interface /d' "$FX/web1-inactive.xml" >"$T/noif.xml"
+sed -e '/<ioband:interface /d' "$FX/web1-prepare.xml" >"$T/noif.xml"
 IOBAND_HOST_FILE=$T/nonet.yaml hook 3 "$T/noif.xml" prepare begin
 has "name clash" "$ERR" "domain web1 (prepare):5: <ioband:ioband>.name: duplicate guest \"web1\" (first at $T/nonet.yaml:"
 
 # The domain name must match, and must be usable in device names.
-hook 1 "$FX/web1-inactive.xml" prepare begin other
+hook 1 "$FX/web1-prepare.xml" prepare begin other
 has "name mismatch" "$ERR" "the domain XML names \"web1\""
-hook 1 "$FX/web1-inactive.xml" prepare begin ../x
+hook 1 "$FX/web1-prepare.xml" prepare begin ../x
 has "path name" "$ERR" "not a usable domain name"
 
 # ---- started fails (no cgroup for qemu): refused, the prepared state stays
 fresh
-hook 0 "$FX/web1-inactive.xml" prepare begin
+hook 0 "$FX/web1-prepare.xml" prepare begin
 prepared=$(snapshot)
 rm "$IOBAND_LIBVIRT_RUNDIR/web1.pid"
-hook 1 "$FX/web1.xml" started begin
+hook 1 "$FX/web1-started.xml" started begin
 has "started without pid file" "$ERR" "cannot read qemu's pid file $IOBAND_LIBVIRT_RUNDIR/web1.pid"
 same "started failed: prepared state kept" "$(snapshot)" "$prepared"
 has "still prepared" "$(cat "$IOBAND_STATE_DIR/libvirt/web1.json")" '"prepared"'
+# Without a shared disk the cgroup is not needed: started works without it.
+sed -e '/shared="images"/d' "$FX/web1-started.xml" >"$T/noshared.xml"
+hook 0 "$T/noshared.xml" started begin
+has "started without cgroup: shaped" "$(tail -n 1 "$T/tc.log")" "--guest vnet0:weight=3"
+hook 0 "$T/noshared.xml" stopped end
 # A failing action midway (the group attach) is rolled back.
 echo 4242 >"$IOBAND_LIBVIRT_RUNDIR/web1.pid"
-IOBAND_FAIL_AT=2 hook 4 "$FX/web1.xml" started begin
+IOBAND_FAIL_AT=2 hook 4 "$FX/web1-started.xml" started begin
 same "rolled back" "$(snapshot)" "$prepared"
 has "still prepared after rollback" "$(cat "$IOBAND_STATE_DIR/libvirt/web1.json")" '"prepared"'
 # reconnect never fails: it would kill a running guest.
-IOBAND_FAIL_AT=2 hook 0 "$FX/web1.xml" reconnect begin
+IOBAND_FAIL_AT=2 hook 0 "$FX/web1-started.xml" reconnect begin
 has "reconnect warns" "$ERR" "reconnect: policy not re-applied"
-hook 0 "$FX/web1.xml" release end
+hook 0 "$FX/web1-started.xml" release end
 same "release after failures" "$(snapshot | grep -c web1)" "0"
 
 # ---- migrate: validate and plan, change nothing
 fresh
-hook 0 "$FX/web1-inactive.xml" migrate begin
+hook 0 "$FX/web1-prepare.xml" migrate begin
 same "migrate check changes nothing" "$(snapshot)" "$empty"
-sed -e 's|device="/dev/sdb"|device="/dev/sdx"|' "$FX/web1-inactive.xml" >"$T/mig.xml"
+sed -e 's|device="/dev/sdb"|device="/dev/sdx"|' "$FX/web1-prepare.xml" >"$T/mig.xml"
 hook 3 "$T/mig.xml" migrate begin
 has "migrate: missing device" "$ERR" "/dev/sdx"
 has "migrate: refused" "$ERR" "guest web1: migrate: refused"
-sed -e 's|shared="images"|shared="scratch"|' "$FX/web1-inactive.xml" >"$T/mig.xml"
+sed -e 's|shared="images"|shared="scratch"|' "$FX/web1-prepare.xml" >"$T/mig.xml"
 hook 3 "$T/mig.xml" migrate begin
 has "migrate: shared device unknown here" "$ERR" "no device \"scratch\" in devices"
 # Another running guest already holds the disk.
-sed -e 's/<name>web1</<name>web2</' -e 's/ioband-web1-vda/ioband-web2-vda/' "$FX/web1-inactive.xml" >"$T/web2.xml"
-hook 0 "$FX/web1-inactive.xml" prepare begin
+sed -e 's/<name>web1</<name>web2</' -e 's/ioband-web1-vda/ioband-web2-vda/' "$FX/web1-prepare.xml" >"$T/web2.xml"
+hook 0 "$FX/web1-prepare.xml" prepare begin
 hook 3 "$T/web2.xml" migrate begin web2
 has "migrate: disk taken" "$ERR" "/dev/sdb is already used by"
-hook 0 "$FX/web1.xml" release end
+hook 0 "$FX/web1-started.xml" release end
 
 echo "hook-test: $((N - FAILS)) checks passed, $FAILS failed"
 ((FAILS == 0))
