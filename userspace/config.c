@@ -1061,27 +1061,19 @@ int config_parse(const char *name, const char *text, size_t len, struct host_cfg
 
 int config_load(const char *file, struct host_cfg *cfg, char **err)
 {
-	FILE *f = fopen(file, "r");
-	struct strbuf sb = { 0 };
-	char buf[4096];
-	size_t n;
+	char *text = NULL;
+	size_t len;
 	int r;
 
 	memset(cfg, 0, sizeof(*cfg));
-	if (!f) {
-		*err = xasprintf("%s: %s", file, strerror(errno));
-		return -errno;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sb_addf(&sb, "%.*s", (int)n, buf);
-	fclose(f);
-	if (sb.s && strlen(sb.s) != sb.len) {
+	r = read_text_file(file, &text, &len);
+	if (r == -EINVAL)
 		*err = xasprintf("%s: contains a NUL byte", file);
-		sb_free(&sb);
-		return -EINVAL;
-	}
-	r = config_parse(file, sb.s ? sb.s : "", sb.len, cfg, err);
-	sb_free(&sb);
+	else if (r)
+		*err = xasprintf("%s: %s", file, strerror(-r));
+	else
+		r = config_parse(file, text, len, cfg, err);
+	free(text);
 	return r;
 }
 
@@ -1089,6 +1081,20 @@ static void pos_free(struct cfg_pos *p)
 {
 	free(p->field);
 	free(p->file);
+}
+
+void config_iface_free(struct cfg_iface *f)
+{
+	pos_free(&f->pos);
+	free(f->name);
+	free(f->mac);
+	strv_free(&f->ips);
+	free(f->cap);
+	free(f->down_cap);
+	free(f->up_cap);
+	free(f->floor);
+	free(f->burst);
+	memset(f, 0, sizeof(*f));
 }
 
 void config_guest_free(struct cfg_guest *g)
@@ -1108,19 +1114,8 @@ void config_guest_free(struct cfg_guest *g)
 		free(k->ioband);
 	}
 	free(g->disks);
-	for (j = 0; j < g->n_ifaces; j++) {
-		struct cfg_iface *f = &g->ifaces[j];
-
-		pos_free(&f->pos);
-		free(f->name);
-		free(f->mac);
-		strv_free(&f->ips);
-		free(f->cap);
-		free(f->down_cap);
-		free(f->up_cap);
-		free(f->floor);
-		free(f->burst);
-	}
+	for (j = 0; j < g->n_ifaces; j++)
+		config_iface_free(&g->ifaces[j]);
 	free(g->ifaces);
 	memset(g, 0, sizeof(*g));
 }
@@ -1139,6 +1134,15 @@ int config_add_guest(struct host_cfg *cfg, struct cfg_guest *g, char **err)
 	config_guest_free(&cfg->guests[cfg->n_guests]);
 	*err = c.err ? c.err : xstrdup("invalid guest");
 	return -EINVAL;
+}
+
+int config_check_guest(struct host_cfg *cfg, struct cfg_guest *g, char **err)
+{
+	int r = config_add_guest(cfg, g, err);
+
+	if (!r)
+		config_guest_free(&cfg->guests[--cfg->n_guests]);
+	return r;
 }
 
 void config_free(struct host_cfg *cfg)

@@ -129,7 +129,10 @@ char *config_disk_dmname(const struct cfg_guest *g, const struct cfg_disk *k);
  * CFG unchanged and G freed.
  */
 int config_add_guest(struct host_cfg *cfg, struct cfg_guest *g, char **err);
+/* Whether G would be valid in CFG; CFG is left unchanged, G freed. */
+int config_check_guest(struct host_cfg *cfg, struct cfg_guest *g, char **err);
 void config_guest_free(struct cfg_guest *g);
+void config_iface_free(struct cfg_iface *f);
 
 /* Rate and size syntax of ioband-tc (tc units). */
 bool valid_rate(const char *s);

@@ -916,44 +916,28 @@ static int cmd_top(struct ctx *c)
 
 /* ------------------------------------------------------------------- apply */
 
-static int cmd_apply(struct ctx *c)
+static int apply_locked(struct ctx *c)
 {
 	struct host_cfg cfg;
-	struct cur_state cur;
 	struct plan p;
 	char *err = NULL;
-	int r, lock;
+	int r;
 
-	/* The libvirt hook changes the same state: one at a time. */
-	lock = lv_lock();
-	if (lock < 0)
-		return EX_FAIL;
 	/* The host file, plus the guests the libvirt hook is running. */
 	r = config_load(c->pos[0], &cfg, &err);
 	if (!r)
 		r = lv_add_recorded(&cfg, &err);
+	if (!r)
+		r = plan_for_config(&cfg, &p, &err);
+	else
+		r = EX_CONFIG;
 	if (r) {
-		fprintf(stderr, "%s\n", err);
+		if (r == EX_FAIL)
+			msg_err("%s", err);
+		else
+			fprintf(stderr, "%s\n", err);
 		free(err);
-		lv_unlock(lock);
-		return EX_CONFIG;
-	}
-	r = state_read(&cfg, &cur, &err);
-	if (r) {
-		msg_err("%s", err);
-		free(err);
-		config_free(&cfg);
-		lv_unlock(lock);
-		return EX_FAIL;
-	}
-	r = plan_build(&cfg, &cur, &p, &err);
-	state_free(&cur);
-	config_free(&cfg);
-	if (r) {
-		fprintf(stderr, "%s\n", err);
-		free(err);
-		lv_unlock(lock);
-		return EX_CONFIG;
+		return r;
 	}
 	if (opt(c, "json") && opt(c, "dry-run")) {
 		char *j = plan_json(&p);
@@ -961,14 +945,10 @@ static int cmd_apply(struct ctx *c)
 		puts(j);
 		free(j);
 		plan_free(&p);
-		lv_unlock(lock);
 		return EX_OK;
 	}
-	if (opt(c, "dry-run")) {
-		r = finish_plan(&p, true);
-		lv_unlock(lock);
-		return r;
-	}
+	if (opt(c, "dry-run"))
+		return finish_plan(&p, true);
 	r = plan_execute(&p);
 	if (!r)
 		lv_host_file_record(c->pos[0]);
@@ -979,6 +959,17 @@ static int cmd_apply(struct ctx *c)
 			printf("nothing to do\n");
 	}
 	plan_free(&p);
+	return r;
+}
+
+static int cmd_apply(struct ctx *c)
+{
+	/* The libvirt hook changes the same state: one at a time. */
+	int lock = lv_lock(), r;
+
+	if (lock < 0)
+		return EX_FAIL;
+	r = apply_locked(c);
 	lv_unlock(lock);
 	return r;
 }

@@ -313,32 +313,32 @@ static int parse_piface(const char *file, const xmlNode *n, struct lv_domain *d,
 	}
 	f = vec_push(&d->ifaces, &d->n_ifaces, sizeof(*f));
 	f->line = xmlGetLineNo(n);
-	f->mac = v;
+	f->c.mac = v;
 	v = NULL;
-	lower(f->mac);
-	f->weight = 1;
+	lower(f->c.mac);
+	f->c.weight = 1;
 	for (i = 0; i + 1 < d->n_ifaces; i++)
-		if (!strcmp(d->ifaces[i].mac, f->mac)) {
+		if (!strcmp(d->ifaces[i].c.mac, f->c.mac)) {
 			xerr(err, file, n, "%s: interface %s already has a policy (line %d)", what,
-			     f->mac, d->ifaces[i].line);
+			     f->c.mac, d->ifaces[i].line);
 			goto out;
 		}
 	for (i = 0; i < ndi; i++)
-		if (di[i].mac && !strcmp(di[i].mac, f->mac))
+		if (di[i].mac && !strcmp(di[i].mac, f->c.mac))
 			break;
 	if (i == ndi) {
 		xerr(err, file, n, "%s mac: the domain has no interface with <mac address='%s'/>",
-		     what, f->mac);
+		     what, f->c.mac);
 		goto out;
 	}
 	if (di[i].target)
 		f->target = xstrdup(di[i].target);
-	if (get_weight(file, n, what, 1, IOB_NET_WEIGHT_MAX, &f->weight, err))
+	if (get_weight(file, n, what, 1, IOB_NET_WEIGHT_MAX, &f->c.weight, err))
 		goto out;
-	dst[0] = &f->cap;
-	dst[1] = &f->down_cap;
-	dst[2] = &f->up_cap;
-	dst[3] = &f->floor;
+	dst[0] = &f->c.cap;
+	dst[1] = &f->c.down_cap;
+	dst[2] = &f->c.up_cap;
+	dst[3] = &f->c.floor;
 	for (i = 0; i < ARRAY_SIZE(rates); i++) {
 		*dst[i] = attr(n, rates[i]);
 		if (*dst[i] && !valid_rate(*dst[i])) {
@@ -347,9 +347,9 @@ static int parse_piface(const char *file, const xmlNode *n, struct lv_domain *d,
 			goto out;
 		}
 	}
-	f->burst = attr(n, "burst");
-	if (f->burst && !valid_size(f->burst)) {
-		xerr(err, file, n, "%s burst: \"%s\": must be a size (e.g. 64k)", what, f->burst);
+	f->c.burst = attr(n, "burst");
+	if (f->c.burst && !valid_size(f->c.burst)) {
+		xerr(err, file, n, "%s burst: \"%s\": must be a size (e.g. 64k)", what, f->c.burst);
 		goto out;
 	}
 	v = attr(n, "ip");
@@ -359,7 +359,7 @@ static int parse_piface(const char *file, const xmlNode *n, struct lv_domain *d,
 			     what, tok);
 			goto out;
 		}
-		strv_add(&f->ips, tok);
+		strv_add(&f->c.ips, tok);
 	}
 	r = 0;
 out:
@@ -546,16 +546,8 @@ void lv_domain_free(struct lv_domain *d)
 	}
 	free(d->disks);
 	for (i = 0; i < d->n_ifaces; i++) {
-		struct lv_piface *f = &d->ifaces[i];
-
-		free(f->mac);
-		free(f->target);
-		strv_free(&f->ips);
-		free(f->cap);
-		free(f->down_cap);
-		free(f->up_cap);
-		free(f->floor);
-		free(f->burst);
+		free(d->ifaces[i].target);
+		config_iface_free(&d->ifaces[i].c);
 	}
 	free(d->ifaces);
 	free(d->file);
@@ -619,7 +611,7 @@ int lv_guest(const struct lv_domain *d, enum lv_phase phase, const char *cgroup,
 	for (i = 0; phase != LV_PREPARED && i < d->n_ifaces; i++) {
 		const struct lv_piface *p = &d->ifaces[i];
 		struct cfg_iface *f = vec_push(&g->ifaces, &g->n_ifaces, sizeof(*f));
-		char *fl = xasprintf("<ioband:interface mac='%s'>", p->mac);
+		char *fl = xasprintf("<ioband:interface mac='%s'>", p->c.mac);
 
 		set_pos(&f->pos, d, p->line, fl);
 		free(fl);
@@ -632,15 +624,15 @@ int lv_guest(const struct lv_domain *d, enum lv_phase phase, const char *cgroup,
 		} else {
 			f->name = xstrdup(p->target);
 		}
-		f->mac = xstrdup(p->mac);
-		for (j = 0; j < p->ips.n; j++)
-			strv_add(&f->ips, p->ips.v[j]);
-		f->weight = p->weight;
-		f->cap = dupz(p->cap);
-		f->down_cap = dupz(p->down_cap);
-		f->up_cap = dupz(p->up_cap);
-		f->floor = dupz(p->floor);
-		f->burst = dupz(p->burst);
+		f->mac = xstrdup(p->c.mac);
+		for (j = 0; j < p->c.ips.n; j++)
+			strv_add(&f->ips, p->c.ips.v[j]);
+		f->weight = p->c.weight;
+		f->cap = dupz(p->c.cap);
+		f->down_cap = dupz(p->c.down_cap);
+		f->up_cap = dupz(p->c.up_cap);
+		f->floor = dupz(p->c.floor);
+		f->burst = dupz(p->c.burst);
 	}
 	return 0;
 fail:
@@ -691,35 +683,6 @@ static int mkdir_p(const char *path)
 		}
 	}
 	free(p);
-	return r;
-}
-
-static int read_all(FILE *f, char **out, size_t *len)
-{
-	struct strbuf sb = { 0 };
-	char buf[8192];
-	size_t n;
-
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sb_addf(&sb, "%.*s", (int)n, buf);
-	if (ferror(f)) {
-		sb_free(&sb);
-		return -EIO;
-	}
-	*len = sb.len;
-	*out = sb_steal(&sb);
-	return strlen(*out) == *len ? 0 : -EINVAL;
-}
-
-static int read_file(const char *path, char **out, size_t *len)
-{
-	FILE *f = fopen(path, "r");
-	int r;
-
-	if (!f)
-		return -errno;
-	r = read_all(f, out, len);
-	fclose(f);
 	return r;
 }
 
@@ -784,7 +747,7 @@ static int rec_load(const char *name, struct record *rec, char **err)
 	rec->phase = xstrdup(json_object_get_string(v));
 	if (json_object_object_get_ex(o, "cgroup", &v) && json_object_get_type(v) == json_type_string)
 		rec->cgroup = xstrdup(json_object_get_string(v));
-	r = read_file(xp, &rec->xml, &len);
+	r = read_text_file(xp, &rec->xml, &len);
 	if (r) {
 		*err = xasprintf("%s: %s", xp, strerror(-r));
 		goto out;
@@ -887,7 +850,7 @@ char *lv_host_file(void)
 	s = state_dir();
 	p = xasprintf("%s/host-file", s);
 	free(s);
-	if (!read_file(p, &last, &len)) {
+	if (!read_text_file(p, &last, &len)) {
 		last[strcspn(last, "\n")] = '\0';
 		if (*last && !access(last, F_OK)) {
 			free(p);
@@ -1027,7 +990,7 @@ static int qemu_cgroup(const char *name, char **out, char **err)
 	size_t len, n;
 	int r;
 
-	r = read_file(pf, &text, &len);
+	r = read_text_file(pf, &text, &len);
 	if (r) {
 		*err = xasprintf("cannot read qemu's pid file %s: %s", pf, strerror(-r));
 		goto out;
@@ -1042,7 +1005,7 @@ static int qemu_cgroup(const char *name, char **out, char **err)
 	text = NULL;
 	pr = getenv("IOBAND_PROC");	/* tests */
 	cgf = xasprintf("%s/%llu/cgroup", pr && *pr ? pr : "/proc", (unsigned long long)pid);
-	r = read_file(cgf, &text, &len);
+	r = read_text_file(cgf, &text, &len);
 	if (r) {
 		*err = xasprintf("qemu (pid %llu, from %s): %s: %s", (unsigned long long)pid, pf, cgf,
 				 strerror(-r));
@@ -1080,46 +1043,62 @@ out:
 
 enum hook_act { H_NONE, H_PREPARE, H_RUN, H_STOP, H_RELEASE, H_CHECK };
 
-/*
- * Bring the host to: host file + records, with NAME as G (NULL: without
- * NAME).  CHECK_ONLY: plan, do not execute.
- */
-static int converge(const char *name, struct cfg_guest *g, bool check_only)
+/* The host file and every recorded guest but NAME, into CFG; exit code. */
+static int load_others(const char *name, struct host_cfg *cfg)
 {
-	struct host_cfg cfg;
-	struct cur_state cur;
+	char *err = NULL;
+
+	if (!lv_load_all(cfg, name, &err))
+		return EX_OK;
+	msg_err("%s", err);
+	free(err);
+	return EX_CONFIG;
+}
+
+/*
+ * The same, checked against all of D's policy (shared devices, interfaces)
+ * whatever the phase, so that a policy this host cannot meet is refused
+ * before anything changes.
+ */
+static int load_checked(const struct lv_domain *d, struct host_cfg *cfg)
+{
+	struct cfg_guest g;
+	char *err = NULL;
+	int r = load_others(d->name, cfg);
+
+	if (r)
+		return r;
+	r = lv_guest(d, LV_CHECK, NULL, &g, &err);
+	if (!r)
+		r = config_check_guest(cfg, &g, &err);
+	if (!r)
+		return EX_OK;
+	config_free(cfg);
+	msg_err("%s", err);
+	free(err);
+	return EX_CONFIG;
+}
+
+/*
+ * Bring the host to CFG plus G (NULL: nothing added); CHECK_ONLY: plan, do
+ * not execute.  CFG and G are consumed.
+ */
+static int converge(struct host_cfg *cfg, struct cfg_guest *g, bool check_only)
+{
 	struct plan p;
 	char *err = NULL;
 	int r;
 
-	r = lv_load_all(&cfg, name, &err);
+	if (g && config_add_guest(cfg, g, &err)) {
+		config_free(cfg);
+		r = EX_CONFIG;
+	} else {
+		r = plan_for_config(cfg, &p, &err);
+	}
 	if (r) {
 		msg_err("%s", err);
 		free(err);
-		if (g)
-			config_guest_free(g);
-		return EX_CONFIG;
-	}
-	if (g && config_add_guest(&cfg, g, &err)) {
-		msg_err("%s", err);
-		free(err);
-		config_free(&cfg);
-		return EX_CONFIG;
-	}
-	r = state_read(&cfg, &cur, &err);
-	if (r) {
-		msg_err("%s", err);
-		free(err);
-		config_free(&cfg);
-		return EX_FAIL;
-	}
-	r = plan_build(&cfg, &cur, &p, &err);
-	state_free(&cur);
-	config_free(&cfg);
-	if (r) {
-		msg_err("%s", err);
-		free(err);
-		return EX_CONFIG;
+		return r;
 	}
 	if (verbose) {
 		size_t i;
@@ -1132,50 +1111,29 @@ static int converge(const char *name, struct cfg_guest *g, bool check_only)
 	return r;
 }
 
-/* Validate all of D's policy (shared devices, interfaces) against the host
- * file and the other guests, whatever the phase. */
-static int check_full(const struct lv_domain *d)
-{
-	struct host_cfg cfg;
-	struct cfg_guest g;
-	char *err = NULL;
-	int r;
-
-	r = lv_load_all(&cfg, d->name, &err);
-	if (r)
-		goto fail;
-	r = lv_guest(d, LV_CHECK, NULL, &g, &err);
-	if (!r)
-		r = config_add_guest(&cfg, &g, &err);
-	config_free(&cfg);
-	if (!r)
-		return EX_OK;
-fail:
-	msg_err("%s", err);
-	free(err);
-	return EX_CONFIG;
-}
-
 static int hook_apply(const struct lv_domain *d, const char *xml, enum lv_phase ph)
 {
+	struct host_cfg cfg;
 	struct record old;
 	struct cfg_guest g;
 	char *cg = NULL, *err = NULL;
 	int r;
 
-	r = check_full(d);
+	r = load_checked(d, &cfg);
 	if (r)
 		return r;
 	/* Only groups keyed by cgroup need qemu's (cgroup v2) cgroup. */
 	if (ph == LV_RUNNING && needs_cgroup(d) && qemu_cgroup(d->name, &cg, &err)) {
 		msg_err("%s", err);
 		free(err);
+		config_free(&cfg);
 		return EX_FAIL;
 	}
 	if (lv_guest(d, ph, cg, &g, &err)) {
 		msg_err("%s", err);
 		free(err);
 		free(cg);
+		config_free(&cfg);
 		return EX_CONFIG;
 	}
 	if (rec_load(d->name, &old, &err)) {
@@ -1183,8 +1141,13 @@ static int hook_apply(const struct lv_domain *d, const char *xml, enum lv_phase 
 		free(err);
 		memset(&old, 0, sizeof(old));
 	}
-	r = rec_save(d->name, ph == LV_RUNNING ? "running" : "prepared", cg, xml) ? EX_FAIL :
-	    converge(d->name, &g, false);
+	if (rec_save(d->name, ph == LV_RUNNING ? "running" : "prepared", cg, xml)) {
+		config_guest_free(&g);
+		config_free(&cfg);
+		r = EX_FAIL;
+	} else {
+		r = converge(&cfg, &g, false);
+	}
 	if (r) {
 		/* What converge did was undone: put the record back as it was. */
 		if (old.exists)
@@ -1200,6 +1163,7 @@ static int hook_apply(const struct lv_domain *d, const char *xml, enum lv_phase 
 /* Forget NAME (release) or take it back to "prepared" (stopped). */
 static int hook_down(const char *name, bool release)
 {
+	struct host_cfg cfg;
 	struct record rec;
 	struct lv_domain d;
 	struct cfg_guest g;
@@ -1215,7 +1179,9 @@ static int hook_down(const char *name, bool release)
 		return EX_OK;	/* not ours: left alone */
 	if (release) {
 		rec_remove(name);
-		r = converge(name, NULL, false);
+		r = load_others(name, &cfg);
+		if (!r)
+			r = converge(&cfg, NULL, false);
 		if (r)
 			rec_save(name, rec.phase, rec.cgroup, rec.xml);
 		rec_free(&rec);
@@ -1234,7 +1200,16 @@ static int hook_down(const char *name, bool release)
 		rec_free(&rec);
 		return EX_CONFIG;
 	}
-	r = rec_save(name, "prepared", NULL, rec.xml) ? EX_FAIL : converge(name, &g, false);
+	r = load_others(name, &cfg);
+	if (r) {
+		config_guest_free(&g);
+	} else if (rec_save(name, "prepared", NULL, rec.xml)) {
+		config_guest_free(&g);
+		config_free(&cfg);
+		r = EX_FAIL;
+	} else {
+		r = converge(&cfg, &g, false);
+	}
 	if (r)
 		rec_save(name, rec.phase, rec.cgroup, rec.xml);
 	rec_free(&rec);
@@ -1243,18 +1218,20 @@ static int hook_down(const char *name, bool release)
 
 static int hook_check(const struct lv_domain *d)
 {
+	struct host_cfg cfg;
 	struct cfg_guest g;
 	char *err = NULL;
-	int r = check_full(d);
+	int r = load_checked(d, &cfg);
 
 	if (r)
 		return r;
 	if (lv_guest(d, LV_PREPARED, NULL, &g, &err)) {
 		msg_err("%s", err);
 		free(err);
+		config_free(&cfg);
 		return EX_CONFIG;
 	}
-	return converge(d->name, &g, true);
+	return converge(&cfg, &g, true);
 }
 
 int lv_hook_qemu(const char *name, const char *op, const char *subop, const char *extra)
@@ -1276,7 +1253,7 @@ int lv_hook_qemu(const char *name, const char *op, const char *subop, const char
 	(void)subop;
 	(void)extra;
 	/* Read all of stdin first: libvirtd writes the XML and must not block. */
-	r = read_all(stdin, &xml, &len);
+	r = read_text(stdin, &xml, &len);
 	for (i = 0; i < ARRAY_SIZE(ops); i++)
 		if (!strcmp(op, ops[i].op))
 			act = ops[i].act;

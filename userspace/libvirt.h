@@ -37,10 +37,8 @@ struct lv_pdisk {		/* <ioband:disk> */
 
 struct lv_piface {		/* <ioband:interface> */
 	int line;
-	char *mac, *target;	/* target: <target dev> of the domain's interface, if any */
-	struct strv ips;
-	unsigned int weight;
-	char *cap, *down_cap, *up_cap, *floor, *burst;
+	char *target;		/* <target dev> of the domain's interface, if any */
+	struct cfg_iface c;	/* mac, ips, weight, rates (no name, no pos) */
 };
 
 struct lv_domain {

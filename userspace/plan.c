@@ -485,6 +485,22 @@ fail:
 	return -EINVAL;
 }
 
+int plan_for_config(struct host_cfg *cfg, struct plan *p, char **err)
+{
+	struct cur_state cur;
+	int r;
+
+	r = state_read(cfg, &cur, err);
+	if (r) {
+		config_free(cfg);
+		return EX_FAIL;
+	}
+	r = plan_build(cfg, &cur, p, err);
+	state_free(&cur);
+	config_free(cfg);
+	return r ? EX_CONFIG : EX_OK;
+}
+
 void net_args(const struct host_cfg *cfg, struct strv *args)
 {
 	const struct cfg_network *n = &cfg->net;

@@ -101,6 +101,12 @@ void state_free(struct cur_state *cur);
 
 /* On a state-dependent error (exit 3) return -EINVAL with *err set. */
 int plan_build(const struct host_cfg *cfg, const struct cur_state *cur, struct plan *p, char **err);
+/*
+ * state_read() + plan_build() for CFG, which is freed either way.  On
+ * failure return EX_FAIL (the state cannot be read) or EX_CONFIG (CFG does
+ * not fit the host) with *err set.
+ */
+int plan_for_config(struct host_cfg *cfg, struct plan *p, char **err);
 void plan_free(struct plan *p);
 void plan_print(const struct plan *p, FILE *f);
 void action_print(const struct action *a, FILE *f);

@@ -149,6 +149,39 @@ void sb_adds(struct strbuf *sb, const char *s)
 	sb_addf(sb, "%s", s);
 }
 
+int read_text(FILE *f, char **out, size_t *len)
+{
+	size_t cap = 8192, n = 0, got;
+	char *buf = xmalloc(cap);
+
+	/* Bytes, not "%.*s": that would stop at a NUL and hide it. */
+	while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+		n += got;
+		if (cap - n - 1 == 0)
+			buf = xrealloc(buf, cap *= 2);
+	}
+	if (ferror(f)) {
+		free(buf);
+		return -EIO;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return memchr(buf, '\0', n) ? -EINVAL : 0;
+}
+
+int read_text_file(const char *path, char **out, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	int r;
+
+	if (!f)
+		return -errno;
+	r = read_text(f, out, len);
+	fclose(f);
+	return r;
+}
+
 char *sb_steal(struct strbuf *sb)
 {
 	char *s = sb->s ? sb->s : xstrdup("");

@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,6 +62,14 @@ void strv_addf(struct strv *sv, const char *fmt, ...) PRINTF(2, 3);
 void strv_free(struct strv *sv);
 bool strv_equal(const struct strv *a, const struct strv *b);
 char *strv_join(const struct strv *sv, const char *sep);
+
+/*
+ * Read all of F / of the file PATH as text into *out (malloc'ed, NUL-ended,
+ * *len bytes).  0, -errno, -EIO on a read error, or -EINVAL when the text
+ * holds a NUL byte (*out is then still set).
+ */
+int read_text(FILE *f, char **out, size_t *len);
+int read_text_file(const char *path, char **out, size_t *len);
 
 /* Strict decimal parsing: the whole string, no sign, no spaces. */
 int parse_u64(const char *s, uint64_t *v);
