@@ -790,12 +790,8 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	/* Fast path: nothing held, room in flight. */
 	if (!atomic_read(&dg->queued) || READ_ONCE(t->draining)) {
 		if (atomic_inc_return(&dg->inflight) <= READ_ONCE(dg->io_limit) ||
-		    READ_ONCE(t->draining)) {
-			ioband_charge(dg, g, ioband_bio_cost(dg, bio));
-			ioband_issued(g, pb);
-			rcu_read_unlock();
-			return DM_MAPIO_REMAPPED;
-		}
+		    READ_ONCE(t->draining))
+			goto issue;
 		atomic_dec(&dg->inflight);
 	}
 
@@ -809,6 +805,16 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	pb->queued_ns = ktime_get_ns();
 	this_cpu_inc(g->stats->delayed[dir]);
 	spin_lock_irqsave(&dg->qlock, flags);
+	/*
+	 * presuspend sets draining under qlock and then releases what is
+	 * held: a bio must not be held after it did (as in dm-delay's
+	 * delay_bio()).
+	 */
+	if (READ_ONCE(t->draining)) {
+		spin_unlock_irqrestore(&dg->qlock, flags);
+		atomic_inc(&dg->inflight);
+		goto issue;
+	}
 	bio_list_add(&g->queue, bio);
 	if (!g->nr_queued++) {
 		u32 w = READ_ONCE(g->weight);
@@ -831,6 +837,12 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	ioband_submit_list(&list);
 	ioband_arm_watchdog(dg);
 	return DM_MAPIO_SUBMITTED;
+
+issue:
+	ioband_charge(dg, g, ioband_bio_cost(dg, bio));
+	ioband_issued(g, pb);
+	rcu_read_unlock();
+	return DM_MAPIO_REMAPPED;
 }
 
 static int ioband_end_io(struct dm_target *ti, struct bio *bio,
