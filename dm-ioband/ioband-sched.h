@@ -107,10 +107,25 @@ static inline bool ioband_vnow_lags(u64 vnow, u64 start, u64 token, u32 weight)
 	return ioband_vt_before(vnow + ioband_vt_cost(token, weight) / 2, start);
 }
 
-/* The start tag of a group's next I/O: its own vtime, but not below floor. */
+/*
+ * How far a group's vtime can really be ahead of the floor: the token
+ * (at most 2^40 units at weight 1: 2^60), vnow's lag of half a token and
+ * one I/O (2^32 sectors at weight 1: 2^52) stay below 2^61.  A vtime that
+ * seems further ahead is a stale one: its group was idle while vnow
+ * advanced by more than 2^63 (days at high rates with small weights), and
+ * the wrapped difference makes it compare as ahead.
+ */
+#define IOBAND_VT_STALE		(1ULL << 62)
+
+/*
+ * The start tag of a group's next I/O: its own vtime, but not below floor;
+ * a stale vtime (see IOBAND_VT_STALE) is clamped to the floor too.
+ */
 static inline u64 ioband_vt_start(u64 vtime, u64 floor)
 {
-	return ioband_vt_before(vtime, floor) ? floor : vtime;
+	if (ioband_vt_before(vtime, floor) || vtime - floor >= IOBAND_VT_STALE)
+		return floor;
+	return vtime;
 }
 
 void ioband_wfq_init(struct ioband_wfq *w);

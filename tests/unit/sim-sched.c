@@ -534,6 +534,41 @@ static void test_weight_change(void)
 	sim_free(&s);
 }
 
+/*
+ * A group idle while vnow advanced by more than 2^63 (its vtime wrapped to
+ * seem ahead) is clamped to the floor on its return and gets its share
+ * at once, instead of starving while the other is backlogged.
+ */
+static void test_long_idle(void)
+{
+	static const u64 idle[] = { (1ULL << 63) + 1, (1ULL << 63) + (1ULL << 62),
+				    ~0ULL - (1ULL << 62) };
+	u64 f = 12345;
+	unsigned int i;
+
+	CHECK(ioband_vt_start(f - 100, f) == f, "behind: floor");
+	CHECK(ioband_vt_start(f + 100, f) == f + 100, "ahead: kept");
+	CHECK(ioband_vt_start(f + (1ULL << 61), f) == f + (1ULL << 61),
+	      "a token ahead: kept");
+	for (i = 0; i < ARRAY_SIZE(idle); i++) {
+		static struct sim s;
+		struct group *b;
+
+		CHECK(ioband_vt_start(f - idle[i], f) == f,
+		      "idle %llx: clamped", (unsigned long long)idle[i]);
+		sim_init(&s, IOBAND_POLICY_WEIGHT, 32, 4);
+		s.vnow = 1000 * IOBAND_VT_ONE;
+		add_group(&s, 100, 32, 8);
+		b = add_group(&s, 100, 32, 8);
+		b->vtime = s.vnow - idle[i];
+		run(&s, 1000 * NS_PER_MS, 100 * NS_PER_MS, 1000 * NS_PER_MS);
+		CHECK(rel_err(share_ios(&s, 1), 0.5) <= 0.02,
+		      "idle %llx: returning group's share %.4f",
+		      (unsigned long long)idle[i], share_ios(&s, 1));
+		sim_free(&s);
+	}
+}
+
 /* A queue-depth-1 group is not made to wait behind a deep one. */
 static void test_shallow(void)
 {
@@ -667,6 +702,7 @@ int main(void)
 	test_idle();
 	test_weight_change();
 	test_shallow();
+	test_long_idle();
 	test_many();
 	return utest_report("sim-sched");
 }
