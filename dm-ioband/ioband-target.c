@@ -758,6 +758,13 @@ static void ioband_dispatch_work(struct work_struct *ws)
 	ioband_arm_watchdog(dg);
 }
 
+/* A bio of @g is mapped (not refused): count it for status. */
+static void ioband_count(struct ioband_group *g, int dir, unsigned int sectors)
+{
+	this_cpu_inc(g->stats->ios[dir]);
+	this_cpu_add(g->stats->sectors[dir], sectors);
+}
+
 static int ioband_map(struct dm_target *ti, struct bio *bio)
 {
 	struct ioband_target *t = ti->private;
@@ -784,8 +791,6 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 
 	rcu_read_lock();
 	g = ioband_classify(t, bio);
-	this_cpu_inc(g->stats->ios[dir]);
-	this_cpu_add(g->stats->sectors[dir], sectors);
 
 	/* Fast path: nothing held, room in flight. */
 	if (!atomic_read(&dg->queued) || READ_ONCE(t->draining)) {
@@ -795,6 +800,7 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 		atomic_dec(&dg->inflight);
 	}
 
+	/* Not counted: the caller retries it without REQ_NOWAIT. */
 	if (bio->bi_opf & REQ_NOWAIT) {
 		rcu_read_unlock();
 		bio_wouldblock_error(bio);
@@ -802,8 +808,6 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	}
 
 	/* Slow path: hold the bio on its group's FIFO and dispatch in order. */
-	pb->queued_ns = ktime_get_ns();
-	this_cpu_inc(g->stats->delayed[dir]);
 	spin_lock_irqsave(&dg->qlock, flags);
 	/*
 	 * presuspend sets draining under qlock and then releases what is
@@ -815,6 +819,10 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 		atomic_inc(&dg->inflight);
 		goto issue;
 	}
+	/* Under qlock, so that presuspend's and dispatch's clock is later. */
+	pb->queued_ns = ktime_get_ns();
+	ioband_count(g, dir, sectors);
+	this_cpu_inc(g->stats->delayed[dir]);
 	bio_list_add(&g->queue, bio);
 	if (!g->nr_queued++) {
 		u32 w = READ_ONCE(g->weight);
@@ -839,6 +847,7 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	return DM_MAPIO_SUBMITTED;
 
 issue:
+	ioband_count(g, dir, sectors);
 	ioband_charge(dg, g, ioband_bio_cost(dg, bio));
 	ioband_issued(g, pb);
 	rcu_read_unlock();
@@ -886,9 +895,11 @@ static void ioband_presuspend(struct dm_target *ti)
 	struct bio_list list = BIO_EMPTY_LIST;
 	struct ioband_group *g;
 	unsigned long id;
-	u64 now = ktime_get_ns();
+	u64 now;
 
 	spin_lock_irq(&dg->qlock);
+	/* After the lock: every held bio's queued_ns is earlier. */
+	now = ktime_get_ns();
 	WRITE_ONCE(t->draining, true);
 	rcu_read_lock();
 	ioband_for_each_group(t, id, g) {
