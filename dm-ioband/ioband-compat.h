@@ -21,6 +21,7 @@
 #include <linux/errno.h>
 #include <linux/minmax.h>
 #include <linux/math64.h>
+#include <linux/bug.h>
 
 #else /* userspace */
 
@@ -53,6 +54,8 @@ typedef int64_t s64;
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+/* A caller bug the kernel warns about: fatal in the userspace tests. */
+#define WARN_ON_ONCE(c) ((c) ? (abort(), 1) : 0)
 #define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 static inline u64 div64_u64(u64 a, u64 b) { return a / b; }

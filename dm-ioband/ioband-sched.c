@@ -32,10 +32,10 @@ static u64 weight_default_token(u32 io_limit)
 }
 
 /*
- * weight-iosize: an I/O costs its size in sectors.  A discard or
- * write-zeroes moves no data and costs one page, as blk-throttle counts a
- * discard as one small I/O; otherwise a 1 GiB discard would stall its group
- * for a long time.
+ * weight-iosize: an I/O costs its size in sectors.  A discard moves no
+ * data and costs one page, as blk-throttle counts a discard as one small
+ * I/O; otherwise a 1 GiB discard would stall its group for a long time.
+ * A write-zeroes costs its size: many devices really write the zeroes.
  */
 static u64 iosize_io_cost(const struct ioband_io *io)
 {
@@ -133,8 +133,14 @@ static void heap_down(struct ioband_wfq *w, u32 i)
 void ioband_wfq_activate(struct ioband_wfq *w, struct ioband_entity *e,
 			 u64 floor)
 {
-	if (e->heap_idx != IOBAND_NOT_QUEUED || w->nr >= w->cap)
-		return;		/* already queued; or a caller bug: no slot */
+	if (e->heap_idx != IOBAND_NOT_QUEUED)
+		return;
+	/*
+	 * Callers reserve a slot per group (ioband_heap_reserve()); without
+	 * one the group's bios would never be dispatched.
+	 */
+	if (WARN_ON_ONCE(w->nr >= w->cap))
+		return;
 	e->vtime = ioband_vt_start(e->vtime, floor);
 	heap_set(w, w->nr++, e);
 	heap_up(w, e->heap_idx);

@@ -29,7 +29,7 @@
 struct ioband_io {
 	u32 sectors;
 	bool write;
-	bool discard;		/* discard or write-zeroes: no data moved */
+	bool discard;		/* no data moved (not write-zeroes) */
 };
 
 /*

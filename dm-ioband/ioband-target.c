@@ -87,7 +87,7 @@ struct ioband_group {
 
 	/* Held bios, under dg->qlock. */
 	struct bio_list queue;
-	unsigned int nr_queued;
+	unsigned int nr_queued;		/* written under qlock, read locklessly */
 	struct ioband_entity ent;	/* backlog heap entry */
 };
 
@@ -271,9 +271,9 @@ static struct ioband_devgroup *ioband_devgroup_alloc(const char *name)
 static void ioband_devgroup_free(struct ioband_devgroup *dg)
 {
 	WRITE_ONCE(dg->dying, true);
-	timer_delete_sync(&dg->watchdog);
+	/* After shutdown the work cannot re-arm it (6.1 has it too). */
+	timer_shutdown_sync(&dg->watchdog);
 	cancel_work_sync(&dg->dispatch_work);
-	timer_delete_sync(&dg->watchdog);
 	WARN_ON(atomic_read(&dg->queued) || dg->wfq.nr);
 	kvfree(dg->wfq.heap);
 	mutex_destroy(&dg->lock);
@@ -656,8 +656,7 @@ static u64 ioband_bio_cost(struct ioband_devgroup *dg, struct bio *bio)
 	struct ioband_io io = {
 		.sectors = bio_sectors(bio),
 		.write = op_is_write(bio_op(bio)),
-		.discard = op_is_discard(bio->bi_opf) ||
-			bio_op(bio) == REQ_OP_WRITE_ZEROES,
+		.discard = op_is_discard(bio->bi_opf),
 	};
 
 	return ioband_policy_get(READ_ONCE(dg->policy))->io_cost(&io);
@@ -716,7 +715,7 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		if (atomic_read(&dg->inflight) >= limit)
 			break;
 		bio = bio_list_pop(&g->queue);
-		g->nr_queued--;
+		WRITE_ONCE(g->nr_queued, g->nr_queued - 1);
 		atomic_dec(&dg->queued);
 		ioband_charge(dg, g, ioband_bio_cost(dg, bio));
 		ioband_wfq_dispatched(&dg->wfq, e, atomic64_read(&g->vtime),
@@ -824,7 +823,8 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	ioband_count(g, dir, sectors);
 	this_cpu_inc(g->stats->delayed[dir]);
 	bio_list_add(&g->queue, bio);
-	if (!g->nr_queued++) {
+	WRITE_ONCE(g->nr_queued, g->nr_queued + 1);
+	if (g->nr_queued == 1) {
 		u32 w = READ_ONCE(g->weight);
 
 		g->ent.vtime = atomic64_read(&g->vtime);
@@ -916,7 +916,7 @@ static void ioband_presuspend(struct dm_target *ti)
 			this_cpu_add(g->stats->wait_ns, now - pb->queued_ns);
 			bio_list_add(&list, bio);
 		}
-		g->nr_queued = 0;
+		WRITE_ONCE(g->nr_queued, 0);
 	}
 	rcu_read_unlock();
 	spin_unlock_irq(&dg->qlock);
@@ -1073,8 +1073,8 @@ static void ioband_group_orphan(struct ioband_devgroup *dg,
 			ioband_wfq_activate(&dg->wfq, &def->ent,
 					    atomic64_read(&dg->vnow));
 		}
-		def->nr_queued += g->nr_queued;
-		g->nr_queued = 0;
+		WRITE_ONCE(def->nr_queued, def->nr_queued + g->nr_queued);
+		WRITE_ONCE(g->nr_queued, 0);
 	}
 	spin_unlock_irq(&dg->qlock);
 }
@@ -1275,5 +1275,4 @@ module_init(dm_ioband_init);
 module_exit(dm_ioband_exit);
 
 MODULE_DESCRIPTION(DM_NAME " I/O bandwidth control by weight for groups of bios");
-MODULE_AUTHOR("ioband developers");
 MODULE_LICENSE("GPL");
