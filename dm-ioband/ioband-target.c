@@ -63,6 +63,14 @@
 #define IOBAND_WATCHDOG			(HZ / 10)	/* while bios are held */
 #define IOBAND_ANTIC_NS			(2 * NSEC_PER_MSEC)
 
+/*
+ * Bios that others wait for (a journal commit, page-out under memory
+ * pressure) are never held behind a guest's backlog: they are issued at
+ * once and charged to their group, which pays for them later, as blk-iocost
+ * does for bio_issue_as_root_blkg() bios (REQ_META | REQ_SWAP) with debt.
+ */
+#define IOBAND_REQ_URGENT		(REQ_META | REQ_PRIO | REQ_SWAP)
+
 static struct workqueue_struct *ioband_wq;
 
 /* Per-CPU counters of one group; summed for status. */
@@ -790,6 +798,11 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 
 	rcu_read_lock();
 	g = ioband_classify(t, bio);
+
+	if (bio->bi_opf & IOBAND_REQ_URGENT) {
+		atomic_inc(&dg->inflight);
+		goto issue;
+	}
 
 	/* Fast path: nothing held, room in flight. */
 	if (!atomic_read(&dg->queued) || READ_ONCE(t->draining)) {
