@@ -55,6 +55,7 @@
 
 #include "ioband-parse.h"
 #include "ioband-sched.h"
+#include "ioband-owner.h"
 
 #define DM_MSG_PREFIX "ioband"
 
@@ -598,6 +599,19 @@ static struct ioband_group *ioband_classify(struct ioband_target *t,
 
 	switch (READ_ONCE(t->type)) {
 	case IOBAND_TYPE_UID:
+	case IOBAND_TYPE_GID:
+	case IOBAND_TYPE_PID:
+	case IOBAND_TYPE_PGRP:
+		/* dm core's worker, a flusher: the owning task is unknown */
+		if (ioband_owner_is_kthread())
+			return &t->default_group;
+		break;
+	default:
+		break;
+	}
+
+	switch (READ_ONCE(t->type)) {
+	case IOBAND_TYPE_UID:
 		id = from_kuid(&init_user_ns, current_uid());
 		break;
 	case IOBAND_TYPE_GID:
@@ -611,13 +625,13 @@ static struct ioband_group *ioband_classify(struct ioband_target *t,
 		break;
 	case IOBAND_TYPE_CGROUP:
 		/*
-		 * The bio's own blkcg, not current's: writeback is issued by
-		 * flusher threads on behalf of the cgroup that dirtied the
-		 * pages.  The nearest ancestor with a group gets the bio, so
-		 * that a guest's sub-cgroups (vcpu, emulator) count as the
-		 * guest.
+		 * The original bio's blkcg, not current's: writeback is
+		 * issued by flusher threads on behalf of the cgroup that
+		 * dirtied the pages (ioband-owner.c).  The nearest ancestor
+		 * with a group gets the bio, so that a guest's sub-cgroups
+		 * (vcpu, emulator) count as the guest.
 		 */
-		css = bio_blkcg_css(bio);
+		css = ioband_owner_css(t->ti, t->md, bio);
 		if (!css)
 			return &t->default_group;
 		for (cgrp = css->cgroup; cgrp; cgrp = cgroup_parent(cgrp)) {
