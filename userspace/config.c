@@ -242,6 +242,25 @@ bool valid_name(const char *s, size_t max)
 	return true;
 }
 
+/* Interface names as ioband-tc takes them: no '+'. */
+bool valid_ifname(const char *s)
+{
+	return valid_name(s, 15) && !strchr(s, '+');
+}
+
+static int get_ifname(struct pctx *c, node_t *n, const char *field, char **out)
+{
+	if (get_str(c, n, field, out))
+		return -EINVAL;
+	if (!valid_ifname(*out)) {
+		perr(c, n, field, "\"%s\": use 1..15 of A-Z a-z 0-9 _ . - (not first . or -)", *out);
+		free(*out);
+		*out = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int get_name(struct pctx *c, node_t *n, const char *field, size_t max, char **out)
 {
 	if (get_str(c, n, field, out))
@@ -741,7 +760,7 @@ static int parse_iface(struct pctx *c, node_t *n, const char *field, void *arg)
 	pos_set(&i->pos, n, field, f);
 	i->weight = 1;
 	fp = fpath(field, "name");
-	if (get_name(c, fval(f, "name"), fp, 15, &i->name))
+	if (get_ifname(c, fval(f, "name"), fp, &i->name))
 		goto out;
 	free(fp);
 	fp = fpath(field, "mac");
@@ -866,7 +885,7 @@ static int parse_network(struct pctx *c, node_t *n, struct cfg_network *net)
 		return -EINVAL;
 	net->present = true;
 	pos_set(&net->pos, n, "network", f);
-	if (get_name(c, fval(f, "uplink"), "network.uplink", 15, &net->uplink) ||
+	if (get_ifname(c, fval(f, "uplink"), "network.uplink", &net->uplink) ||
 	    get_rate(c, fval(f, "rate"), "network.rate", &net->rate))
 		return -EINVAL;
 	if ((v = fval(f, "down-rate")) && get_rate(c, v, "network.down-rate", &net->down_rate))
@@ -925,6 +944,7 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 		const struct cfg_pos *pos;
 	} *uses = NULL;
 	size_t n_names = 0, n_uses = 0, i, j, k, l;
+	double floors = 0, net_rate = 0;
 	char *fp = NULL;
 	int r = -EINVAL;
 
@@ -1057,6 +1077,21 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 				       f->pos.file ? cfg->file : "");
 			if (!strcmp(f->name, cfg->net.uplink))
 				POSERR(&f->pos, "name", "is the uplink");
+			/* What ioband-tc refuses: a floor above the upload ceiling or the rate. */
+			if (f->floor) {
+				const char *up = f->up_cap ? f->up_cap : f->cap;
+				double fl, ceil;
+
+				rate_bits(f->floor, &fl);
+				rate_bits(cfg->net.rate, &net_rate);
+				if (up && !rate_bits(up, &ceil) && fl > ceil)
+					POSERR(&f->pos, "floor", "%s is above the interface's %s %s",
+					       f->floor, f->up_cap ? "up-cap" : "cap", up);
+				floors += fl;
+				if (floors > net_rate)
+					POSERR(&f->pos, "floor", "floors add up to more than network.rate %s",
+					       cfg->net.rate);
+			}
 			for (j = 0; j <= i; j++) {
 				struct cfg_guest *h = &cfg->guests[j];
 

@@ -146,6 +146,8 @@ const char *size_problem(const char *s);
 const char *mac_problem(const char *s);
 /* Guest, disk and device-group names: 1..MAX of A-Z a-z 0-9 _ . + - */
 bool valid_name(const char *s, size_t max);
+/* Interface names: 1..15 of A-Z a-z 0-9 _ . - (ioband-tc takes no '+') */
+bool valid_ifname(const char *s);
 bool valid_mac(const char *s);
 bool valid_ip(const char *s);
 

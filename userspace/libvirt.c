@@ -618,7 +618,7 @@ int lv_guest(const struct lv_domain *d, enum lv_phase phase, const char *cgroup,
 		free(fl);
 		if (phase == LV_CHECK) {
 			f->name = xasprintf("iobchk%zu", i);
-		} else if (!p->target || !valid_name(p->target, 15)) {
+		} else if (!p->target || !valid_ifname(p->target)) {
 			*err = xasprintf("%s:%d: %s: the domain's interface has %s <target dev>: cannot shape it",
 					 d->file, p->line, f->pos.field, p->target ? "an invalid" : "no");
 			goto fail;
