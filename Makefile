@@ -6,6 +6,8 @@
 #   make KDIR=/path       build the module against another kernel tree
 #   make check            install test dependencies (as root), run every test
 #   make demo             build, boot the bundled guest, show two weighted shares
+#   make fuzz             build the libFuzzer targets (tests/fuzz), fuzz each
+#                         for FUZZ_SECONDS (default 10); fails on a crash
 #   make install          modules_install + userspace install (as root)
 #
 # KDIR defaults to the running kernel's build tree; where that does not exist
@@ -20,13 +22,13 @@ KDIR ?= $(KDIR_DEFAULT)
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all module userspace check unit demo deps install modules_install \
+.PHONY: all module userspace check unit fuzz demo deps install modules_install \
 	install-userspace clean style help
 
 all: module userspace
 
 help:
-	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
 
 module:
 	@test -n "$(KDIR)" -a -d "$(KDIR)" || { \
@@ -51,6 +53,11 @@ deps:
 unit:
 	$(MAKE) -C tests/unit run
 
+# libFuzzer targets of every parser of untrusted text (clang; tests/fuzz).
+FUZZ_SECONDS ?= 10
+fuzz:
+	$(MAKE) -C tests/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS)
+
 check: DEPS = check
 check: deps
 	tests/run
@@ -67,4 +74,5 @@ clean:
 	-$(MAKE) -C userspace clean
 	-$(MAKE) -C tests/unit clean
 	-$(MAKE) -C tests/tools clean
+	-$(MAKE) -C tests/fuzz clean
 	rm -rf build

@@ -129,13 +129,17 @@ int ioband_parse_group_id(const char *s, enum ioband_type type, u64 *id,
 	return 0;
 }
 
-/* Split "<a><delim><b>" in place; returns b, or NULL without a delimiter. */
-static char *split_param(char *s)
+/*
+ * Split "<a><delim><b>" in place; returns b, or NULL without a delimiter.
+ * *delim keeps the delimiter, for putting it back.
+ */
+static char *split_param(char *s, char *delim)
 {
 	char *d = strpbrk(s, IOBAND_PARAM_DELIM);
 
 	if (!d)
 		return NULL;
+	*delim = *d;
 	*d = '\0';
 	return d + 1;
 }
@@ -223,19 +227,19 @@ int ioband_parse_table(unsigned int argc, char **argv,
 
 	for (; i < argc; i++) {
 		struct ioband_group_cfg *g = &cfg->groups[cfg->nr_groups];
-		char *val;
+		char *val, delim;
 
 		if (is_delim(argv[i][0])) {
 			*err = "Default group weight :<weight> given twice or after a group";
 			return -EINVAL;
 		}
-		val = split_param(argv[i]);
+		val = split_param(argv[i], &delim);
 		if (!val) {
 			*err = "Invalid group parameter (expected <group-id>:<weight>)";
 			return -EINVAL;
 		}
 		r = ioband_parse_group_id(argv[i], cfg->type, &g->id, err);
-		val[-1] = ':';	/* leave argv as dm core gave it */
+		val[-1] = delim;	/* leave argv as dm core gave it */
 		if (r)
 			return r;
 		r = parse_weight(val, &g->weight, err);
@@ -269,7 +273,7 @@ int ioband_parse_message(unsigned int argc, char **argv,
 			 char **err)
 {
 	const char *verb;
-	char *arg, *val;
+	char *arg, *val, delim;
 	int r;
 
 	memset(msg, 0, sizeof(*msg));
@@ -319,9 +323,9 @@ int ioband_parse_message(unsigned int argc, char **argv,
 		if (is_delim(arg[0])) {
 			val = arg + 1;
 		} else if (strpbrk(arg, IOBAND_PARAM_DELIM)) {
-			val = split_param(arg);
+			val = split_param(arg, &delim);
 			r = ioband_parse_group_id(arg, type, &msg->id, err);
-			val[-1] = ':';
+			val[-1] = delim;
 			if (r)
 				return r;
 			msg->has_id = true;

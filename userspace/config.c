@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -241,6 +242,25 @@ bool valid_name(const char *s, size_t max)
 	return true;
 }
 
+/* Interface names as ioband-tc takes them: no '+'. */
+bool valid_ifname(const char *s)
+{
+	return valid_name(s, 15) && !strchr(s, '+');
+}
+
+static int get_ifname(struct pctx *c, node_t *n, const char *field, char **out)
+{
+	if (get_str(c, n, field, out))
+		return -EINVAL;
+	if (!valid_ifname(*out)) {
+		perr(c, n, field, "\"%s\": use 1..15 of A-Z a-z 0-9 _ . - (not first . or -)", *out);
+		free(*out);
+		*out = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int get_name(struct pctx *c, node_t *n, const char *field, size_t max, char **out)
 {
 	if (get_str(c, n, field, out))
@@ -255,15 +275,29 @@ static int get_name(struct pctx *c, node_t *n, const char *field, size_t max, ch
 	return 0;
 }
 
+/* MAJOR:MINOR in decimal, within Linux's 12-bit major and 20-bit minor. */
+static bool valid_devnum(const char *s)
+{
+	const char *colon = strchr(s, ':');
+	char *maj;
+	uint64_t a, b;
+	int r;
+
+	if (!colon)
+		return false;
+	maj = xstrndup(s, (size_t)(colon - s));
+	r = parse_u64_range(maj, 0, 4095, &a) || parse_u64_range(colon + 1, 0, 1048575, &b);
+	free(maj);
+	return !r;
+}
+
 static int get_devpath(struct pctx *c, node_t *n, const char *field, char **out)
 {
-	unsigned int a, b;
-	char x;
-
 	if (get_str(c, n, field, out))
 		return -EINVAL;
-	if ((*out)[0] != '/' && sscanf(*out, "%u:%u%c", &a, &b, &x) != 2) {
-		perr(c, n, field, "\"%s\": must be an absolute path or MAJOR:MINOR", *out);
+	if ((*out)[0] != '/' && !valid_devnum(*out)) {
+		perr(c, n, field, "\"%s\": must be an absolute path or MAJOR:MINOR (0..4095:0..1048575)",
+		     *out);
 		return -EINVAL;
 	}
 	if (strpbrk(*out, " \t\n")) {
@@ -273,53 +307,119 @@ static int get_devpath(struct pctx *c, node_t *n, const char *field, char **out)
 	return 0;
 }
 
-static bool unit_ok(const char *u, const char *const *units)
-{
-	for (; *units; units++)
-		if (!strcasecmp(u, *units))
-			return true;
-	return false;
-}
+struct unit {
+	const char *name;
+	double scale;
+};
 
-static bool num_unit(const char *s, const char *const *units, bool unit_required)
+/*
+ * NUMBER[.FRACTION]UNIT as tc and ioband-tc read it; *v is NUMBER times the
+ * unit's scale.  -EINVAL when it is not of that form.
+ */
+static int num_unit(const char *s, const struct unit *units, bool unit_required, double *v)
 {
 	const char *p = s;
 	bool dot = false;
+	double scale = 1;
 
 	if (!isdigit((unsigned char)*p))
-		return false;
+		return -EINVAL;
 	for (; isdigit((unsigned char)*p) || (*p == '.' && !dot); p++)
 		dot |= *p == '.';
 	if (p[-1] == '.')
-		return false;
-	if (!*p)
-		return !unit_required;
-	return unit_ok(p, units);
+		return -EINVAL;
+	if (*p || unit_required) {
+		for (; units->name; units++)
+			if (!strcasecmp(p, units->name))
+				break;
+		if (!units->name)
+			return -EINVAL;
+		scale = units->scale;
+	}
+	*v = strtod(s, NULL) * scale;
+	return 0;
+}
+
+/* In bit/s; ioband-tc takes 8bit (1 byte/s, tc's resolution) to 10tbit. */
+#define RATE_MIN 8.0
+#define RATE_MAX 1e13
+/* In bytes: one full frame up to tc's 32-bit burst. */
+#define BURST_MIN 1514.0
+#define BURST_MAX 4294967295.0
+
+static int rate_bits(const char *s, double *v)
+{
+	static const struct unit u[] = {
+		{ "bit", 1 }, { "kbit", 1e3 }, { "mbit", 1e6 }, { "gbit", 1e9 }, { "tbit", 1e12 },
+		{ "kibit", 1024.0 }, { "mibit", 1048576.0 }, { "gibit", 1073741824.0 },
+		{ "tibit", 1099511627776.0 },
+		{ "bps", 8 }, { "kbps", 8e3 }, { "mbps", 8e6 }, { "gbps", 8e9 }, { "tbps", 8e12 },
+		{ "kibps", 8192.0 }, { "mibps", 8388608.0 }, { "gibps", 8589934592.0 },
+		{ "tibps", 8796093022208.0 }, { NULL, 0 },
+	};
+
+	return num_unit(s, u, true, v);
+}
+
+static int size_bytes(const char *s, double *v)
+{
+	static const struct unit u[] = {
+		{ "b", 1 }, { "k", 1024.0 }, { "kb", 1024.0 }, { "m", 1048576.0 },
+		{ "mb", 1048576.0 }, { "g", 1073741824.0 }, { "gb", 1073741824.0 }, { NULL, 0 },
+	};
+
+	return num_unit(s, u, false, v);
 }
 
 bool valid_rate(const char *s)
 {
-	static const char *const u[] = {
-		"bit", "kbit", "mbit", "gbit", "tbit", "kibit", "mibit", "gibit", "tibit",
-		"bps", "kbps", "mbps", "gbps", "tbps", "kibps", "mibps", "gibps", "tibps", NULL,
-	};
+	double v;
 
-	return num_unit(s, u, true);
+	return !rate_bits(s, &v) && v >= RATE_MIN && v <= RATE_MAX;
 }
 
 bool valid_size(const char *s)
 {
-	static const char *const u[] = { "b", "k", "kb", "m", "mb", "g", "gb", NULL };
+	double v;
 
-	return num_unit(s, u, false);
+	return !size_bytes(s, &v) && v >= BURST_MIN && v <= BURST_MAX;
+}
+
+const char *rate_problem(const char *s)
+{
+	double v;
+
+	if (rate_bits(s, &v))
+		return "must be a rate with a unit (e.g. 100mbit, 1gbit, 10mbps)";
+	if (v < RATE_MIN)
+		return "must be at least 8bit (1 byte/s)";
+	if (v > RATE_MAX)
+		return "must be at most 10tbit";
+	return NULL;
+}
+
+const char *size_problem(const char *s)
+{
+	double v;
+
+	if (size_bytes(s, &v))
+		return "must be a size (e.g. 32k, 1m, 1514b)";
+	if (v < BURST_MIN)
+		return "must be at least one full frame (1514 bytes)";
+	if (v > BURST_MAX)
+		return "must be below 4g (4294967295 bytes at most)";
+	return NULL;
 }
 
 static int get_rate(struct pctx *c, node_t *n, const char *field, char **out)
 {
+	const char *why;
+
 	if (get_str(c, n, field, out))
 		return -EINVAL;
-	if (!valid_rate(*out)) {
-		perr(c, n, field, "\"%s\": must be a rate with a unit (e.g. 100mbit, 1gbit, 10mbps)", *out);
+	why = rate_problem(*out);
+	if (why) {
+		perr(c, n, field, "\"%s\": %s", *out, why);
 		return -EINVAL;
 	}
 	return 0;
@@ -327,10 +427,13 @@ static int get_rate(struct pctx *c, node_t *n, const char *field, char **out)
 
 static int get_size(struct pctx *c, node_t *n, const char *field, char **out)
 {
+	const char *why;
+
 	if (get_str(c, n, field, out))
 		return -EINVAL;
-	if (!valid_size(*out)) {
-		perr(c, n, field, "\"%s\": must be a size (e.g. 32k, 1m, 1500b)", *out);
+	why = size_problem(*out);
+	if (why) {
+		perr(c, n, field, "\"%s\": %s", *out, why);
 		return -EINVAL;
 	}
 	return 0;
@@ -593,11 +696,30 @@ bool valid_mac(const char *s)
 	return true;
 }
 
+const char *mac_problem(const char *s)
+{
+	if (!valid_mac(s))
+		return "must be a MAC address like 52:54:00:12:34:56";
+	if (strtoul(s, NULL, 16) & 1)
+		return "is a multicast address: not one of a guest's interface";
+	if (!strcmp(s, "00:00:00:00:00:00"))
+		return "is all zeros: not one of a guest's interface";
+	return NULL;
+}
+
+/* An IPv4 or IPv6 address, optionally /LEN (0..32 or 0..128). */
 bool valid_ip(const char *s)
 {
-	size_t n = strspn(s, "0123456789abcdefABCDEF.:/");
+	unsigned char buf[sizeof(struct in6_addr)];
+	const char *slash = strchr(s, '/');
+	char *a = slash ? xstrndup(s, (size_t)(slash - s)) : xstrdup(s);
+	int fam = strchr(a, ':') ? AF_INET6 : AF_INET;
+	uint64_t len;
+	bool ok = inet_pton(fam, a, buf) == 1 &&
+		(!slash || !parse_u64_range(slash + 1, 0, fam == AF_INET ? 32 : 128, &len));
 
-	return *s && !s[n] && (strchr(s, '.') || strchr(s, ':'));
+	free(a);
+	return ok;
 }
 
 static int parse_ip(struct pctx *c, node_t *n, const char *field, void *arg)
@@ -638,15 +760,15 @@ static int parse_iface(struct pctx *c, node_t *n, const char *field, void *arg)
 	pos_set(&i->pos, n, field, f);
 	i->weight = 1;
 	fp = fpath(field, "name");
-	if (get_name(c, fval(f, "name"), fp, 15, &i->name))
+	if (get_ifname(c, fval(f, "name"), fp, &i->name))
 		goto out;
 	free(fp);
 	fp = fpath(field, "mac");
 	if ((v = fval(f, "mac"))) {
 		if (get_str(c, v, fp, &i->mac))
 			goto out;
-		if (!valid_mac(i->mac)) {
-			perr(c, v, fp, "\"%s\": must be a MAC address like 52:54:00:12:34:56", i->mac);
+		if (mac_problem(i->mac)) {
+			perr(c, v, fp, "\"%s\": %s", i->mac, mac_problem(i->mac));
 			goto out;
 		}
 	}
@@ -763,7 +885,7 @@ static int parse_network(struct pctx *c, node_t *n, struct cfg_network *net)
 		return -EINVAL;
 	net->present = true;
 	pos_set(&net->pos, n, "network", f);
-	if (get_name(c, fval(f, "uplink"), "network.uplink", 15, &net->uplink) ||
+	if (get_ifname(c, fval(f, "uplink"), "network.uplink", &net->uplink) ||
 	    get_rate(c, fval(f, "rate"), "network.rate", &net->rate))
 		return -EINVAL;
 	if ((v = fval(f, "down-rate")) && get_rate(c, v, "network.down-rate", &net->down_rate))
@@ -822,6 +944,7 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 		const struct cfg_pos *pos;
 	} *uses = NULL;
 	size_t n_names = 0, n_uses = 0, i, j, k, l;
+	double floors = 0, net_rate = 0;
 	char *fp = NULL;
 	int r = -EINVAL;
 
@@ -954,6 +1077,21 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 				       f->pos.file ? cfg->file : "");
 			if (!strcmp(f->name, cfg->net.uplink))
 				POSERR(&f->pos, "name", "is the uplink");
+			/* What ioband-tc refuses: a floor above the upload ceiling or the rate. */
+			if (f->floor) {
+				const char *up = f->up_cap ? f->up_cap : f->cap;
+				double fl, ceil;
+
+				rate_bits(f->floor, &fl);
+				rate_bits(cfg->net.rate, &net_rate);
+				if (up && !rate_bits(up, &ceil) && fl > ceil)
+					POSERR(&f->pos, "floor", "%s is above the interface's %s %s",
+					       f->floor, f->up_cap ? "up-cap" : "cap", up);
+				floors += fl;
+				if (floors > net_rate)
+					POSERR(&f->pos, "floor", "floors add up to more than network.rate %s",
+					       cfg->net.rate);
+			}
 			for (j = 0; j <= i; j++) {
 				struct cfg_guest *h = &cfg->guests[j];
 

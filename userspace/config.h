@@ -134,11 +134,20 @@ int config_check_guest(struct host_cfg *cfg, struct cfg_guest *g, char **err);
 void config_guest_free(struct cfg_guest *g);
 void config_iface_free(struct cfg_iface *f);
 
-/* Rate and size syntax of ioband-tc (tc units). */
+/*
+ * Rates and sizes as ioband-tc takes them (tc units): a rate 8bit..10tbit,
+ * a burst size 1514 bytes..4g.  *_problem() says what is wrong, or NULL.
+ */
 bool valid_rate(const char *s);
 bool valid_size(const char *s);
+const char *rate_problem(const char *s);
+const char *size_problem(const char *s);
+/* Not multicast, not all zeros; NULL if fine. */
+const char *mac_problem(const char *s);
 /* Guest, disk and device-group names: 1..MAX of A-Z a-z 0-9 _ . + - */
 bool valid_name(const char *s, size_t max);
+/* Interface names: 1..15 of A-Z a-z 0-9 _ . - (ioband-tc takes no '+') */
+bool valid_ifname(const char *s);
 bool valid_mac(const char *s);
 bool valid_ip(const char *s);
 

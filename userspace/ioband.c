@@ -192,6 +192,10 @@ int iob_table_parse(const char *params, struct iob_table *t, const char **err)
 		goto out;
 	}
 	t->io_limit = v;
+	if (t->io_throttle && t->io_limit && t->io_throttle > t->io_limit) {
+		*err = "io_throttle must not exceed io_limit";
+		goto out;
+	}
 	if (iob_parse_type(w[4], &t->type)) {
 		*err = "invalid type";
 		goto out;
@@ -284,6 +288,17 @@ struct iob_gstat *iob_status_group(const struct iob_status *st, int64_t id)
 	return NULL;
 }
 
+/* The last group of ST (just added) has the id of an earlier one. */
+static bool last_is_duplicate(const struct iob_status *st)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < st->n; i++)
+		if (st->g[i].id == st->g[st->n - 1].id)
+			return true;
+	return false;
+}
+
 void iob_status_free(struct iob_status *st)
 {
 	free(st->g);
@@ -310,7 +325,7 @@ int iob_status_parse(const char *params, struct iob_status *st, const char **err
 		g = vec_push(&st->g, &st->n, sizeof(*g));
 		f[0] = &g->reads; f[1] = &g->delayed_reads; f[2] = &g->read_sectors;
 		f[3] = &g->writes; f[4] = &g->delayed_writes; f[5] = &g->write_sectors;
-		if (parse_gid(w[i], &g->id))
+		if (parse_gid(w[i], &g->id) || last_is_duplicate(st))
 			goto out;
 		for (k = 0; k < 6; k++)
 			if (parse_u64(w[i + 1 + k], f[k]))
@@ -354,7 +369,7 @@ int iob_stats_parse(const char *reply, struct iob_status *st, const char **err)
 			continue;
 		}
 		g = vec_push(&st->g, &st->n, sizeof(*g));
-		if (parse_gid(w[0], &g->id))
+		if (parse_gid(w[0], &g->id) || last_is_duplicate(st))
 			bad = true;
 		for (i = 1; i < n && !bad; i++) {
 			static const char *const keys[] = {
@@ -377,7 +392,9 @@ int iob_stats_parse(const char *reply, struct iob_status *st, const char **err)
 			for (k = 0; k < ARRAY_SIZE(keys); k++)
 				if (!strcmp(w[i], keys[k]))
 					break;
-			if (k == 0)
+			if (k == 0 && v > IOB_WEIGHT_MAX)
+				bad = true;
+			else if (k == 0)
 				g->weight = (unsigned int)v;
 			else if (k < ARRAY_SIZE(keys))
 				*dst[k] = v;

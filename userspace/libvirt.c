@@ -307,8 +307,8 @@ static int parse_piface(const char *file, const xmlNode *n, struct lv_domain *d,
 		xerr(err, file, n, "%s: attribute mac is required (the interface's <mac address>)", what);
 		goto out;
 	}
-	if (!valid_mac(v)) {
-		xerr(err, file, n, "%s mac: \"%s\": must be a MAC address like 52:54:00:12:34:56", what, v);
+	if (mac_problem(v)) {
+		xerr(err, file, n, "%s mac: \"%s\": %s", what, v, mac_problem(v));
 		goto out;
 	}
 	f = vec_push(&d->ifaces, &d->n_ifaces, sizeof(*f));
@@ -341,15 +341,16 @@ static int parse_piface(const char *file, const xmlNode *n, struct lv_domain *d,
 	dst[3] = &f->c.floor;
 	for (i = 0; i < ARRAY_SIZE(rates); i++) {
 		*dst[i] = attr(n, rates[i]);
-		if (*dst[i] && !valid_rate(*dst[i])) {
-			xerr(err, file, n, "%s %s: \"%s\": must be a rate with a tc unit (e.g. 200mbit)",
-			     what, rates[i], *dst[i]);
+		if (*dst[i] && rate_problem(*dst[i])) {
+			xerr(err, file, n, "%s %s: \"%s\": %s", what, rates[i], *dst[i],
+			     rate_problem(*dst[i]));
 			goto out;
 		}
 	}
 	f->c.burst = attr(n, "burst");
-	if (f->c.burst && !valid_size(f->c.burst)) {
-		xerr(err, file, n, "%s burst: \"%s\": must be a size (e.g. 64k)", what, f->c.burst);
+	if (f->c.burst && size_problem(f->c.burst)) {
+		xerr(err, file, n, "%s burst: \"%s\": %s", what, f->c.burst,
+		     size_problem(f->c.burst));
 		goto out;
 	}
 	v = attr(n, "ip");
@@ -617,7 +618,7 @@ int lv_guest(const struct lv_domain *d, enum lv_phase phase, const char *cgroup,
 		free(fl);
 		if (phase == LV_CHECK) {
 			f->name = xasprintf("iobchk%zu", i);
-		} else if (!p->target || !valid_name(p->target, 15)) {
+		} else if (!p->target || !valid_ifname(p->target)) {
 			*err = xasprintf("%s:%d: %s: the domain's interface has %s <target dev>: cannot shape it",
 					 d->file, p->line, f->pos.field, p->target ? "an invalid" : "no");
 			goto fail;

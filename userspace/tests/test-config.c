@@ -156,7 +156,19 @@ static void check_values(void)
 
 	CHECK(valid_rate("1.5gbit") && valid_rate("100Mbit") && valid_rate("10kibps"));
 	CHECK(!valid_rate("100") && !valid_rate("mbit") && !valid_rate("1.mbit") && !valid_rate("10 mbit"));
-	CHECK(valid_size("1500") && valid_size("32k") && valid_size("1mb") && !valid_size("1x"));
+	CHECK(valid_size("1514") && valid_size("32k") && valid_size("1mb") && !valid_size("1x"));
+	/* Well-formed but meaningless: what ioband-tc (and tc) would refuse. */
+	CHECK(!valid_rate("0mbit") && !valid_rate("7bit") && valid_rate("8bit") && valid_rate("1bps"));
+	CHECK(valid_rate("10tbit") && !valid_rate("10.1tbit") && !valid_rate("99999999999999999999tbit"));
+	CHECK(!valid_size("0") && !valid_size("1500") && valid_size("4095m") && !valid_size("4g"));
+	CHECK(mac_problem("01:00:5e:00:00:01") && mac_problem("00:00:00:00:00:00") &&
+	      !mac_problem("52:54:00:12:34:56") && mac_problem("52:54:00:12:34"));
+	CHECK(valid_ifname("vnet0") && valid_ifname("br-lan.10") && !valid_ifname("vnet+0") &&
+	      !valid_ifname("0123456789abcdef") && !valid_ifname(""));
+	CHECK(valid_ip("192.0.2.1") && valid_ip("10.0.0.0/8") && valid_ip("fd00::2/64") && valid_ip("::1"));
+	CHECK(!valid_ip("192.0.2.256") && !valid_ip("1.2.3.4.5") && !valid_ip("10.0.0.0/33") &&
+	      !valid_ip("fd00::/129") && !valid_ip("...") && !valid_ip(":::") && !valid_ip("1.2.3.4/") &&
+	      !valid_ip("1.2.3.4/-1"));
 }
 
 int main(int argc, char **argv)

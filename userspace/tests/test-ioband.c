@@ -37,6 +37,8 @@ static void table(void)
 	CHECK(iob_table_parse("8:16 g 0 0 uid weight 0 :100 5:5 5:6", &t, &err) < 0);
 	CHECK_STR(err, "duplicate group id");
 	CHECK(iob_table_parse("8:16 g 0 0 uid weight 0 :0", &t, &err) < 0);
+	CHECK(iob_table_parse("8:16 g 10 5 uid weight 0", &t, &err) < 0);
+	CHECK_STR(err, "io_throttle must not exceed io_limit");
 	CHECK(iob_table_parse("8:16 a-device-group-name-of-32-chars! 0 0 uid weight 0", &t, &err) < 0);
 
 	CHECK(iob_check_group_id(IOB_UID, 0) == 0 && iob_check_group_id(IOB_UID, 4294967295ULL) < 0);
@@ -70,6 +72,10 @@ static void status(void)
 	      st.g[0].wait_us == 44 && st.g[1].id == 1000 && st.g[1].weight == 50);
 	iob_status_free(&st);
 	CHECK(iob_stats_parse("-1 weight=x", &st, &err) < 0);
+	/* Found by tests/fuzz: a group twice, a weight no kernel has. */
+	CHECK(iob_stats_parse("-1 weight=1\n5 weight=2\n5 weight=3", &st, &err) < 0);
+	CHECK(iob_stats_parse("-1 weight=4294967297", &st, &err) < 0);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 -1 1 2 3 4 5 6 ext -1 0 0 -1 0 0", &st, &err) < 0);
 }
 
 int main(void)
