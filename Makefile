@@ -5,6 +5,10 @@
 #   make                  build dm-ioband/dm-ioband.ko against KDIR, and userspace
 #   make KDIR=/path       build the module against another kernel tree
 #   make check            install test dependencies (as root), run every test
+#   make check-torture    the concurrency torture group (tests/torture) in the guest
+#   make check-debug      build the debug kernel (KASAN, lockdep, kmemleak; ~20+ min
+#                         the first time, cached in build/debug-kernel) and run the
+#                         dm, sched, ctlvm and torture groups under it
 #   make demo             build, boot the bundled guest, show two weighted shares
 #   make fuzz             build the libFuzzer targets (tests/fuzz), fuzz each
 #                         for FUZZ_SECONDS (default 10); fails on a crash
@@ -22,13 +26,14 @@ KDIR ?= $(KDIR_DEFAULT)
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all module userspace check unit fuzz demo deps install modules_install \
+.PHONY: all module userspace check check-torture check-debug unit fuzz demo deps \
+	install modules_install \
 	install-userspace clean style help
 
 all: module userspace
 
 help:
-	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,20p' Makefile | sed 's/^# \{0,1\}//'
 
 module:
 	@test -n "$(KDIR)" -a -d "$(KDIR)" || { \
@@ -61,6 +66,14 @@ fuzz:
 check: DEPS = check
 check: deps
 	tests/run
+
+check-torture: DEPS = check
+check-torture: deps
+	tests/run torture
+
+check-debug: DEPS = debug
+check-debug: deps
+	tests/run --debug dm sched ctlvm torture
 
 demo: DEPS = demo
 demo: deps

@@ -24,23 +24,61 @@
 HARNESS_DEFAULT_TIMEOUT=300
 # Lines that mean the kernel is unhappy (blktests check:_check_dmesg, plus the
 # lockup detectors).
+# The debug kernel's checkers (tests/run --debug) mostly print "BUG:" or
+# "WARNING:" first, but their own words are matched too, so that a report
+# whose banner line is lost or reworded still fails the test: KASAN, lockdep
+# (circular, recursive, inconsistent), RCU-lockdep, might_sleep, debugobjects
+# (ODEBUG) and kmemleak (its scan's summary line; harness_kmemleak_check reads
+# the report itself).
 HARNESS_SPLAT_RE='BUG:|WARNING:|Oops|general protection|hung task|blocked for more than|soft lockup|rcu_sched self-detected stall|RCU stall|rcu: INFO|Call Trace'
+HARNESS_SPLAT_RE="$HARNESS_SPLAT_RE"'|KASAN:|UBSAN:|possible circular locking dependency|possible recursive locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|ODEBUG:|kmemleak:.*suspected memory leak|unreferenced object 0x'
 # Loading our unsigned out-of-tree module taints the kernel; that is expected.
 HARNESS_SPLAT_ALLOW_RE='loading out-of-tree module taints kernel|module verification failed: signature'
 # How many lines of output/dmesg go into a failure report.
 HARNESS_TAIL=40
 
 # harness_test_timeout FILE: print the test's timeout in seconds, taken from a
-# "# TIMEOUT=N" line among its first 30 lines.
+# "# TIMEOUT=N" line among its first 30 lines, times HARNESS_TIMEOUT_SCALE
+# (default 1; the debug kernel runs several times slower: tests/run --debug).
 harness_test_timeout() {
 	# One sed, no pipeline: callers may run with pipefail.
 	_t=$(sed -n '/^#[[:space:]]*TIMEOUT=[0-9][0-9]*[[:space:]]*$/{s/[^0-9]//g;p;q;}; 30q' "$1")
-	echo "${_t:-$HARNESS_DEFAULT_TIMEOUT}"
+	echo $((${_t:-$HARNESS_DEFAULT_TIMEOUT} * ${HARNESS_TIMEOUT_SCALE:-1}))
 }
 
 # harness_splats FILE: print the splat lines of a dmesg dump (none: status 1).
 harness_splats() {
 	grep -E "$HARNESS_SPLAT_RE" "$1" | grep -v -E "$HARNESS_SPLAT_ALLOW_RE"
+}
+
+# The kmemleak report file (debugfs); only a debug kernel has it.
+HARNESS_KMEMLEAK=${HARNESS_KMEMLEAK:-/sys/kernel/debug/kmemleak}
+# Seconds between the two scans after a test: kmemleak does not report an
+# object younger than 5 s, and a second scan confirms the first's findings.
+HARNESS_KMEMLEAK_GAP=${HARNESS_KMEMLEAK_GAP:-6}
+
+# harness_kmemleak_clear: forget leaks reported so far (boot, earlier tests).
+harness_kmemleak_clear() {
+	[ -w "$HARNESS_KMEMLEAK" ] || return 0
+	echo clear >"$HARNESS_KMEMLEAK" 2>/dev/null || :
+}
+
+# harness_kmemleak_check OUT: scan twice, a few seconds apart, and write the
+# report (unreferenced objects with their allocation backtraces) to OUT.
+# Status 0 if there is a leak to report, 1 if none (or no kmemleak).
+harness_kmemleak_check() {
+	[ -w "$HARNESS_KMEMLEAK" ] || return 1
+	echo scan >"$HARNESS_KMEMLEAK" 2>/dev/null || return 1
+	sleep "$HARNESS_KMEMLEAK_GAP"
+	echo scan >"$HARNESS_KMEMLEAK" 2>/dev/null || return 1
+	cat "$HARNESS_KMEMLEAK" >"$1" 2>/dev/null || return 1
+	harness_kmemleak_leaks "$1"
+}
+
+# harness_kmemleak_leaks FILE: status 0 if FILE (a kmemleak report) lists a
+# leaked object.
+harness_kmemleak_leaks() {
+	grep -q '^unreferenced object 0x' "$1"
 }
 
 # harness_tail TITLE FILE: append the last lines of FILE, if any, to the
@@ -74,7 +112,10 @@ harness_run_test() {
 	_timeout=$(harness_test_timeout "$_path")
 	_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ioband-test.XXXXXX")
 	# busybox dmesg has no -C; -c (print and clear) works in both.
-	[ "$_check_dmesg" = 1 ] && dmesg -c >/dev/null
+	if [ "$_check_dmesg" = 1 ]; then
+		dmesg -c >/dev/null
+		harness_kmemleak_clear
+	fi
 
 	# A fresh scratch directory, the documented variables, and no stdin. The
 	# timeout is coreutils' (also in the guest): it runs the test in its own
@@ -113,6 +154,18 @@ harness_run_test() {
 	# A splat fails the test whatever it reported, skips included: the
 	# kernel misbehaved while it ran.
 	if [ "$_check_dmesg" = 1 ]; then
+		if harness_kmemleak_check "$_base.kmemleak"; then
+			if [ "$HARNESS_STATUS" = fail ]; then
+				HARNESS_REASON="$HARNESS_REASON; kmemleak reported a leak"
+			else
+				HARNESS_REASON="kmemleak reported a leak"
+			fi
+			HARNESS_STATUS=fail
+			{
+				echo "--- $HARNESS_KMEMLEAK after the test (first 80 lines)"
+				sed -n '1,80p' "$_base.kmemleak"
+			} >>"$_details"
+		fi
 		dmesg >"$_base.dmesg"
 		if harness_splats "$_base.dmesg" >/dev/null; then
 			if [ "$HARNESS_STATUS" = fail ]; then
