@@ -333,7 +333,7 @@ int iob_status_parse(const char *params, struct iob_status *st, const char **err
 	}
 	if (i >= n)		/* no "ext" part */
 		goto out;
-	for (i++, k = 0; i < n; i += 3, k++) {
+	for (i++, k = 0; i < n && strcmp(w[i], "depth"); i += 3, k++) {
 		int64_t id;
 
 		if (i + 3 > n || k >= st->n || parse_gid(w[i], &id) || id != st->g[k].id ||
@@ -342,6 +342,15 @@ int iob_status_parse(const char *params, struct iob_status *st, const char **err
 	}
 	if (k != st->n)
 		goto out;
+	if (i < n) {		/* the depth part */
+		if (i + 5 != n || parse_u64(w[i + 1], &st->depth) ||
+		    (strcmp(w[i + 2], "auto") && strcmp(w[i + 2], "fixed")) ||
+		    parse_u64(w[i + 3], &st->depth_base_us) ||
+		    parse_u64(w[i + 4], &st->depth_target_us))
+			goto out;
+		st->has_depth = true;
+		st->depth_auto = !strcmp(w[i + 2], "auto");
+	}
 	r = 0;
 out:
 	free(w);

@@ -60,6 +60,10 @@ struct iob_status {
 	char devgroup[IOB_NAME_MAX + 1];
 	struct iob_gstat *g;
 	size_t n;
+	/* " depth <io_limit> <auto|fixed> <base us> <target us>" (newer targets) */
+	bool has_depth;
+	bool depth_auto;
+	uint64_t depth, depth_base_us, depth_target_us;
 };
 
 const char *iob_type_name(enum iob_type t);

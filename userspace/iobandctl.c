@@ -638,6 +638,15 @@ static json_object *status_json(const struct devstat *s, size_t n, const char *o
 		json_object_object_add(o, "token_base", json_object_new_uint64(s[i].t.token_base));
 		json_object_object_add(o, "open_count", json_object_new_int(s[i].d.open_count));
 		json_object_object_add(o, "suspended", json_object_new_boolean(s[i].d.suspended));
+		if (s[i].s.has_depth) {
+			json_object *dp = json_object_new_object();
+
+			json_object_object_add(dp, "io_limit", json_object_new_uint64(s[i].s.depth));
+			json_object_object_add(dp, "mode", json_object_new_string(s[i].s.depth_auto ? "auto" : "fixed"));
+			json_object_object_add(dp, "latency_baseline_us", json_object_new_uint64(s[i].s.depth_base_us));
+			json_object_object_add(dp, "latency_target_us", json_object_new_uint64(s[i].s.depth_target_us));
+			json_object_object_add(o, "depth", dp);
+		}
 		for (j = 0; j < s[i].s.n; j++) {
 			const struct iob_gstat *g = &s[i].s.g[j];
 			json_object *go = json_object_new_object();
@@ -699,6 +708,11 @@ static int cmd_status(struct ctx *c)
 		       iob_type_name(d->t.type), iob_policy_name(d->t.policy), d->t.io_throttle,
 		       d->t.io_limit, (unsigned long long)d->t.token_base, d->managed,
 		       d->d.suspended ? ", SUSPENDED" : "");
+		if (d->s.has_depth)
+			printf("  depth %llu (%s), latency baseline %llu us, target %llu us\n",
+			       (unsigned long long)d->s.depth, d->s.depth_auto ? "auto" : "fixed",
+			       (unsigned long long)d->s.depth_base_us,
+			       (unsigned long long)d->s.depth_target_us);
 		printf("  %-20s %6s %6s %10s %10s %10s %10s %8s %8s %7s %10s\n", "GROUP", "WEIGHT",
 		       "TARGET", "READS", "READ_MB", "WRITES", "WRITE_MB", "DLY_RD", "DLY_WR",
 		       "QUEUED", "WAIT_MS");

@@ -61,6 +61,19 @@ static void status(void)
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8", &st, &err) == 0);
 	CHECK(st.g[0].queued == 7 && st.g[0].wait_us == 8);
 	iob_status_free(&st);
+	/* The depth part of newer targets; older lines have none. */
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1180 1357", &st, &err) == 0);
+	CHECK(st.has_depth && st.depth_auto && st.depth == 5 && st.depth_base_us == 1180 &&
+	      st.depth_target_us == 1357 && st.n == 1 && st.g[0].wait_us == 8);
+	iob_status_free(&st);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 400 fixed 0 0", &st, &err) == 0);
+	CHECK(st.has_depth && !st.depth_auto && st.depth == 400);
+	iob_status_free(&st);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8", &st, &err) == 0 && !st.has_depth);
+	iob_status_free(&st);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1", &st, &err) < 0);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 maybe 1 2", &st, &err) < 0);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth x auto 1 2", &st, &err) < 0);
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6", &st, &err) < 0);
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 ext -1 0 0", &st, &err) < 0);
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext 5 0 0", &st, &err) < 0);

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ioband-depth.h - the automatic depth of a device group (io_limit 0):
+ * per-period latency and completion counts in, the depth bound out.
+ *
+ * Kernel-independent: compiled into the module and, unchanged, into the
+ * userspace simulator (tests/unit/sim-depth.c).  The caller serialises
+ * ioband_depth_update() (one caller per period); the per-completion side
+ * (ioband_depth_bucket() and the sums in struct ioband_depth_period) is
+ * the caller's, kept in atomics.  The design is in docs/scheduling.md.
+ */
+#ifndef IOBAND_DEPTH_H
+#define IOBAND_DEPTH_H
+
+#include "ioband-compat.h"
+
+/* Size buckets: <= 4 KiB, 8 KiB, ..., >= 512 KiB. */
+#define IOBAND_DEPTH_BUCKETS	8
+/* Periods whose averages make up the latency baseline (a windowed min). */
+#define IOBAND_DEPTH_WINDOW	10
+/* Every this many periods one runs at 3/4 depth to re-learn the baseline. */
+#define IOBAND_DEPTH_PROBE	8
+/* Fixed point of the depth. */
+#define IOBAND_DEPTH_ONE	1024
+/* A period: at least this long and at least this many completions. */
+#define IOBAND_DEPTH_PERIOD_NS	(50ULL * 1000 * 1000)
+#define IOBAND_DEPTH_MIN_SAMPLES	8
+/* Without a request queue below: the bound never exceeds this. */
+#define IOBAND_DEPTH_MAX_DEFAULT	1024
+#define IOBAND_DEPTH_INIT	32
+
+/* What the caller observed in one period. */
+struct ioband_depth_period {
+	u64 nr[IOBAND_DEPTH_BUCKETS];		/* completions */
+	u64 lat_ns[IOBAND_DEPTH_BUCKETS];	/* sum of dispatch->end_io */
+	u64 len_ns;		/* length of the period */
+	bool held;		/* a bio was held: the bound was binding */
+};
+
+struct ioband_depth {
+	u64 depth;		/* fixed point, IOBAND_DEPTH_ONE = 1 */
+	u32 max;		/* what the disk takes */
+	u32 limit;		/* the bound to apply now (probe included) */
+	u32 period;		/* periods seen */
+	bool probing;		/* this period runs at 3/4 depth */
+	bool probe_next;
+	u32 probe_limit;	/* the bound of the probing period */
+	u64 ref_rate;		/* completions/s of the last full period */
+	/* Baseline: per bucket, period averages of the last WINDOW periods. */
+	u64 win[IOBAND_DEPTH_BUCKETS][IOBAND_DEPTH_WINDOW];	/* 0 = none */
+	u64 base_ns[IOBAND_DEPTH_BUCKETS];	/* min of win[b] (0 = none) */
+	u32 ratio;		/* last latency / baseline, x1024 */
+	u32 cuts;		/* sudden slowdowns seen */
+};
+
+static inline unsigned int ioband_depth_bucket(u32 sectors)
+{
+	unsigned int b = 0;
+
+	sectors >>= 4;		/* 8 KiB and up: one bucket per power of 2 */
+	while (sectors && b < IOBAND_DEPTH_BUCKETS - 1) {
+		sectors >>= 1;
+		b++;
+	}
+	return b;
+}
+
+void ioband_depth_init(struct ioband_depth *d, u32 max);
+
+/*
+ * End of a period: learn from @p and compute the new bound, returned and
+ * left in d->limit (1 <= limit <= max).
+ */
+u32 ioband_depth_update(struct ioband_depth *d,
+			const struct ioband_depth_period *p);
+
+/* The latency baseline and target of 4 KiB I/O, in ns (0: not known). */
+u64 ioband_depth_base_ns(const struct ioband_depth *d);
+u64 ioband_depth_target_ns(const struct ioband_depth *d);
+
+#endif /* IOBAND_DEPTH_H */

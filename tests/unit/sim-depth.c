@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sim-depth.c - the module's ioband-depth.c against model disks.
+ *
+ * A model disk has a knee K (I/Os in flight it serves in parallel) and a
+ * latency L per I/O of a size: with n in flight, an I/O takes
+ * L * max(1, n / K) and the disk completes min(n, K) / L per ns.  The load
+ * is closed-loop: `offered` I/Os outstanding, of which the bound lets
+ * min(offered, limit) reach the disk; the rest are held (the bound binds).
+ * Each period the simulator hands ioband_depth_update() what the target
+ * would have measured (completions and summed latency per size bucket,
+ * with +-5% deterministic noise) and applies the bound it returns.
+ * Time is simulated: runs are exact and repeatable.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ioband-depth.h"
+#include "utest.h"
+
+#define MS 1000000ULL
+#define US 1000ULL
+
+struct disk {
+	u32 knee;
+	u64 lat_ns;		/* of a 4 KiB I/O below the knee */
+	u32 big_factor;		/* latency of a 256 KiB I/O / lat_ns */
+};
+
+struct run {
+	struct ioband_depth d;
+	u64 now;
+	u32 seed;
+	/* per period, for checks */
+	u32 limit[4096];
+	bool probe[4096];
+	u64 t[4096];
+	double iops[4096];
+	u32 n;
+	double big;		/* share of 256 KiB I/O of the last period */
+};
+
+static double noise(struct run *r)
+{
+	r->seed = r->seed * 1103515245 + 12345;
+	return 0.95 + 0.1 * ((r->seed >> 16) & 0x7fff) / 32768.0;
+}
+
+/* One period with @offered outstanding, @big: the share of 256 KiB I/O. */
+static void period(struct run *r, const struct disk *k, u32 offered,
+		   double big)
+{
+	struct ioband_depth_period p;
+	u32 n = min(offered, r->d.limit);
+	double q = n > k->knee ? (double)n / k->knee : 1.0;
+	double l4 = k->lat_ns * q * noise(r);
+	double lb = l4 * k->big_factor;
+	double lavg = (1 - big) * l4 + big * lb;
+	/* long enough for IOBAND_DEPTH_MIN_SAMPLES completions */
+	u64 len = IOBAND_DEPTH_PERIOD_NS;
+	double done;
+
+	while ((double)n * len / lavg < IOBAND_DEPTH_MIN_SAMPLES)
+		len *= 2;
+	done = (double)n * len / lavg;
+	memset(&p, 0, sizeof(p));
+	p.nr[ioband_depth_bucket(8)] = (u64)(done * (1 - big));
+	p.lat_ns[ioband_depth_bucket(8)] = (u64)(done * (1 - big) * l4);
+	p.nr[ioband_depth_bucket(512)] = (u64)(done * big);
+	p.lat_ns[ioband_depth_bucket(512)] = (u64)(done * big * lb);
+	p.held = offered > r->d.limit;
+	p.len_ns = len;
+	r->big = big;
+	r->probe[r->n] = r->d.probing;
+	r->iops[r->n] = done * 1e9 / len;
+	r->now += len;
+	r->t[r->n] = r->now;
+	ioband_depth_update(&r->d, &p);
+	r->limit[r->n] = r->d.limit;
+	if (r->n < 4095)
+		r->n++;
+}
+
+static void run_until(struct run *r, const struct disk *k, u32 offered,
+		      double big, u64 until)
+{
+	while (r->now < until)
+		period(r, k, offered, big);
+}
+
+/*
+ * From @from to @to: every non-probe bound within +-25% of @knee, the
+ * spread of those bounds (oscillation) at most half the knee (or 2), and
+ * the disk's throughput at least 85% of its capacity on average.
+ */
+static void check_converged(struct run *r, const char *what, u32 knee,
+			    const struct disk *k, u64 from, u64 to)
+{
+	double big = r->big;
+
+	u32 i, lo = U32_MAX, hi = 0, cnt = 0;
+	double iops = 0, cap;
+
+	for (i = 0; i < r->n; i++) {
+		if (r->t[i] <= from || r->t[i] > to)
+			continue;
+		iops += r->iops[i];
+		cnt++;
+		if (r->probe[i] || (i && r->probe[i - 1]))
+			continue;
+		lo = min(lo, r->limit[i - 1]);
+		hi = max(hi, r->limit[i - 1]);
+	}
+	cap = (double)k->knee * 1e9 /
+	      (k->lat_ns * ((1 - big) + big * k->big_factor));
+	CHECK(cnt > 0, "%s: no periods", what);
+	if (!cnt)
+		return;
+	iops /= cnt;
+	CHECK(lo * 4 >= knee * 3 && hi * 4 <= knee * 5,
+	      "%s: bound %u..%u, knee %u", what, lo, hi, knee);
+	CHECK(hi - lo <= max(knee / 2, 2U),
+	      "%s: oscillation %u..%u, knee %u", what, lo, hi, knee);
+	CHECK(iops >= 0.85 * cap, "%s: %.0f IOPS of %.0f", what, iops, cap);
+	printf("%-34s bound %4u..%-4u knee %4u  %5.1f%% of capacity\n",
+	       what, lo, hi, knee, 100 * iops / cap);
+}
+
+static void start(struct run *r, u32 max)
+{
+	memset(r, 0, sizeof(*r));
+	r->seed = 42;
+	ioband_depth_init(&r->d, max);
+}
+
+static struct run R;
+
+static void test_matrix(void)
+{
+	static const u32 knees[] = { 4, 16, 64, 256 };
+	static const u64 lats[] = { 100 * US, 1 * MS, 10 * MS };
+	unsigned int i, j;
+	char what[64];
+
+	for (i = 0; i < ARRAY_SIZE(knees); i++) {
+		for (j = 0; j < ARRAY_SIZE(lats); j++) {
+			struct disk k = { knees[i], lats[j], 16 };
+
+			start(&R, 1024);
+			run_until(&R, &k, 1024, 0, 3000 * MS);
+			snprintf(what, sizeof(what), "knee %u, %llu us",
+				 knees[i], (unsigned long long)(lats[j] / US));
+			check_converged(&R, what, knees[i], &k, 2000 * MS,
+					3000 * MS);
+		}
+	}
+}
+
+/* A step change: converged again within 1 s of simulated time. */
+static void test_step(const char *what, struct disk a, struct disk b)
+{
+	start(&R, 1024);
+	run_until(&R, &a, 512, 0, 2000 * MS);
+	check_converged(&R, what, a.knee, &a, 1000 * MS, 2000 * MS);
+	run_until(&R, &b, 512, 0, 4000 * MS);
+	check_converged(&R, what, b.knee, &b, 3000 * MS, 4000 * MS);
+}
+
+/* Slower: the first period after the change already cuts the bound. */
+static void test_cut(void)
+{
+	struct disk a = { 64, 1 * MS, 16 }, b = { 16, 1 * MS, 16 };
+	u32 before;
+
+	start(&R, 1024);
+	run_until(&R, &a, 512, 0, 2000 * MS);
+	before = R.d.depth / IOBAND_DEPTH_ONE;
+	period(&R, &b, 512, 0);
+	CHECK(R.d.limit * 2 <= before, "cut: %u -> %u", before, R.d.limit);
+	CHECK(R.d.cuts >= 1, "cut: no cut counted");
+}
+
+/* Never above max, never below 1, no drift up while not binding. */
+static void test_guards(void)
+{
+	struct disk k = { 256, 1 * MS, 16 }, slow = { 1, 100 * MS, 16 };
+	u32 i;
+
+	start(&R, 24);
+	run_until(&R, &k, 1024, 0, 2000 * MS);
+	for (i = 0; i < R.n; i++)
+		CHECK(R.limit[i] <= 24, "max: %u > 24", R.limit[i]);
+
+	start(&R, 1024);
+	run_until(&R, &slow, 1024, 0, 20000 * MS);
+	for (i = 0; i < R.n; i++)
+		CHECK(R.limit[i] >= 1, "min: %u", R.limit[i]);
+	CHECK(R.d.limit <= 2, "knee 1: %u", R.d.limit);
+
+	/* Two I/Os outstanding on a knee-64 disk: the bound never binds. */
+	start(&R, 1024);
+	run_until(&R, &k, 2, 0, 5000 * MS);
+	for (i = 0; i < R.n; i++)
+		CHECK(R.limit[i] <= IOBAND_DEPTH_INIT,
+		      "drift: %u while not binding", R.limit[i]);
+}
+
+/*
+ * Size-aware: the load turns from 4 KiB to 256 KiB I/O (16 times the
+ * latency, same knee): no cut, the bound stays at the knee.
+ */
+static void test_sizes(void)
+{
+	struct disk k = { 16, 1 * MS, 16 };
+
+	start(&R, 1024);
+	run_until(&R, &k, 512, 0, 2000 * MS);
+	run_until(&R, &k, 512, 1.0, 3000 * MS);
+	CHECK(R.d.cuts == 0, "sizes: %u cuts", R.d.cuts);
+	check_converged(&R, "4k -> 256k, knee 16", 16, &k, 2000 * MS,
+			3000 * MS);
+	run_until(&R, &k, 512, 0.3, 4000 * MS);
+	CHECK(R.d.cuts == 0, "sizes: %u cuts", R.d.cuts);
+	check_converged(&R, "mix 70/30, knee 16", 16, &k, 3000 * MS,
+			4000 * MS);
+}
+
+int main(void)
+{
+	test_matrix();
+	test_step("slower: knee 64 -> 16", (struct disk){ 64, 1 * MS, 16 },
+		  (struct disk){ 16, 1 * MS, 16 });
+	test_step("faster: knee 16 -> 64", (struct disk){ 16, 1 * MS, 16 },
+		  (struct disk){ 64, 1 * MS, 16 });
+	test_step("slower: 1 ms -> 4 ms, knee 32",
+		  (struct disk){ 32, 1 * MS, 16 },
+		  (struct disk){ 32, 4 * MS, 16 });
+	test_step("faster: 4 ms -> 1 ms, knee 32",
+		  (struct disk){ 32, 4 * MS, 16 },
+		  (struct disk){ 32, 1 * MS, 16 });
+	test_cut();
+	test_guards();
+	test_sizes();
+	return utest_report("sim-depth");
+}
