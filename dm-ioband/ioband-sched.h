@@ -163,4 +163,87 @@ void ioband_wfq_dispatched(struct ioband_wfq *w, struct ioband_entity *e,
 /* Take @e out of the backlog (detach, drain).  Caller holds the lock. */
 void ioband_wfq_remove(struct ioband_wfq *w, struct ioband_entity *e);
 
+/*
+ * Slot reservation for groups with think time (docs/scheduling.md,
+ * "Think time").  A group that is active but has nothing held (bios in
+ * flight, or its last one completed less than a grace period ago) and whose
+ * start tag lags the head of the backlog by more than one of its own I/Os
+ * keeps free the slots it is entitled to and does not use: its quota,
+ * ceil(io_limit * weight / active weight), less what it has in flight.
+ * Deep groups dispatch only into the slots left.  A group that asks less
+ * than its share keeps at most that quota free while it is active; a group
+ * that stops gives everything up one grace period after its last
+ * completion.
+ */
+#define IOBAND_GRACE_NS		(2ULL * 1000 * 1000)
+
+/* Whether a group's next start tag lags @head by more than one I/O. */
+static inline bool ioband_lagging(u64 vtime, u64 floor, u64 head, u64 vcost)
+{
+	return ioband_vt_before(ioband_vt_start(vtime, floor) + vcost, head);
+}
+
+/*
+ * Slots kept free for a lagging active group: its quota of @limit by
+ * @weight among @wsum (the weights of all active groups, its own included),
+ * rounded up, less @inflight.
+ */
+static inline u32 ioband_reserve(u32 limit, u32 weight, u64 wsum, u32 inflight)
+{
+	u64 quota;
+
+	if (!wsum)
+		return 0;
+	quota = div64_u64((u64)limit * weight + wsum - 1, wsum);
+	return quota > inflight ? (u32)(quota - inflight) : 0;
+}
+
+/*
+ * What the reservation knows of a group's habits, kept per group by the
+ * caller: @think_ns, a moving average (1/8) of the time from a completion
+ * to the group's next submission; @peak16, 16 x the depth it recently had
+ * in flight (raised at once at issue, decaying by 1/64 of the gap at each
+ * completion).  A group reserves only while its think time is below half
+ * the grace (it "wants more but thinks"; a group paced by its own clock,
+ * fio --rate, thinks longer and reserves nothing), and never more slots
+ * than it recently used.
+ */
+struct ioband_habit {
+	u64 think_ns;
+	u32 peak16;
+};
+
+static inline void ioband_habit_submit(struct ioband_habit *h, u64 think)
+{
+	h->think_ns = h->think_ns - (h->think_ns >> 3) + (think >> 3);
+}
+
+static inline void ioband_habit_issue(struct ioband_habit *h, u32 inflight)
+{
+	if (inflight * 16 > h->peak16)
+		h->peak16 = inflight * 16;
+}
+
+static inline void ioband_habit_done(struct ioband_habit *h, u32 inflight)
+{
+	if (h->peak16 > inflight * 16)
+		h->peak16 -= (h->peak16 - inflight * 16 + 63) / 64;
+}
+
+/* Slots a lagging active group with these habits keeps free. */
+static inline u32 ioband_habit_reserve(const struct ioband_habit *h, u32 limit,
+				       u32 weight, u64 wsum, u32 inflight)
+{
+	u32 peak = (h->peak16 + 15) / 16;
+	u32 r;
+
+	if (h->think_ns >= IOBAND_GRACE_NS / 2)
+		return 0;
+	r = ioband_reserve(limit, weight, wsum, inflight);
+	/* its quota, but never more than its habit */
+	if (inflight + r > peak)
+		r = peak > inflight ? peak - inflight : 0;
+	return r;
+}
+
 #endif /* IOBAND_SCHED_H */

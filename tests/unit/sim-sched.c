@@ -38,6 +38,13 @@ struct group {
 	struct io *qhead, *qtail;	/* held in ioband */
 	int nr_queued;
 	int nissued;
+	u64 think_ns;		/* each of qd jobs waits this after a completion */
+	u64 rate_ns;		/* if set: open loop, one I/O every rate_ns */
+	int inflight;		/* dispatched, not completed */
+	int pending;		/* resubmissions scheduled (think time) */
+	u64 last_done;		/* last completion */
+	u64 last_submit;
+	struct ioband_habit habit;
 	/* measurement */
 	u64 win_ios, win_sectors;
 	u64 *lat;
@@ -48,7 +55,8 @@ enum dev_model { DEV_IOPS, DEV_BW };
 
 struct event {
 	u64 t;
-	struct io *io;		/* completion of io */
+	struct io *io;		/* completion of io; NULL: a submission */
+	int g;			/* ... of this group */
 };
 
 struct sim {
@@ -60,6 +68,9 @@ struct sim {
 	struct ioband_wfq wfq;
 	int inflight, queued;
 	int ngroups;
+	bool reserve;		/* think-time slot reservation (the target's) */
+	u64 held_back;		/* dispatches refused for a reservation */
+	bool kick_pending;
 	struct group g[MAXG];
 	/* device */
 	enum dev_model model;
@@ -75,7 +86,7 @@ struct sim {
 	u64 win_start, win_end;
 };
 
-static void ev_push(struct sim *s, u64 t, struct io *io)
+static void ev_push2(struct sim *s, u64 t, struct io *io, int g)
 {
 	int i;
 
@@ -90,6 +101,12 @@ static void ev_push(struct sim *s, u64 t, struct io *io)
 	}
 	s->ev[i].t = t;
 	s->ev[i].io = io;
+	s->ev[i].g = g;
+}
+
+static void ev_push(struct sim *s, u64 t, struct io *io)
+{
+	ev_push2(s, t, io, -1);
 }
 
 static struct event ev_pop(struct sim *s)
@@ -172,7 +189,48 @@ static void charge(struct sim *s, struct group *g, struct io *io)
 static void issue(struct sim *s, struct io *io)
 {
 	s->inflight++;
+	s->g[io->g].inflight++;
+	ioband_habit_issue(&s->g[io->g].habit, s->g[io->g].inflight);
 	dev_start(s, io);
+}
+
+static bool g_active(struct sim *s, struct group *g)
+{
+	return g->nr_queued || g->inflight ||
+	       (g->nissued && s->now - g->last_done < IOBAND_GRACE_NS);
+}
+
+/*
+ * The slots kept free for lagging active groups that hold nothing, as the
+ * target computes them (ioband_reserved()).
+ */
+static u32 reserved(struct sim *s, u64 head)
+{
+	const struct ioband_policy_ops *ops = ioband_policy_get(s->policy);
+	struct ioband_io bio = { .sectors = 8 };
+	u64 wsum = 0;
+	u32 r = 0;
+	int i;
+
+	if (!s->reserve)
+		return 0;
+	for (i = 0; i < s->ngroups; i++)
+		if (g_active(s, &s->g[i]))
+			wsum += s->g[i].weight;
+	for (i = 0; i < s->ngroups; i++) {
+		struct group *g = &s->g[i];
+		u64 floor = ioband_vt_floor(s->vnow, s->token, g->weight);
+
+		if (g->nr_queued || !g_active(s, g))
+			continue;
+		bio.sectors = g->sectors;
+		if (!ioband_lagging(g->vtime, floor, head,
+				    ioband_vt_cost(ops->io_cost(&bio), g->weight)))
+			continue;
+		r += ioband_habit_reserve(&g->habit, s->limit, g->weight, wsum,
+					  g->inflight);
+	}
+	return r;
 }
 
 /* ioband_dispatch() */
@@ -183,6 +241,17 @@ static void dispatch(struct sim *s)
 	while ((e = ioband_wfq_first(&s->wfq)) && s->inflight < (int)s->limit) {
 		struct group *g = (struct group *)e;	/* ent is first */
 		struct io *io = g->qhead;
+		u32 r = reserved(s, e->vtime);
+
+		if (r && s->inflight + r >= s->limit) {
+			/* retried when a grace ends (the target's timer) */
+			s->held_back++;
+			if (!s->kick_pending) {
+				s->kick_pending = true;
+				ev_push2(s, s->now + IOBAND_GRACE_NS / 2, NULL, -2);
+			}
+			break;
+		}
 
 		g->qhead = io->next;
 		if (!g->qhead)
@@ -207,6 +276,9 @@ static void submit(struct sim *s, struct group *g)
 	g->nissued++;
 	io->submit_ns = s->now;
 	g->outstanding++;
+	if (g->last_done > g->last_submit)
+		ioband_habit_submit(&g->habit, s->now - g->last_done);
+	g->last_submit = s->now;
 
 	if (!s->queued && s->inflight < (int)s->limit) {
 		charge(s, g, io);
@@ -235,8 +307,16 @@ static bool active(struct group *g, u64 now)
 
 static void fill(struct sim *s, struct group *g)
 {
-	while (active(g, s->now) && g->outstanding < g->qd)
+	if (g->rate_ns)
+		return;		/* open loop: its own events */
+	while (active(g, s->now) && g->outstanding + g->pending < g->qd) {
+		if (g->think_ns && g->nissued >= g->qd) {
+			g->pending++;
+			ev_push2(s, s->now + g->think_ns, NULL, g - s->g);
+			continue;
+		}
 		submit(s, g);
+	}
 }
 
 static void record(struct sim *s, struct group *g, struct io *io)
@@ -267,6 +347,7 @@ static void sim_init(struct sim *s, enum ioband_policy_id policy, u32 limit,
 	s->model = DEV_IOPS;
 	s->hw_qd = 32;
 	s->lat_ns = NS_PER_MS;
+	s->reserve = !getenv("SIM_NO_RESERVE");
 }
 
 static struct group *add_group(struct sim *s, u32 weight, int qd, u32 sectors)
@@ -297,6 +378,10 @@ static void run(struct sim *s, u64 until, u64 win_start, u64 win_end)
 		s->g[i].lat = NULL;
 		s->g[i].nlat = s->g[i].lat_cap = 0;
 		s->g[i].win_ios = s->g[i].win_sectors = 0;
+		if (s->g[i].rate_ns && !s->g[i].pending) {
+			s->g[i].pending++;
+			ev_push2(s, s->now, NULL, i);
+		}
 		fill(s, &s->g[i]);
 	}
 	while (s->nev) {
@@ -307,8 +392,30 @@ static void run(struct sim *s, u64 until, u64 win_start, u64 win_end)
 			break;
 		e = ev_pop(s);
 		s->now = e.t;
+		if (!e.io && e.g == -2) {
+			s->kick_pending = false;
+			dispatch(s);
+			continue;
+		}
+		if (!e.io) {
+			g = &s->g[e.g];
+			g->pending--;
+			if (g->rate_ns) {
+				g->pending++;
+				ev_push2(s, s->now + g->rate_ns, NULL, e.g);
+				if (!active(g, s->now) || g->outstanding >= g->qd)
+					continue;
+			} else if (!active(g, s->now)) {
+				continue;
+			}
+			submit(s, g);
+			continue;
+		}
 		g = &s->g[e.io->g];
 		s->inflight--;
+		g->inflight--;
+		g->last_done = s->now;
+		ioband_habit_done(&g->habit, g->inflight);
 		dev_done(s);
 		if (s->queued && s->inflight <= lowat)
 			dispatch(s);
@@ -329,7 +436,7 @@ static void sim_free(struct sim *s)
 	int i;
 
 	while (s->nev)
-		free(ev_pop(s).io);
+		free(ev_pop(s).io);	/* free(NULL) for submissions */
 	for (i = 0; i < s->ngroups; i++) {
 		struct io *io = s->g[i].qhead;
 
@@ -692,8 +799,117 @@ static void test_policies(void)
 	CHECK(ioband_vt_cost(1, 1) == IOBAND_VT_ONE, "vt unit");
 }
 
-int main(void)
+/*
+ * Groups with think time beside a deep group, on an IOPS-bound disk whose
+ * depth is io_limit (8 slots, 2 ms): each gets its weighted share, or all
+ * it asks for when that is less; when it stops, the deep group has the
+ * whole disk again within 100 ms.
+ */
+enum kind { K_QD1JOBS, K_QD1SLOW, K_SYNC, K_RATE };
+
+static struct group *add_kind(struct sim *s, enum kind k, u32 weight)
 {
+	struct group *g;
+
+	switch (k) {
+	case K_QD1JOBS:		/* fio numjobs=8 iodepth=1: 20 us to resubmit */
+		g = add_group(s, weight, 8, 8);
+		g->think_ns = 20000;
+		return g;
+	case K_QD1SLOW:		/* 8 QD1 jobs on a slow CPU: 200 us */
+		g = add_group(s, weight, 8, 8);
+		g->think_ns = 200000;
+		return g;
+	case K_SYNC:		/* one writer, write + fsync: 300 us between */
+		g = add_group(s, weight, 1, 8);
+		g->think_ns = 300000;
+		return g;
+	case K_RATE:		/* fio --rate_iops=200 */
+		g = add_group(s, weight, 16, 8);
+		g->rate_ns = 5 * NS_PER_MS;
+		return g;
+	}
+	return NULL;
+}
+
+static void sim_disk8(struct sim *s)
+{
+	sim_init(s, IOBAND_POLICY_WEIGHT, 8, 4);
+	s->hw_qd = 8;
+	s->lat_ns = 2 * NS_PER_MS;
+}
+
+static void test_think(void)
+{
+	/*
+	 * @total: the least total, of the deep group's solo rate.  A slot
+	 * kept for a group that thinks 200 us between I/Os of 2 ms is idle
+	 * 9% of the time: with 80% of the slots kept so, the disk loses 5%.
+	 */
+	static const struct {
+		enum kind k; u32 w, wdeep; double total; const char *name;
+	} cases[] = {
+		{ K_QD1JOBS, 200, 800, 0.98, "8 QD1 jobs 200:800" },
+		{ K_QD1JOBS, 800, 200, 0.98, "8 QD1 jobs 800:200" },
+		{ K_QD1JOBS, 500, 500, 0.98, "8 QD1 jobs 500:500" },
+		{ K_QD1SLOW, 200, 800, 0.98, "8 QD1 200us 200:800" },
+		{ K_QD1SLOW, 800, 200, 0.94, "8 QD1 200us 800:200" },
+		{ K_SYNC, 100, 800, 0.98, "sync writer 100:800" },
+		{ K_RATE, 500, 500, 0.98, "rate 200/s 500:500" },
+		{ K_RATE, 20, 800, 0.98, "rate 200/s 20:800" },
+	};
+	static struct sim s;
+	unsigned int c;
+
+	for (c = 0; c < ARRAY_SIZE(cases); c++) {
+		u64 solo_t, solo_d, tot, hand;
+		struct group *t, *d;
+		double want, got;
+
+		sim_disk8(&s);
+		t = add_kind(&s, cases[c].k, cases[c].w);
+		run(&s, 1000 * NS_PER_MS, 200 * NS_PER_MS, 1000 * NS_PER_MS);
+		solo_t = t->win_ios;
+		sim_free(&s);
+		sim_disk8(&s);
+		d = add_group(&s, cases[c].wdeep, 32, 8);
+		run(&s, 1000 * NS_PER_MS, 200 * NS_PER_MS, 1000 * NS_PER_MS);
+		solo_d = d->win_ios;
+		sim_free(&s);
+
+		sim_disk8(&s);
+		t = add_kind(&s, cases[c].k, cases[c].w);
+		d = add_group(&s, cases[c].wdeep, 32, 8);
+		t->off_ns = 3000 * NS_PER_MS;
+		run(&s, 3000 * NS_PER_MS, 500 * NS_PER_MS, 3000 * NS_PER_MS);
+		tot = t->win_ios + d->win_ios;
+		want = (double)cases[c].w / (cases[c].w + cases[c].wdeep);
+		if (solo_t < want * solo_d)	/* asks less */
+			want = (double)solo_t * 2.5 / 0.8 / tot;
+		got = share_ios(&s, 0);
+		printf("%-22s share %.4f want %.4f total %.0f/s (solo deep %.0f/s) held_back %llu\n",
+		       cases[c].name, got, want, tot / 2.5, solo_d / 0.8,
+		       (unsigned long long)s.held_back);
+		CHECK(rel_err(got, want) <= 0.02, "%s: share %.4f want %.4f",
+		      cases[c].name, got, want);
+		CHECK(tot / 2.5 >= cases[c].total * solo_d / 0.8, "%s: total %.0f/s vs %.0f/s",
+		      cases[c].name, tot / 2.5, solo_d / 0.8);
+		/* it stops at 3 s: from 3.1 s on the deep group has it all */
+		run(&s, 3600 * NS_PER_MS, 3100 * NS_PER_MS, 3600 * NS_PER_MS);
+		hand = d->win_ios;
+		CHECK(rel_err(hand / 0.5, solo_d / 0.8) <= 0.02,
+		      "%s: deep alone after stop %.0f/s vs solo %.0f/s",
+		      cases[c].name, hand / 0.5, solo_d / 0.8);
+		sim_free(&s);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "think")) {
+		test_think();
+		return utest_report("sim-sched think");
+	}
 	test_policies();
 	test_heap();
 	test_proportional(0);
