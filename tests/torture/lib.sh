@@ -69,6 +69,29 @@ tt_writer() {
 	TT_PIDS+=($!)
 }
 
+# tt_loader NAME DEV [FIO_ARG...]: like tt_writer, without verification and
+# carrying on through I/O errors (for a member on a failing disk); the
+# runs that met an error (fio's first error code, terse field 5) are
+# counted in $TT_DIR/NAME.errors, one line each.
+tt_loader() {
+	local name=$1 dev=$2
+	shift 2
+	(
+		n=0
+		while [[ ! -e $TT_DIR/stop ]]; do
+			fio --name="$name" --filename="$dev" --rw=randrw --bs=4k --size=4M \
+				--ioengine=libaio --iodepth=8 --direct=1 --continue_on_error=all \
+				--randseed=$((n + 1)) --output-format=terse --terse-version=3 "$@" \
+				>"$TT_DIR/$name.out" 2>&1
+			n=$((n + 1))
+			echo "$n" >"$TT_DIR/$name.runs"
+			awk -F';' '/^3;/ && $5 != 0 { print "error " $5 }' "$TT_DIR/$name.out" \
+				>>"$TT_DIR/$name.errors"
+		done
+	) &
+	TT_PIDS+=($!)
+}
+
 # tt_storm NAME CMD...: run CMD (a function doing one storm round; it is
 # given the round number) again and again until tt_stop.
 tt_storm() {
