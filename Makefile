@@ -13,6 +13,8 @@
 #   make fuzz             build the libFuzzer targets (tests/fuzz), fuzz each
 #                         for FUZZ_SECONDS (default 10); fails on a crash
 #   make install          modules_install + userspace install (as root)
+#   make deb              Debian packages ioband and ioband-dkms into build/deb/
+#   make check-pkg        build, install, check and purge the packages (as root)
 #
 # KDIR defaults to the running kernel's build tree; where that does not exist
 # (a build host whose own kernel is not the target) to the newest installed
@@ -26,14 +28,13 @@ KDIR ?= $(KDIR_DEFAULT)
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all module userspace check check-torture check-debug unit fuzz demo deps \
-	install modules_install \
-	install-userspace clean style help
+.PHONY: all module userspace check check-torture check-debug check-pkg unit fuzz \
+	demo deb deps install modules_install install-userspace clean style help
 
 all: module userspace
 
 help:
-	@sed -n '3,20p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,22p' Makefile | sed 's/^# \{0,1\}//'
 
 module:
 	@test -n "$(KDIR)" -a -d "$(KDIR)" || { \
@@ -74,6 +75,26 @@ check-torture: deps
 check-debug: DEPS = debug
 check-debug: deps
 	tests/run --debug dm sched ctlvm torture
+
+# The packages are built from a clean copy of the tree (the files git tracks
+# or would track, without build outputs; outside git: all but build/) in
+# build/deb/src; the .debs land in build/deb/.
+deb:
+	rm -rf build/deb
+	mkdir -p build/deb/src
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z -co --exclude-standard | \
+			tar --null -T - --ignore-failed-read -cf -; \
+	else \
+		tar --exclude=./build -cf - .; \
+	fi | tar -xf - -C build/deb/src
+	cd build/deb/src && nice -n 19 dpkg-buildpackage -b -us -uc
+	ls build/deb/*.deb
+
+# Installs into this machine's root, checks, purges (tests/pkg).
+check-pkg: DEPS = check
+check-pkg: deps
+	tests/run pkg
 
 demo: DEPS = demo
 demo: deps

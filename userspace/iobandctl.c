@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #ifndef IOBAND_VERSION
-#define IOBAND_VERSION "0.1"
+#define IOBAND_VERSION "unknown"
 #endif
 
 #define MAX_OPTS 12
