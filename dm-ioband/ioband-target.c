@@ -511,7 +511,7 @@ static void ioband_dtr(struct dm_target *ti)
 	free_percpu(t->default_group.stats);
 	if (t->dev)
 		dm_put_device(ti, t->dev);
-	kfree(t->cfg.groups);
+	kvfree(t->cfg.groups);
 	kfree(t);
 }
 
@@ -538,8 +538,18 @@ static int ioband_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	xa_init(&t->groups);
 	INIT_LIST_HEAD(&t->dg_node);
 
-	t->cfg.groups = kcalloc(max(argc, 1U), sizeof(*t->cfg.groups),
-				GFP_KERNEL);
+	/*
+	 * The bound before the allocation: a line of many words must not make
+	 * a huge allocation (the parser gives the same error).  At the bound
+	 * the array is 1 MiB: vmalloc'ed rather than a high-order kmalloc.
+	 */
+	if (argc > IOBAND_TABLE_FIXED_ARGS + 1 + IOBAND_GROUPS_MAX) {
+		ti->error = "Too many groups (at most 65536 per device)";
+		r = -EINVAL;
+		goto bad;
+	}
+	t->cfg.groups = kvcalloc(max(argc, 1U), sizeof(*t->cfg.groups),
+				 GFP_KERNEL);
 	if (!t->cfg.groups) {
 		ti->error = "Cannot allocate group table";
 		r = -ENOMEM;
