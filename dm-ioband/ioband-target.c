@@ -602,25 +602,17 @@ bad:
 static struct ioband_group *ioband_classify(struct ioband_target *t,
 					    struct bio *bio)
 {
+	enum ioband_type type = READ_ONCE(t->type);
 	struct cgroup_subsys_state *css;
 	struct ioband_group *g;
 	struct cgroup *cgrp;
 	u64 id;
 
-	switch (READ_ONCE(t->type)) {
-	case IOBAND_TYPE_UID:
-	case IOBAND_TYPE_GID:
-	case IOBAND_TYPE_PID:
-	case IOBAND_TYPE_PGRP:
-		/* dm core's worker, a flusher: the owning task is unknown */
-		if (ioband_owner_is_kthread())
-			return &t->default_group;
-		break;
-	default:
-		break;
-	}
+	/* uid..pgrp from dm core's worker, a flusher: the owner is unknown */
+	if (type != IOBAND_TYPE_CGROUP && ioband_owner_is_kthread())
+		return &t->default_group;
 
-	switch (READ_ONCE(t->type)) {
+	switch (type) {
 	case IOBAND_TYPE_UID:
 		id = from_kuid(&init_user_ns, current_uid());
 		break;
