@@ -73,25 +73,44 @@ static bool id_in_range(enum ioband_type type, u64 id)
 	}
 }
 
-static void fuzz_table(unsigned int argc, char **argv)
+/* A copy of argv, to check that the parser hands it back unchanged. */
+static char **argv_dup(unsigned int argc, char **argv)
 {
-	struct ioband_group_cfg *groups = calloc(argc + 1, sizeof(*groups));
 	char **copy = calloc(argc + 1, sizeof(*copy));
-	struct ioband_table_cfg cfg = { .groups = groups };
-	char *err = NULL;
-	unsigned int i, j;
-	int r;
+	unsigned int i;
 
-	if (!groups || !copy)
+	if (!copy)
 		abort();
 	for (i = 0; i < argc; i++)
 		copy[i] = strdup(argv[i]);
-	r = ioband_parse_table(argc, argv, &cfg, &err);
+	return copy;
+}
+
+static void argv_check_free(unsigned int argc, char **argv, char **copy)
+{
+	unsigned int i;
+
 	for (i = 0; i < argc; i++) {
 		check(!strcmp(copy[i], argv[i]), "argv changed");
 		free(copy[i]);
 	}
 	free(copy);
+}
+
+static void fuzz_table(unsigned int argc, char **argv)
+{
+	struct ioband_group_cfg *groups = calloc(argc + 1, sizeof(*groups));
+	char **copy;
+	struct ioband_table_cfg cfg = { .groups = groups };
+	char *err = NULL;
+	unsigned int i, j;
+	int r;
+
+	if (!groups)
+		abort();
+	copy = argv_dup(argc, argv);
+	r = ioband_parse_table(argc, argv, &cfg, &err);
+	argv_check_free(argc, argv, copy);
 	if (r) {
 		check(r == -EINVAL && err && *err, "error without a message");
 		free(groups);
@@ -123,20 +142,11 @@ static void fuzz_message(unsigned int argc, char **argv, enum ioband_type type)
 {
 	struct ioband_msg msg;
 	char *err = NULL;
-	char **copy = calloc(argc + 1, sizeof(*copy));
-	unsigned int i;
+	char **copy = argv_dup(argc, argv);
 	int r;
 
-	if (!copy)
-		abort();
-	for (i = 0; i < argc; i++)
-		copy[i] = strdup(argv[i]);
 	r = ioband_parse_message(argc, argv, type, &msg, &err);
-	for (i = 0; i < argc; i++) {
-		check(!strcmp(copy[i], argv[i]), "argv changed");
-		free(copy[i]);
-	}
-	free(copy);
+	argv_check_free(argc, argv, copy);
 	if (r) {
 		check(r == -EINVAL && err && *err, "error without a message");
 		return;
