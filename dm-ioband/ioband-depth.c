@@ -2,35 +2,59 @@
 /*
  * ioband-depth.c - the automatic depth of a device group.
  *
- * A delay-based window in the manner of PARDA (FAST'09):
+ * The depth a disk needs is what it completes per second times the time
+ * one I/O takes when nothing queues below (Little's law at the knee; the
+ * bandwidth-delay product of BBR).  Per period, the work done is
  *
- *	D' = (1 - g) * D + g * D * T / r
+ *	work = sum over completions of base(size) / period length
  *
- * where r is the period's latency over the baseline (averaged over the
- * size buckets, each against its own baseline, so that large I/Os do not
- * look like congestion) and T the target ratio.  Above the knee latency
- * grows as D / knee, so the fixed point is D = T * knee.  Guards:
+ * with base(size) the latency baseline of the I/O's size bucket (the
+ * smallest period average of the last WINDOW periods): the number of I/Os
+ * the disk served in parallel, in any mix of sizes, so that large I/Os do
+ * not look like congestion.  Then
  *
- * - Below target (r <= 1 + (T - 1) / 4) and binding, D grows by 1/4 per
- *   period (a slow start), so a faster disk is found within a second.
- * - Not binding (no bio held in the period): D never grows.
- * - A sudden slowdown (r >= 2): D is cut at once to D * T / r, the
- *   baseline is forgotten (the disk changed) and the next period probes.
- * - The baseline is the minimum of the per-period average latencies of the
- *   last WINDOW periods, so it re-learns.  A depth that was too deep from
- *   the start would never see the unqueued latency, so every PROBE-th
- *   binding period runs at 3/4 depth: if the disk completes as much
- *   (>= PROBE_KEEP %), the extra depth was only a queue below; the lower
- *   depth is kept and the next period probes again (BBR's ProbeRTT, with
- *   the rate as the judge).
- * - 1 <= D <= max.
+ *	est = max of work over the last WINDOW periods	target = est x 9/8
+ *
+ * Below the knee the disk serves depth I/Os in parallel, est equals the
+ * depth and the target is 1/8 above it: the bound grows by 1/8 per period
+ * while it binds.  At the knee the work stops growing and the target stays
+ * 1/8 above the knee.  Both filters resist noise (a slow period lowers
+ * neither the baseline nor the estimate), which matters more than
+ * precision: under emulation or on a busy host a period's latency varies
+ * by half from one period to the next.
+ *
+ * - Startup: from IOBAND_DEPTH_INIT, the bound doubles each binding period
+ *   while the rate grows by 1/4 (BBR's startup), so the baseline is
+ *   learned below the knee and a deep disk is found in a few periods.
+ *   After STARTUP_FLAT binding periods without such growth the bound goes
+ *   to the target (the knee is behind), and stays in the steady state.
+ * - Binding (a bio was held): the bound moves to the target at once when
+ *   that is higher, half-way when lower (damping).
+ * - Not binding: the bound stays; it never drifts up.
+ * - Probes: every PROBE-th binding period runs at 3/4 of the bound, below
+ *   the knee, so the window always holds an unqueued latency (without them
+ *   a bound above the knee would measure its own queue as the baseline
+ *   and grow).  WINDOW > PROBE.  Half-way between two of them a period
+ *   runs at 5/4 + 1: if the disk does more work there, the estimate (a
+ *   maximum) keeps it.  Where latency varies for reasons other than a
+ *   queue (an emulated disk whose host CPU is busy), the work of a period
+ *   at depth D is below D and the estimate alone would settle below the
+ *   knee; the upward probe finds what the disk really does.
+ * - A slowdown (latency twice the baseline and the work below 3/4 of
+ *   the estimate) two periods running (one alone is often a stall of the
+ *   host, not the disk): the bound is cut to D x 1.15 / r (PARDA's fixed
+ *   point for the latency seen: the knee, were the disk as parallel as
+ *   before), the baselines and the estimate are forgotten and startup
+ *   begins again from there, so that both a less parallel and a merely
+ *   slower disk are found within a few periods.
+ * - 1 <= bound <= max.
  */
 #include "ioband-depth.h"
 
-#define T_RATIO		1178	/* 1.15 x 1024 */
-#define GAIN_SHIFT	1	/* g = 1/2 */
-#define CUT_RATIO	2048	/* r >= 2: sudden slowdown */
-#define PROBE_KEEP	88	/* % of the throughput a probe may lose */
+#define T_RATIO		1178	/* 1.15 x 1024: the cut's latency target */
+#define CUT_RATIO	2048	/* r >= 2: a slowdown */
+#define CUT_PERIODS	2	/* ... in this many periods running */
+#define STARTUP_FLAT	2	/* periods without growth that end startup */
 
 void ioband_depth_init(struct ioband_depth *d, u32 max)
 {
@@ -39,15 +63,10 @@ void ioband_depth_init(struct ioband_depth *d, u32 max)
 	d->depth = (u64)min_t(u32, d->max, IOBAND_DEPTH_INIT) * IOBAND_DEPTH_ONE;
 	d->limit = min_t(u32, d->max, IOBAND_DEPTH_INIT);
 	d->ratio = 1024;
+	d->startup = true;
 }
 
-static void ioband_depth_forget(struct ioband_depth *d)
-{
-	memset(d->win, 0, sizeof(d->win));
-	memset(d->base_ns, 0, sizeof(d->base_ns));
-}
-
-/* Put this period's averages into the window; recompute the baselines. */
+/* Put this period into the window; recompute the baselines. */
 static void ioband_depth_learn(struct ioband_depth *d,
 			       const struct ioband_depth_period *p)
 {
@@ -66,19 +85,25 @@ static void ioband_depth_learn(struct ioband_depth *d,
 	}
 }
 
-/* Latency over baseline, x1024, weighted by completions. */
+/*
+ * Latency over baseline (r, x1024), weighted by completions, and the work
+ * of the period (fixed point).
+ */
 static u32 ioband_depth_ratio(const struct ioband_depth *d,
-			      const struct ioband_depth_period *p)
+			      const struct ioband_depth_period *p, u64 *work)
 {
-	u64 sum = 0, n = 0;
+	u64 sum = 0, busy = 0, n = 0;
 	unsigned int b;
 
 	for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++) {
 		if (!p->nr[b] || !d->base_ns[b])
 			continue;
 		sum += div64_u64(p->lat_ns[b] * 1024, d->base_ns[b]);
+		busy += p->nr[b] * d->base_ns[b];
 		n += p->nr[b];
 	}
+	*work = p->len_ns ?
+		div64_u64(busy, max_t(u64, p->len_ns / IOBAND_DEPTH_ONE, 1)) : 0;
 	if (!n)
 		return 1024;
 	return (u32)min_t(u64, div64_u64(sum, n), 1024ULL * 1024);
@@ -95,71 +120,67 @@ static u32 ioband_depth_clamp(struct ioband_depth *d)
 	return (u32)((d->depth + IOBAND_DEPTH_ONE / 2) / IOBAND_DEPTH_ONE);
 }
 
-static u64 ioband_depth_rate(const struct ioband_depth_period *p)
-{
-	u64 n = 0;
-	unsigned int b;
-
-	for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++)
-		n += p->nr[b];
-	return p->len_ns ? div64_u64(n * 1000000000ULL, p->len_ns) : 0;
-}
-
-/* D moves by the delay law: (1 - g) * D + g * D * T / r. */
-static u64 ioband_depth_law(u64 depth, u32 r)
-{
-	return depth - (depth >> GAIN_SHIFT) +
-	       (div64_u64(depth * T_RATIO, r) >> GAIN_SHIFT);
-}
-
 u32 ioband_depth_update(struct ioband_depth *d,
 			const struct ioband_depth_period *p)
 {
-	bool probed = d->probing, chain = false;
-	u64 rate = ioband_depth_rate(p);
+	u64 prev = d->est, work, target;
+	bool probed = d->probing;
+	unsigned int i;
 	u32 r, lim;
 
 	ioband_depth_learn(d, p);
-	r = ioband_depth_ratio(d, p);
+	r = ioband_depth_ratio(d, p, &work);
 	d->ratio = r;
+	d->wwin[d->period % IOBAND_DEPTH_WINDOW] = work;
+	d->est = 0;
+	for (i = 0; i < IOBAND_DEPTH_WINDOW; i++)
+		d->est = max(d->est, d->wwin[i]);
 	d->period++;
+	target = d->est + d->est / 8;
 
-	if (r >= CUT_RATIO) {
-		/* The disk got slower: cut now, re-learn, probe next. */
+	if (r >= CUT_RATIO && work * 4 < prev * 3)
+		d->slow++;
+	else
+		d->slow = 0;
+	if (d->slow >= CUT_PERIODS) {
+		/* The disk got slower: cut, forget it, find it again. */
 		d->depth = div64_u64(d->depth * T_RATIO, r);
+		memset(d->win, 0, sizeof(d->win));
+		memset(d->base_ns, 0, sizeof(d->base_ns));
+		memset(d->wwin, 0, sizeof(d->wwin));
+		d->est = 0;
 		d->cuts++;
-		ioband_depth_forget(d);
-		d->probe_next = true;
-	} else if (probed) {
-		/*
-		 * The probe ran at 3/4 depth.  Throughput kept (within the
-		 * noise): the extra depth only queued below.  Keep the lower
-		 * depth and probe lower still next period.
-		 */
-		if (rate * 100 >= d->ref_rate * PROBE_KEEP &&
-		    (u64)d->probe_limit * IOBAND_DEPTH_ONE < d->depth) {
-			d->depth = (u64)d->probe_limit * IOBAND_DEPTH_ONE;
-			chain = true;
+		d->slow = 0;
+		d->startup = true;
+		d->flat = 0;
+	} else if (d->startup) {
+		/* not binding: demand, not the disk, limits the work */
+		if (!p->held) {
+		} else if (work * 4 >= prev * 5) {
+			d->flat = 0;
+			d->depth *= 2;
+		} else if (++d->flat >= STARTUP_FLAT) {
+			d->startup = false;
+			d->depth = max_t(u64, target, IOBAND_DEPTH_ONE);
 		}
-	} else if (p->held) {
-		if (r <= 1024 + (T_RATIO - 1024) / 4)
-			d->depth += d->depth / 4;	/* slow start */
+	} else if (!probed && p->held && target) {
+		if (target > d->depth)
+			d->depth = target;
 		else
-			d->depth = ioband_depth_law(d->depth, r);
-	} else if (r > T_RATIO) {
-		/* Not binding, but queueing below: shrink, never grow. */
-		d->depth = min(ioband_depth_law(d->depth, r), d->depth);
+			d->depth = (d->depth + target) / 2;
 	}
-	if (!probed)
-		d->ref_rate = rate;
 	lim = ioband_depth_clamp(d);
 
-	d->probing = lim > 1 && (chain || d->probe_next ||
-				 (p->held && d->period % IOBAND_DEPTH_PROBE == 0));
-	d->probe_next = false;
-	if (d->probing) {
-		lim = max_t(u32, lim * 3 / 4, 1);
-		d->probe_limit = lim;
+	d->probing = false;
+	if (p->held && !probed && !d->startup) {
+		i = d->period % IOBAND_DEPTH_PROBE;
+		if (i == 0 && lim > 1) {
+			lim = max_t(u32, lim * 3 / 4, 1);
+			d->probing = true;
+		} else if (i == IOBAND_DEPTH_PROBE / 2 && lim < d->max) {
+			lim = min_t(u32, lim + lim / 4 + 1, d->max);
+			d->probing = true;
+		}
 	}
 	d->limit = lim;
 	return lim;
@@ -170,7 +191,8 @@ u64 ioband_depth_base_ns(const struct ioband_depth *d)
 	return d->base_ns[0];
 }
 
+/* The latency at the target depth, were the disk at its knee: 9/8 base. */
 u64 ioband_depth_target_ns(const struct ioband_depth *d)
 {
-	return d->base_ns[0] * T_RATIO / 1024;
+	return d->base_ns[0] + d->base_ns[0] / 8;
 }

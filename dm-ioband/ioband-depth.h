@@ -18,7 +18,10 @@
 #define IOBAND_DEPTH_BUCKETS	8
 /* Periods whose averages make up the latency baseline (a windowed min). */
 #define IOBAND_DEPTH_WINDOW	10
-/* Every this many periods one runs at 3/4 depth to re-learn the baseline. */
+/*
+ * Every this many periods one runs at 3/4 depth to re-learn the baseline,
+ * and half-way between them one at 5/4 to see whether the disk does more.
+ */
 #define IOBAND_DEPTH_PROBE	8
 /* Fixed point of the depth. */
 #define IOBAND_DEPTH_ONE	1024
@@ -27,7 +30,7 @@
 #define IOBAND_DEPTH_MIN_SAMPLES	8
 /* Without a request queue below: the bound never exceeds this. */
 #define IOBAND_DEPTH_MAX_DEFAULT	1024
-#define IOBAND_DEPTH_INIT	32
+#define IOBAND_DEPTH_INIT	1
 
 /* What the caller observed in one period. */
 struct ioband_depth_period {
@@ -42,13 +45,19 @@ struct ioband_depth {
 	u32 max;		/* what the disk takes */
 	u32 limit;		/* the bound to apply now (probe included) */
 	u32 period;		/* periods seen */
-	bool probing;		/* this period runs at 3/4 depth */
-	bool probe_next;
-	u32 probe_limit;	/* the bound of the probing period */
-	u64 ref_rate;		/* completions/s of the last full period */
-	/* Baseline: per bucket, period averages of the last WINDOW periods. */
-	u64 win[IOBAND_DEPTH_BUCKETS][IOBAND_DEPTH_WINDOW];	/* 0 = none */
+	bool probing;		/* this period runs at 3/4 or 5/4 depth */
+	bool startup;		/* doubling while the rate grows */
+	u32 flat;		/* startup: periods the rate did not grow */
+	u32 slow;		/* consecutive periods that looked slower */
+	/* Per bucket, period averages of the last WINDOW periods (0 = none). */
+	u64 win[IOBAND_DEPTH_BUCKETS][IOBAND_DEPTH_WINDOW];
 	u64 base_ns[IOBAND_DEPTH_BUCKETS];	/* min of win[b] (0 = none) */
+	/*
+	 * Work of each period: its completions at their unqueued latency,
+	 * per unit of time (I/Os the disk served in parallel), fixed point.
+	 */
+	u64 wwin[IOBAND_DEPTH_WINDOW];
+	u64 est;		/* max of wwin: the knee */
 	u32 ratio;		/* last latency / baseline, x1024 */
 	u32 cuts;		/* sudden slowdowns seen */
 };

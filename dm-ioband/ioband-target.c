@@ -39,6 +39,7 @@
 #include <linux/xarray.h>
 #include <linux/percpu.h>
 #include <linux/blkdev.h>
+#include <linux/blk-mq.h>
 #include <linux/blk-cgroup.h>
 #include <linux/cgroup.h>
 #include <linux/cred.h>
@@ -56,11 +57,11 @@
 #include "ioband-parse.h"
 #include "ioband-sched.h"
 #include "ioband-owner.h"
+#include "ioband-depth.h"
 
 #define DM_MSG_PREFIX "ioband"
 
 #define IOBAND_DEFAULT_IO_THROTTLE	4
-#define IOBAND_MIN_IO_LIMIT		4
 #define IOBAND_WATCHDOG			(HZ / 10)	/* while bios are held */
 #define IOBAND_ANTIC_NS			(2 * NSEC_PER_MSEC)
 
@@ -100,6 +101,12 @@ struct ioband_group {
 	struct ioband_entity ent;	/* backlog heap entry */
 };
 
+/* Per-CPU sums of completions and their latency, by size bucket. */
+struct ioband_depth_pcpu {
+	u64 nr[IOBAND_DEPTH_BUCKETS];
+	u64 lat_ns[IOBAND_DEPTH_BUCKETS];
+};
+
 /*
  * A device group: the ioband devices that share one disk.  Found by name;
  * its parameters (io_throttle, io_limit, token, policy) are shared by all
@@ -112,13 +119,36 @@ struct ioband_devgroup {
 	struct list_head members;	/* ioband_target.dg_node */
 
 	struct mutex lock;		/* serialises reconfiguration */
-	u32 io_throttle;		/* effective values, never 0; */
-	u32 io_limit;			/* written under lock, read with */
-	u64 token_base;			/* READ_ONCE() on the I/O path */
-	u64 token_cfg;			/* as given; 0 = default */
+	/* As configured (0 = default / automatic), under lock. */
+	u32 io_throttle_cfg;
+	u32 io_limit_cfg;
+	u64 token_cfg;
+	/*
+	 * Effective values, never 0: written under lock and depth_busy,
+	 * read with READ_ONCE() on the I/O path.  With io_limit_cfg 0 the
+	 * depth controller sets them once per period.
+	 */
+	u32 io_throttle;
+	u32 io_limit;
+	u64 token_base;
 	enum ioband_policy_id policy;
-	u32 default_io_limit;		/* from the disk's queue */
 	u32 nr_entities;		/* groups of all members, under lock */
+
+	/*
+	 * The automatic depth (io_limit 0; ioband-depth.c).  Completions add
+	 * their latency from dispatch to per-CPU counters; the completion
+	 * that finds a period over takes depth_busy (never waits for it) and
+	 * feeds the counters' increase since the last period to the
+	 * controller.  depth, dsnap and period_start belong to whoever holds
+	 * depth_busy.
+	 */
+	struct ioband_depth depth;
+	struct ioband_depth_pcpu __percpu *dstat;
+	struct ioband_depth_pcpu dsnap;	/* dstat summed at period start */
+	unsigned long depth_busy;	/* bit 0 */
+	u64 period_start;		/* ktime ns, read locklessly */
+	bool depth_held;		/* a bio was held in this period */
+	u32 depth_max;			/* what the disk takes */
 
 	/* Scheduler state. */
 	atomic_t inflight;		/* dispatched to the disk, not completed */
@@ -144,7 +174,9 @@ struct ioband_devgroup {
 /* Per-bio data: what end_io must know. */
 struct ioband_bio {
 	u64 queued_ns;
+	u64 issued_ns;			/* 0: not measured (fixed io_limit) */
 	struct ioband_group *g;		/* valid while counted */
+	u8 bucket;			/* size bucket of the depth controller */
 	bool counted;			/* in dg->inflight and g->inflight */
 };
 
@@ -197,35 +229,74 @@ static u64 ioband_default_token(enum ioband_policy_id policy, u32 io_limit)
 }
 
 /*
- * Resolve the 0 = default values of a table or message against the device
- * group.  Returns 0 or -EINVAL with *err set; changes nothing.
+ * The effective io_throttle for a configured one (0 = default) under an
+ * effective io_limit.  The dispatcher runs when io_throttle slots are free,
+ * so the disk sees between io_limit - io_throttle and io_limit bios: 4
+ * (1.14's default) for deep queues, less for shallow ones, where a batch
+ * of 4 would leave much of the disk idle.  A configured value above an
+ * automatic io_limit is cut to it.
  */
-static int ioband_resolve_params(struct ioband_devgroup *dg, u32 io_throttle,
-				 u32 io_limit, enum ioband_policy_id policy,
-				 u64 token, u32 *eff_throttle, u32 *eff_limit,
-				 u64 *eff_token, char **err)
+static u32 ioband_eff_throttle(u32 io_throttle, u32 io_limit)
 {
-	if (!io_limit)
-		io_limit = max_t(u32, dg->default_io_limit, io_throttle);
-	/*
-	 * The dispatcher runs when io_throttle slots are free, so the disk sees
-	 * between io_limit - io_throttle and io_limit bios: 4 (1.14's default)
-	 * for deep queues, less for shallow ones, where a batch of 4 would
-	 * leave much of the disk idle.
-	 */
 	if (!io_throttle)
-		io_throttle = clamp_t(u32, io_limit / 16, 1,
-				      IOBAND_DEFAULT_IO_THROTTLE);
-	if (io_throttle > io_limit) {
+		return clamp_t(u32, io_limit / 16, 1, IOBAND_DEFAULT_IO_THROTTLE);
+	return min(io_throttle, io_limit);
+}
+
+/*
+ * Check configured values (0 = default; io_limit 0 = automatic) of a table
+ * or message.  Returns 0 or -EINVAL with *err set; changes nothing.
+ */
+static int ioband_check_params(u32 io_throttle, u32 io_limit, char **err)
+{
+	if (io_throttle && io_limit && io_throttle > io_limit) {
 		*err = "io_throttle must not exceed io_limit";
 		return -EINVAL;
 	}
-	if (!token)
-		token = ioband_default_token(policy, io_limit);
-	*eff_throttle = io_throttle;
-	*eff_limit = io_limit;
-	*eff_token = token;
 	return 0;
+}
+
+/* Start a new depth period now.  Caller holds depth_busy. */
+static void ioband_depth_restart(struct ioband_devgroup *dg)
+{
+	int cpu, b;
+
+	memset(&dg->dsnap, 0, sizeof(dg->dsnap));
+	for_each_possible_cpu(cpu) {
+		struct ioband_depth_pcpu *p = per_cpu_ptr(dg->dstat, cpu);
+
+		for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++) {
+			dg->dsnap.nr[b] += READ_ONCE(p->nr[b]);
+			dg->dsnap.lat_ns[b] += READ_ONCE(p->lat_ns[b]);
+		}
+	}
+	WRITE_ONCE(dg->depth_held, false);
+	WRITE_ONCE(dg->period_start, ktime_get_ns());
+}
+
+static void ioband_depth_lock(struct ioband_devgroup *dg)
+{
+	while (test_and_set_bit_lock(0, &dg->depth_busy))
+		cpu_relax();
+}
+
+static void ioband_depth_unlock(struct ioband_devgroup *dg)
+{
+	clear_bit_unlock(0, &dg->depth_busy);
+}
+
+/*
+ * Set the effective io_limit (and what follows from it: io_throttle and a
+ * default token) from the configured values, or from the controller's
+ * bound when io_limit is automatic.  Caller holds depth_busy.
+ */
+static void ioband_apply_limit(struct ioband_devgroup *dg, u32 limit)
+{
+	WRITE_ONCE(dg->io_limit, limit);
+	WRITE_ONCE(dg->io_throttle,
+		   ioband_eff_throttle(dg->io_throttle_cfg, limit));
+	WRITE_ONCE(dg->token_base, dg->token_cfg ? dg->token_cfg :
+		   ioband_default_token(dg->policy, limit));
 }
 
 static void ioband_dispatch_work(struct work_struct *ws);
@@ -267,6 +338,11 @@ static struct ioband_devgroup *ioband_devgroup_alloc(const char *name)
 
 	if (!dg)
 		return NULL;
+	dg->dstat = alloc_percpu(struct ioband_depth_pcpu);
+	if (!dg->dstat) {
+		kfree(dg);
+		return NULL;
+	}
 	strscpy(dg->name, name, sizeof(dg->name));
 	INIT_LIST_HEAD(&dg->members);
 	mutex_init(&dg->lock);
@@ -285,32 +361,39 @@ static void ioband_devgroup_free(struct ioband_devgroup *dg)
 	cancel_work_sync(&dg->dispatch_work);
 	WARN_ON(atomic_read(&dg->queued) || dg->wfq.nr);
 	kvfree(dg->wfq.heap);
+	free_percpu(dg->dstat);
 	mutex_destroy(&dg->lock);
 	kfree(dg);
 }
 
 /*
  * Set the device group's shared parameters from configured values (0 =
- * default).  Returns 0, or -EINVAL with *err set and nothing changed.
+ * default; io_limit 0 = automatic).  Returns 0, or -EINVAL with *err set
+ * and nothing changed.
  */
 static int ioband_set_params(struct ioband_devgroup *dg, u32 io_throttle,
 			     u32 io_limit, enum ioband_policy_id policy,
 			     u64 token, char **err)
 {
-	u32 thr, lim;
-	u64 tok;
+	bool was_auto = !dg->io_limit_cfg && dg->io_limit;
 	int r;
 
 	lockdep_assert_held(&dg->lock);
-	r = ioband_resolve_params(dg, io_throttle, io_limit, policy, token,
-				  &thr, &lim, &tok, err);
+	r = ioband_check_params(io_throttle, io_limit, err);
 	if (r)
 		return r;
-	WRITE_ONCE(dg->io_throttle, thr);
-	WRITE_ONCE(dg->io_limit, lim);
-	WRITE_ONCE(dg->token_base, tok);
-	WRITE_ONCE(dg->policy, policy);
+	ioband_depth_lock(dg);
+	dg->io_throttle_cfg = io_throttle;
+	WRITE_ONCE(dg->io_limit_cfg, io_limit);
 	dg->token_cfg = token;
+	WRITE_ONCE(dg->policy, policy);
+	if (!io_limit && !was_auto) {
+		/* Automatic from now on: start from scratch. */
+		ioband_depth_init(&dg->depth, dg->depth_max);
+		ioband_depth_restart(dg);
+	}
+	ioband_apply_limit(dg, io_limit ? io_limit : dg->depth.limit);
+	ioband_depth_unlock(dg);
 	return 0;
 }
 
@@ -338,6 +421,23 @@ static bool ioband_devgroup_has_other_md(struct ioband_devgroup *dg,
 }
 
 /*
+ * What the disk below takes in flight: its tags for a request-based queue;
+ * for a bio-based one (dm, md, NVMe multipath), which has no such bound,
+ * IOBAND_DEPTH_MAX_DEFAULT.
+ */
+static u32 ioband_disk_depth(struct block_device *bdev)
+{
+	struct request_queue *q = bdev_get_queue(bdev);
+	u64 depth = IOBAND_DEPTH_MAX_DEFAULT;
+
+	/* the queues that take reads and writes, not the polled ones */
+	if (queue_is_mq(q) && q->tag_set)
+		depth = (u64)q->tag_set->queue_depth *
+			max(q->tag_set->map[HCTX_TYPE_DEFAULT].nr_queues, 1U);
+	return clamp_t(u64, depth, 1, IOBAND_THROTTLE_MAX);
+}
+
+/*
  * Join (or create) the device group named in the table.  A new member of a
  * group that other devices already use must agree with its policy and with
  * every shared parameter it gives explicitly (0 inherits); a reload of the
@@ -347,8 +447,6 @@ static int ioband_devgroup_join(struct ioband_target *t, char **err)
 {
 	struct ioband_table_cfg *cfg = &t->cfg;
 	struct ioband_devgroup *dg;
-	u32 thr, lim;
-	u64 tok;
 	int r = 0;
 
 	mutex_lock(&ioband_devgroups_lock);
@@ -358,13 +456,14 @@ static int ioband_devgroup_join(struct ioband_target *t, char **err)
 		if (cfg->policy != dg->policy) {
 			*err = "Device group already uses another policy (change it with the policy message)";
 			r = -EINVAL;
-		} else if (cfg->io_throttle && cfg->io_throttle != dg->io_throttle) {
+		} else if (cfg->io_throttle &&
+			   cfg->io_throttle != dg->io_throttle_cfg) {
 			*err = "io_throttle differs from the device group's (give 0 to inherit)";
 			r = -EINVAL;
-		} else if (cfg->io_limit && cfg->io_limit != dg->io_limit) {
+		} else if (cfg->io_limit && cfg->io_limit != dg->io_limit_cfg) {
 			*err = "io_limit differs from the device group's (give 0 to inherit)";
 			r = -EINVAL;
-		} else if (cfg->token_base && cfg->token_base != dg->token_base) {
+		} else if (cfg->token_base && cfg->token_base != dg->token_cfg) {
 			*err = "token_base differs from the device group's (give 0 to inherit)";
 			r = -EINVAL;
 		}
@@ -373,9 +472,7 @@ static int ioband_devgroup_join(struct ioband_target *t, char **err)
 			goto out;
 	} else if (dg) {
 		/* Reload of the group's only device: check now, apply at resume. */
-		r = ioband_resolve_params(dg, cfg->io_throttle, cfg->io_limit,
-					  cfg->policy, cfg->token_base,
-					  &thr, &lim, &tok, err);
+		r = ioband_check_params(cfg->io_throttle, cfg->io_limit, err);
 		if (r)
 			goto out;
 		t->cfg_pending = true;
@@ -386,9 +483,7 @@ static int ioband_devgroup_join(struct ioband_target *t, char **err)
 			r = -ENOMEM;
 			goto out;
 		}
-		dg->default_io_limit =
-			max_t(u32, bdev_get_queue(t->dev->bdev)->nr_requests,
-			      IOBAND_MIN_IO_LIMIT);
+		dg->depth_max = ioband_disk_depth(t->dev->bdev);
 		mutex_lock(&dg->lock);
 		r = ioband_set_params(dg, cfg->io_throttle, cfg->io_limit,
 				      cfg->policy, cfg->token_base, err);
@@ -686,21 +781,35 @@ static u64 ioband_bio_cost(struct ioband_devgroup *dg, struct bio *bio)
 	return ioband_policy_get(READ_ONCE(dg->policy))->io_cost(&io);
 }
 
-/* Below this many in flight, completions kick the dispatcher. */
+/*
+ * At or below this many in flight, completions kick the dispatcher: once
+ * io_throttle slots are free.  (The two values may come from different
+ * updates of the automatic depth: never below 0.)
+ */
 static int ioband_low_water(struct ioband_devgroup *dg)
 {
 	u32 limit = READ_ONCE(dg->io_limit);
 
-	return limit - clamp_t(u32, READ_ONCE(dg->io_throttle), 1,
-			       max(limit / 2, 1U));
+	return limit - min(READ_ONCE(dg->io_throttle), limit);
 }
 
-/* A bio of @g goes to the disk: end_io will account for it. */
-static void ioband_issued(struct ioband_group *g, struct ioband_bio *pb)
+/*
+ * A bio of @g goes to the disk: end_io will account for it.  With an
+ * automatic io_limit, reads and writes are timed from here (@now, or the
+ * clock if 0) to end_io: the disk's latency, not the time held in ioband.
+ */
+static void ioband_issued(struct ioband_devgroup *dg, struct ioband_group *g,
+			  struct ioband_bio *pb, struct bio *bio, u64 now)
 {
 	atomic_inc(&g->inflight);
 	pb->g = g;
 	pb->counted = true;
+	pb->issued_ns = 0;
+	if (!READ_ONCE(dg->io_limit_cfg) &&
+	    (bio_op(bio) == REQ_OP_READ || bio_op(bio) == REQ_OP_WRITE)) {
+		pb->issued_ns = now ? now : ktime_get_ns();
+		pb->bucket = ioband_depth_bucket(bio_sectors(bio));
+	}
 }
 
 /*
@@ -747,7 +856,7 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		atomic_inc(&dg->inflight);
 
 		pb = dm_per_bio_data(bio, sizeof(*pb));
-		ioband_issued(g, pb);
+		ioband_issued(dg, g, pb, bio, now);
 		this_cpu_add(g->stats->wait_ns, now - pb->queued_ns);
 		bio_list_add(out, bio);
 	}
@@ -853,6 +962,8 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	this_cpu_inc(g->stats->delayed[dir]);
 	bio_list_add(&g->queue, bio);
 	WRITE_ONCE(g->nr_queued, g->nr_queued + 1);
+	if (!dg->depth_held)
+		WRITE_ONCE(dg->depth_held, true);	/* the bound binds */
 	if (g->nr_queued == 1) {
 		u32 w = READ_ONCE(g->weight);
 
@@ -878,9 +989,72 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 issue:
 	ioband_count(g, dir, sectors);
 	ioband_charge(dg, g, ioband_bio_cost(dg, bio));
-	ioband_issued(g, pb);
+	ioband_issued(dg, g, pb, bio, 0);
 	rcu_read_unlock();
 	return DM_MAPIO_REMAPPED;
+}
+
+/*
+ * End of a depth period: the counters' increase since the last one goes to
+ * the controller, whose bound becomes the effective io_limit.  A period
+ * lasts IOBAND_DEPTH_PERIOD_NS and IOBAND_DEPTH_MIN_SAMPLES completions;
+ * one that lasted over a second without holding anything back was mostly
+ * idle and teaches nothing (its rate would mislead the probes): dropped.
+ * Caller holds depth_busy.
+ */
+static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
+{
+	struct ioband_depth_period p = { .len_ns = now - dg->period_start };
+	struct ioband_depth_pcpu sum = {};
+	u64 n = 0;
+	u32 old, lim;
+	int cpu, b;
+
+	for_each_possible_cpu(cpu) {
+		struct ioband_depth_pcpu *c = per_cpu_ptr(dg->dstat, cpu);
+
+		for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++) {
+			sum.nr[b] += READ_ONCE(c->nr[b]);
+			sum.lat_ns[b] += READ_ONCE(c->lat_ns[b]);
+		}
+	}
+	for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++) {
+		p.nr[b] = sum.nr[b] - dg->dsnap.nr[b];
+		p.lat_ns[b] = sum.lat_ns[b] - dg->dsnap.lat_ns[b];
+		n += p.nr[b];
+	}
+	if (n < IOBAND_DEPTH_MIN_SAMPLES)
+		return;			/* the period goes on */
+	p.held = READ_ONCE(dg->depth_held) || atomic_read(&dg->queued);
+	dg->dsnap = sum;
+	WRITE_ONCE(dg->depth_held, false);
+	WRITE_ONCE(dg->period_start, now);
+	if (READ_ONCE(dg->io_limit_cfg))
+		return;			/* made fixed meanwhile */
+	if (!p.held && p.len_ns > 20 * IOBAND_DEPTH_PERIOD_NS)
+		return;
+	old = READ_ONCE(dg->io_limit);
+	lim = ioband_depth_update(&dg->depth, &p);
+	if (lim != old)
+		ioband_apply_limit(dg, lim);
+	if (lim > old && atomic_read(&dg->queued))
+		queue_work(ioband_wq, &dg->dispatch_work);
+}
+
+/* A timed bio completed: count it; end the period if it is over. */
+static void ioband_depth_done(struct ioband_devgroup *dg,
+			      struct ioband_bio *pb)
+{
+	u64 now = ktime_get_ns();
+
+	this_cpu_inc(dg->dstat->nr[pb->bucket]);
+	this_cpu_add(dg->dstat->lat_ns[pb->bucket], now - pb->issued_ns);
+	if (now - READ_ONCE(dg->period_start) < IOBAND_DEPTH_PERIOD_NS)
+		return;
+	if (test_and_set_bit_lock(0, &dg->depth_busy))
+		return;			/* another completion does it */
+	ioband_depth_period_end(dg, now);
+	ioband_depth_unlock(dg);
 }
 
 static int ioband_end_io(struct dm_target *ti, struct bio *bio,
@@ -895,6 +1069,8 @@ static int ioband_end_io(struct dm_target *ti, struct bio *bio,
 
 	if (!pb->counted)
 		return DM_ENDIO_DONE;
+	if (pb->issued_ns)
+		ioband_depth_done(dg, pb);
 
 	/*
 	 * Read g before its in-flight count drops: a detach waits for that
@@ -941,7 +1117,7 @@ static void ioband_presuspend(struct dm_target *ti)
 			atomic_dec(&dg->queued);
 			atomic_inc(&dg->inflight);
 			ioband_charge(dg, g, ioband_bio_cost(dg, bio));
-			ioband_issued(g, pb);
+			ioband_issued(dg, g, pb, bio, now);
 			this_cpu_add(g->stats->wait_ns, now - pb->queued_ns);
 			bio_list_add(&list, bio);
 		}
@@ -1004,6 +1180,29 @@ static void ioband_emit_group_id(struct ioband_target *t,
 	*szp = sz;
 }
 
+/*
+ * " depth <io_limit> <auto|fixed> <base us> <target us>": the effective
+ * io_limit and, when automatic, the latency baseline and target of 4 KiB
+ * I/O that the controller steers by (0 until it has measured them).  Read
+ * without depth_busy: a value of the last period or the one before.
+ */
+static void ioband_emit_depth(struct ioband_devgroup *dg, char *result,
+			      unsigned int maxlen, unsigned int *szp)
+{
+	bool automatic = !READ_ONCE(dg->io_limit_cfg);
+	unsigned int sz = *szp;
+	u64 base = 0, target = 0;
+
+	if (automatic) {
+		base = ioband_depth_base_ns(&dg->depth);
+		target = ioband_depth_target_ns(&dg->depth);
+	}
+	DMEMIT(" depth %u %s %llu %llu", READ_ONCE(dg->io_limit),
+	       automatic ? "auto" : "fixed", div_u64(base, NSEC_PER_USEC),
+	       div_u64(target, NSEC_PER_USEC));
+	*szp = sz;
+}
+
 static void ioband_status(struct dm_target *ti, status_type_t type,
 			  unsigned int status_flags, char *result,
 			  unsigned int maxlen)
@@ -1036,13 +1235,16 @@ static void ioband_status(struct dm_target *ti, status_type_t type,
 			       div_u64(s.wait_ns, NSEC_PER_USEC));
 		}
 		rcu_read_unlock();
+		ioband_emit_depth(dg, result, maxlen, &sz);
 		break;
 
 	case STATUSTYPE_TABLE:
 		mutex_lock(&dg->lock);
+		/* As configured: 0 stays default (automatic io_limit). */
 		DMEMIT("%s %s %u %u %s %s %llu :%u", t->dev->name, dg->name,
-		       dg->io_throttle, dg->io_limit, ioband_type_name(t->type),
-		       ioband_policy_name(dg->policy), dg->token_base,
+		       dg->io_throttle_cfg, dg->io_limit_cfg,
+		       ioband_type_name(t->type),
+		       ioband_policy_name(dg->policy), dg->token_cfg,
 		       READ_ONCE(t->default_group.weight));
 		xa_for_each(&t->groups, id, g)
 			DMEMIT(" %llu:%u", g->id, READ_ONCE(g->weight));
@@ -1175,27 +1377,26 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 		return 0;
 
 	/*
-	 * Shared parameters: a token left at its default (0) follows the
-	 * policy and io_limit; one set explicitly stays.
+	 * Shared parameters, kept as configured: a value left at its default
+	 * (0) follows the others (a default token the policy and io_limit,
+	 * io_limit 0 the disk); one set explicitly stays.
 	 */
 	case IOBAND_MSG_POLICY:
-		return ioband_set_params(dg, dg->io_throttle, dg->io_limit,
-					 msg->policy, dg->token_cfg, err);
+		return ioband_set_params(dg, dg->io_throttle_cfg,
+					 dg->io_limit_cfg, msg->policy,
+					 dg->token_cfg, err);
 
 	case IOBAND_MSG_TOKEN:
-		return ioband_set_params(dg, dg->io_throttle, dg->io_limit,
-					 dg->policy, msg->value, err);
+		return ioband_set_params(dg, dg->io_throttle_cfg,
+					 dg->io_limit_cfg, dg->policy,
+					 msg->value, err);
 
 	case IOBAND_MSG_IO_THROTTLE:
-		return ioband_set_params(dg, msg->value, dg->io_limit,
+		return ioband_set_params(dg, msg->value, dg->io_limit_cfg,
 					 dg->policy, dg->token_cfg, err);
 
 	case IOBAND_MSG_IO_LIMIT:
-		if (msg->value && msg->value < dg->io_throttle) {
-			*err = "io_limit must not be below io_throttle";
-			return -EINVAL;
-		}
-		return ioband_set_params(dg, dg->io_throttle, msg->value,
+		return ioband_set_params(dg, dg->io_throttle_cfg, msg->value,
 					 dg->policy, dg->token_cfg, err);
 
 	case IOBAND_MSG_RESET:

@@ -40,10 +40,24 @@ struct run {
 	double big;		/* share of 256 KiB I/O of the last period */
 };
 
+/*
+ * Heavy noise, as a TCG guest on a busy host shows (tests/run, the guest's
+ * own log of periods): a period's latency varies by 60%, and one in 16
+ * is a stall of 2.5 times, with the throughput down as much.
+ */
+static bool heavy;
+
 static double noise(struct run *r)
 {
+	double u;
+
 	r->seed = r->seed * 1103515245 + 12345;
-	return 0.95 + 0.1 * ((r->seed >> 16) & 0x7fff) / 32768.0;
+	u = ((r->seed >> 16) & 0x7fff) / 32768.0;
+	if (!heavy)
+		return 0.95 + 0.1 * u;
+	if (((r->seed >> 8) & 15) == 0)
+		return 2.5;
+	return 1.0 + 0.6 * u;
 }
 
 /* One period with @offered outstanding, @big: the share of 256 KiB I/O. */
@@ -166,18 +180,23 @@ static void test_step(const char *what, struct disk a, struct disk b)
 	check_converged(&R, what, b.knee, &b, 3000 * MS, 4000 * MS);
 }
 
-/* Slower: the first period after the change already cuts the bound. */
+/*
+ * Slower: within four periods of the change (the second one notices it:
+ * one alone may be a stall of the host) the bound has halved.
+ */
 static void test_cut(void)
 {
 	struct disk a = { 64, 1 * MS, 16 }, b = { 16, 1 * MS, 16 };
-	u32 before;
+	u32 before, i;
 
 	start(&R, 1024);
 	run_until(&R, &a, 512, 0, 2000 * MS);
 	before = R.d.depth / IOBAND_DEPTH_ONE;
-	period(&R, &b, 512, 0);
-	CHECK(R.d.limit * 2 <= before, "cut: %u -> %u", before, R.d.limit);
-	CHECK(R.d.cuts >= 1, "cut: no cut counted");
+	for (i = 0; i < 4; i++)
+		period(&R, &b, 512, 0);
+	CHECK(R.d.depth / IOBAND_DEPTH_ONE * 2 <= before, "cut: %u -> %llu",
+	      before, (unsigned long long)(R.d.depth / IOBAND_DEPTH_ONE));
+	CHECK(R.d.cuts >= 1, "cut: no slowdown counted");
 }
 
 /* Never above max, never below 1, no drift up while not binding. */
@@ -197,12 +216,15 @@ static void test_guards(void)
 		CHECK(R.limit[i] >= 1, "min: %u", R.limit[i]);
 	CHECK(R.d.limit <= 2, "knee 1: %u", R.d.limit);
 
-	/* Two I/Os outstanding on a knee-64 disk: the bound never binds. */
+	/*
+	 * Two I/Os outstanding on a knee-64 disk: the bound follows the
+	 * demand (one startup doubling above it at most), never the disk.
+	 */
 	start(&R, 1024);
 	run_until(&R, &k, 2, 0, 5000 * MS);
 	for (i = 0; i < R.n; i++)
-		CHECK(R.limit[i] <= IOBAND_DEPTH_INIT,
-		      "drift: %u while not binding", R.limit[i]);
+		CHECK(R.limit[i] <= 4, "drift: %u with 2 outstanding",
+		      R.limit[i]);
 }
 
 /*
@@ -225,6 +247,40 @@ static void test_sizes(void)
 			4000 * MS);
 }
 
+/*
+ * Heavy noise: still converged near the knee, and at least 90% of what
+ * the same disk completes when everything is sent to it (no bound).
+ */
+static void test_noisy(u32 knee)
+{
+	struct disk k = { knee, 1 * MS, 16 };
+	double got = 0, cap = 0;
+	u32 i, lo = U32_MAX, hi = 0;
+	char what[64];
+
+	heavy = true;
+	start(&R, 1024);
+	run_until(&R, &k, 1024, 0, 4000 * MS);
+	for (i = 1; i < R.n; i++) {
+		if (R.t[i] <= 2000 * MS)
+			continue;
+		got += R.iops[i];
+		/* the same period's noise, all of the disk in use */
+		cap += R.iops[i] * knee / min(knee, R.limit[i - 1]);
+		if (!R.probe[i] && !R.probe[i - 1]) {
+			lo = min(lo, R.limit[i - 1]);
+			hi = max(hi, R.limit[i - 1]);
+		}
+	}
+	heavy = false;
+	snprintf(what, sizeof(what), "heavy noise, knee %u", knee);
+	CHECK(got >= 0.9 * cap, "%s: %.0f of %.0f", what, got, cap);
+	CHECK(lo * 2 >= knee && hi <= knee * 2, "%s: bound %u..%u", what,
+	      lo, hi);
+	printf("%-34s bound %4u..%-4u knee %4u  %5.1f%% of the unbounded disk\n",
+	       what, lo, hi, knee, 100 * got / cap);
+}
+
 int main(void)
 {
 	test_matrix();
@@ -241,5 +297,8 @@ int main(void)
 	test_cut();
 	test_guards();
 	test_sizes();
+	test_noisy(4);
+	test_noisy(16);
+	test_noisy(64);
 	return utest_report("sim-depth");
 }
