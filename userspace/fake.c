@@ -12,8 +12,10 @@
  *     "next_minor": 1 }
  *
  * ioband tables are normalised the way the kernel prints them (device as
- * maj:min, zero io_throttle/io_limit/token_base replaced by a default) and
- * the ioband messages are applied to the stored table.  cgroups are plain
+ * maj:min; io_throttle, io_limit and token_base as configured, 0 = default
+ * or automatic) and the ioband messages are applied to the stored table.
+ * The status has the kernel's depth part: FAKE_LIMIT, automatic, while
+ * io_limit is 0.  cgroups are plain
  * directories under IOBAND_CGROUP_ROOT.
  */
 #include "backend.h"
@@ -29,9 +31,7 @@
 #include <unistd.h>
 
 #define FAKE_MAJOR 253
-#define FAKE_THROTTLE 4
 #define FAKE_LIMIT 192
-#define FAKE_TOKEN 768
 
 static json_object *st;
 static char *st_path;
@@ -223,12 +223,6 @@ static int normalise(const struct dm_tline *in, json_object **line)
 		}
 		free(t.device);
 		t.device = xasprintf("%u:%u", ma, mi);
-		if (!t.io_throttle)
-			t.io_throttle = FAKE_THROTTLE;
-		if (!t.io_limit)
-			t.io_limit = FAKE_LIMIT;
-		if (!t.token_base)
-			t.token_base = FAKE_TOKEN;
 		params = iob_table_format(&t);
 		iob_table_free(&t);
 	}
@@ -412,6 +406,8 @@ static int fk_status(const char *name, char **params)
 		sb_addf(&sb, " %lld %llu %llu", (long long)id, (unsigned long long)v[6],
 			(unsigned long long)v[7]);
 	}
+	sb_addf(&sb, " depth %u %s 0 0", t.io_limit ? t.io_limit : FAKE_LIMIT,
+		t.io_limit ? "fixed" : "auto");
 	iob_table_free(&t);
 	*params = sb_steal(&sb);
 	return 0;
@@ -492,19 +488,19 @@ static int fk_message(const char *name, const char *msg, char **reply)
 	} else if (!strcmp(verb, "token")) {
 		r = parse_u64_range(arg, 0, IOB_TOKEN_MAX, &v);
 		if (!r)
-			t.token_base = v ? v : FAKE_TOKEN;
+			t.token_base = v;
 	} else if (!strcmp(verb, "io_throttle")) {
 		r = parse_u64_range(arg, 0, IOB_THROTTLE_MAX, &v);
-		if (!r && (v ? v : FAKE_THROTTLE) > t.io_limit)
+		if (!r && v && t.io_limit && v > t.io_limit)
 			r = -EINVAL;
 		if (!r)
-			t.io_throttle = v ? v : FAKE_THROTTLE;
+			t.io_throttle = v;
 	} else if (!strcmp(verb, "io_limit")) {
 		r = parse_u64_range(arg, 0, IOB_THROTTLE_MAX, &v);
-		if (!r && (v ? v : FAKE_LIMIT) < t.io_throttle)
+		if (!r && v && t.io_throttle && v < t.io_throttle)
 			r = -EINVAL;
 		if (!r)
-			t.io_limit = v ? v : FAKE_LIMIT;
+			t.io_limit = v;
 	} else {
 		r = -EINVAL;
 	}

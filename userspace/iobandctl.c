@@ -702,11 +702,17 @@ static int cmd_status(struct ctx *c)
 
 		if (only && strcmp(only, d->d.name))
 			continue;
-		printf("%s%s (%u:%u) on %s, %llu MiB, device group %s, type %s, policy %s, io_throttle %u, io_limit %u, token %llu, by %s%s\n",
+		char lim[16];
+
+		if (d->t.io_limit)
+			snprintf(lim, sizeof(lim), "%u", d->t.io_limit);
+		else
+			snprintf(lim, sizeof(lim), "auto");
+		printf("%s%s (%u:%u) on %s, %llu MiB, device group %s, type %s, policy %s, io_throttle %u, io_limit %s, token %llu, by %s%s\n",
 		       first ? "" : "\n", d->d.name, d->d.major, d->d.minor, d->t.device,
 		       (unsigned long long)(d->d.t[0].len >> 11), d->t.devgroup,
 		       iob_type_name(d->t.type), iob_policy_name(d->t.policy), d->t.io_throttle,
-		       d->t.io_limit, (unsigned long long)d->t.token_base, d->managed,
+		       lim, (unsigned long long)d->t.token_base, d->managed,
 		       d->d.suspended ? ", SUSPENDED" : "");
 		if (d->s.has_depth)
 			printf("  depth %llu (%s), latency baseline %llu us, target %llu us\n",

@@ -285,20 +285,24 @@ static void plan_dgs(struct builder *b, const struct want *ws, size_t nw)
 			continue;
 		if (c->policy != t->policy)
 			dg_set(b->p, c, "policy", iob_policy_name(t->policy), iob_policy_name(c->policy));
-		/* Keep io_throttle <= io_limit at every step. */
-		limit_first = t->io_throttle && t->io_throttle > c->io_limit;
+		/*
+		 * Values as configured (0 = default, io_limit 0 = automatic),
+		 * as the kernel prints them.  Keep io_throttle <= io_limit at
+		 * every step.
+		 */
+		limit_first = t->io_throttle && c->io_limit && t->io_throttle > c->io_limit;
 		for (j = 0; j < 2; j++) {
 			bool lim = (j == 0) == limit_first;
 			unsigned int want = lim ? t->io_limit : t->io_throttle;
 			unsigned int have = lim ? c->io_limit : c->io_throttle;
 
-			if (!want || want == have)
+			if (want == have)
 				continue;
 			snprintf(v, sizeof(v), "%u", want);
 			snprintf(o, sizeof(o), "%u", have);
 			dg_set(b->p, c, lim ? "io_limit" : "io_throttle", v, o);
 		}
-		if (t->token_base && t->token_base != c->token_base) {
+		if (t->token_base != c->token_base) {
 			snprintf(v, sizeof(v), "%llu", (unsigned long long)t->token_base);
 			snprintf(o, sizeof(o), "%llu", (unsigned long long)c->token_base);
 			dg_set(b->p, c, "token", v, o);

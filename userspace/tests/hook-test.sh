@@ -79,10 +79,10 @@ P
 fresh
 empty=$(snapshot)
 hook 0 "$FX/web1-prepare.xml" prepare begin
-has "prepare: own disk" "$(snapshot)" "ioband-web1-vda IOBAND-apply-ioband-web1-vda ioband 8:16 ssd0 4 192 none weight 768 :200"
+has "prepare: own disk" "$(snapshot)" "ioband-web1-vda IOBAND-apply-ioband-web1-vda ioband 8:16 ssd0 0 0 none weight 0 :200"
 has "prepare: record" "$(snapshot)" "record web1.json"
 has "prepare: shared device of the host file" "$(snapshot)" "ioband-images IOBAND-apply-ioband-images"
-same "prepare: no group yet" "$(snapshot | grep ioband-images)" "ioband-images IOBAND-apply-ioband-images ioband 8:32 hdd0 4 192 cgroup weight 768 :50"
+same "prepare: no group yet" "$(snapshot | grep ioband-images)" "ioband-images IOBAND-apply-ioband-images ioband 8:32 hdd0 0 0 cgroup weight 0 :50"
 # The host file's network is shaped, without the guest's interfaces.
 same "prepare: no guest shaping yet" "$(cat "$T/tc.log")" "apply --uplink eth0 --rate 100mbit"
 hook 0 "$FX/web1-prepare.xml" start begin
@@ -113,7 +113,7 @@ left=$(snapshot)
 [[ $left != *web1* ]] || { echo "FAIL: release left: $left" >&2; FAILS=$((FAILS + 1)); }
 N=$((N + 1))
 # Only the host file's shared device remains (apply made it for the guest).
-same "release leaves the host file's state" "$left" "ioband-images IOBAND-apply-ioband-images ioband 8:32 hdd0 4 192 cgroup weight 768 :50"
+same "release leaves the host file's state" "$left" "ioband-images IOBAND-apply-ioband-images ioband 8:32 hdd0 0 0 cgroup weight 0 :50"
 hook 0 "$FX/web1-started.xml" release end	# twice: nothing recorded, nothing done
 
 # ---- a guest without ioband metadata is left alone

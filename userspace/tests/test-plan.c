@@ -186,10 +186,10 @@ static void test_fresh_and_idempotent(void)
 	free(s);
 	CHECK(apply(base) == EX_OK);
 	EXPECT_PLAN(base, "nothing to do\n");
-	/* The fake normalises like the kernel: effective values, maj:min. */
+	/* The fake normalises like the kernel: configured values, maj:min. */
 	s = dump_devices();
-	CHECK(strstr(s, "ioband-web1-root IOBAND-apply-ioband-web1-root 254:1 ssd0 4 192 none weight 768 :200\n") != NULL);
-	e = xasprintf("ioband-images IOBAND-apply-ioband-images 8:17 hdd 4 192 cgroup weight 768 :50 %llu:300 ", (unsigned long long)id);
+	CHECK(strstr(s, "ioband-web1-root IOBAND-apply-ioband-web1-root 254:1 ssd0 0 0 none weight 0 :200\n") != NULL);
+	e = xasprintf("ioband-images IOBAND-apply-ioband-images 8:17 hdd 0 0 cgroup weight 0 :50 %llu:300 ", (unsigned long long)id);
 	CHECK(strstr(s, e) != NULL);
 	free(e);
 	free(s);
@@ -222,24 +222,40 @@ static void test_edits(void)
 	EXPECT_PLAN(y, "weight ioband-images default group 60 (was 50)\n");
 	free(y);
 
-	/* Device-group parameters go to a member, throttle/limit in a safe order. */
+	/*
+	 * Device-group parameters go to a member, as configured (0 =
+	 * default, io_limit 0 = automatic), throttle/limit in a safe order.
+	 */
 	y = edit("    policy: weight\n", "    policy: weight-iosize\n    io-throttle: 300\n    io-limit: 400\n");
 	EXPECT_PLAN(y,
 		    "device-group-set ssd0 policy weight-iosize (was weight; via ioband-web1-root)\n"
-		    "device-group-set ssd0 io_limit 400 (was 192; via ioband-web1-root)\n"
-		    "device-group-set ssd0 io_throttle 300 (was 4; via ioband-web1-root)\n");
+		    "device-group-set ssd0 io_throttle 300 (was 0; via ioband-web1-root)\n"
+		    "device-group-set ssd0 io_limit 400 (was 0; via ioband-web1-root)\n");
+	CHECK(apply(y) == EX_OK);
 	free(y);
-	y = edit("    policy: weight\n", "    policy: weight\n    io-throttle: 2\n    io-limit: 3\n");
+	y = edit("    policy: weight\n", "    policy: weight-iosize\n    io-throttle: 500\n    io-limit: 600\n");
 	EXPECT_PLAN(y,
-		    "device-group-set ssd0 io_throttle 2 (was 4; via ioband-web1-root)\n"
-		    "device-group-set ssd0 io_limit 3 (was 192; via ioband-web1-root)\n");
+		    "device-group-set ssd0 io_limit 600 (was 400; via ioband-web1-root)\n"
+		    "device-group-set ssd0 io_throttle 500 (was 300; via ioband-web1-root)\n");
 	free(y);
+	y = edit("    policy: weight\n", "    policy: weight-iosize\n    io-throttle: 2\n    io-limit: 3\n");
+	EXPECT_PLAN(y,
+		    "device-group-set ssd0 io_throttle 2 (was 300; via ioband-web1-root)\n"
+		    "device-group-set ssd0 io_limit 3 (was 400; via ioband-web1-root)\n");
+	free(y);
+	/* Back to the defaults: the automatic io_limit again. */
+	EXPECT_PLAN(base,
+		    "device-group-set ssd0 policy weight (was weight-iosize; via ioband-web1-root)\n"
+		    "device-group-set ssd0 io_throttle 0 (was 300; via ioband-web1-root)\n"
+		    "device-group-set ssd0 io_limit 0 (was 400; via ioband-web1-root)\n");
+	CHECK(apply(base) == EX_OK);
+	EXPECT_PLAN(base, "nothing to do\n");
 
 	/* A new backing device: reload, nothing else. */
 	y = edit("        device: /dev/vg0/web2\n", "        device: /dev/vg0/web2-new\n");
 	EXPECT_PLAN(y,
 		    "reload ioband-web2-root: 0 819200 ioband 254:3 ssd0 0 0 none weight 0 :100 "
-		    "(was: 0 819200 ioband 254:2 ssd0 4 192 none weight 768 :100)\n");
+		    "(was: 0 819200 ioband 254:2 ssd0 0 0 none weight 0 :100)\n");
 	free(y);
 
 	/* Network: only the tc arguments change. */
@@ -254,7 +270,7 @@ static void test_edits(void)
 
 		y = xasprintf("%.*s%s", (int)(a - base), base, b);
 		s = xasprintf("detach ioband-images group %llu (weight 100)\n"
-			      "remove ioband-web2-root (was: 0 819200 ioband 254:2 ssd0 4 192 none weight 768 :100)\n"
+			      "remove ioband-web2-root (was: 0 819200 ioband 254:2 ssd0 0 0 none weight 0 :100)\n"
 			      "net-apply ioband-tc apply --uplink eth0 --rate 1gbit\n",
 			      (unsigned long long)id2);
 		EXPECT_PLAN(y, s);
