@@ -1064,13 +1064,73 @@ static void ioband_emit_group_id(struct ioband_target *t,
 	*szp = sz;
 }
 
+/*
+ * The groups' parts of the INFO status, "<group>... ext <group-ext>...",
+ * summing each group's per-CPU counters once.  A group's part goes at the
+ * front of @result, its ext part at the back, reversed, growing down; at
+ * the end the back is reversed (into group order again) and moved behind
+ * " ext".  If the two would meet, @result is filled to the brim instead,
+ * which tells dm core that it was too small, as a truncated DMEMIT() does
+ * (DM_BUFFER_FULL_FLAG: libdevmapper asks again with a larger one).
+ */
+static void ioband_emit_info(struct ioband_target *t, char *result,
+			     unsigned int maxlen, unsigned int *szp)
+{
+	unsigned int sz = *szp, tail = maxlen - 1, msz, esz, i, j;
+	char mbuf[160], ebuf[64];
+	struct ioband_stats s;
+	struct ioband_group *g;
+	unsigned long id;
+	bool full = false;
+
+	rcu_read_lock();
+	ioband_for_each_group(t, id, g) {
+		ioband_stats_sum(g, &s);
+		mbuf[0] = ' ';
+		msz = 1;
+		ioband_emit_group_id(t, g, mbuf, sizeof(mbuf), &msz);
+		memcpy(ebuf, mbuf, msz);
+		esz = msz;
+		msz += scnprintf(mbuf + msz, sizeof(mbuf) - msz,
+				 " %llu %llu %llu %llu %llu %llu",
+				 s.ios[READ], s.delayed[READ], s.sectors[READ],
+				 s.ios[WRITE], s.delayed[WRITE],
+				 s.sectors[WRITE]);
+		esz += scnprintf(ebuf + esz, sizeof(ebuf) - esz, " %u %llu",
+				 ioband_group_queued(g),
+				 div_u64(s.wait_ns, NSEC_PER_USEC));
+		if (sz + msz + esz > tail) {
+			full = true;
+			break;
+		}
+		memcpy(result + sz, mbuf, msz);
+		sz += msz;
+		for (i = 0; i < esz; i++)
+			result[--tail] = ebuf[i];
+	}
+	rcu_read_unlock();
+
+	if (full || sz + 4 > tail) {
+		memset(result + sz, ' ', maxlen - 1 - sz);
+		result[maxlen - 1] = '\0';
+		*szp = maxlen - 1;
+		return;
+	}
+	for (i = tail, j = maxlen - 2; i < j; i++, j--)
+		swap(result[i], result[j]);
+	memcpy(result + sz, " ext", 4);
+	memmove(result + sz + 4, result + tail, maxlen - 1 - tail);
+	sz += 4 + maxlen - 1 - tail;
+	result[sz] = '\0';
+	*szp = sz;
+}
+
 static void ioband_status(struct dm_target *ti, status_type_t type,
 			  unsigned int status_flags, char *result,
 			  unsigned int maxlen)
 {
 	struct ioband_target *t = ti->private;
 	struct ioband_devgroup *dg = t->dg;
-	struct ioband_stats s;
 	struct ioband_group *g;
 	unsigned long id;
 	unsigned int sz = 0;
@@ -1078,24 +1138,7 @@ static void ioband_status(struct dm_target *ti, status_type_t type,
 	switch (type) {
 	case STATUSTYPE_INFO:
 		DMEMIT("%s", dg->name);
-		rcu_read_lock();
-		ioband_for_each_group(t, id, g) {
-			ioband_stats_sum(g, &s);
-			DMEMIT(" ");
-			ioband_emit_group_id(t, g, result, maxlen, &sz);
-			DMEMIT(" %llu %llu %llu %llu %llu %llu",
-			       s.ios[READ], s.delayed[READ], s.sectors[READ],
-			       s.ios[WRITE], s.delayed[WRITE], s.sectors[WRITE]);
-		}
-		DMEMIT(" ext");
-		ioband_for_each_group(t, id, g) {
-			ioband_stats_sum(g, &s);
-			DMEMIT(" ");
-			ioband_emit_group_id(t, g, result, maxlen, &sz);
-			DMEMIT(" %u %llu", ioband_group_queued(g),
-			       div_u64(s.wait_ns, NSEC_PER_USEC));
-		}
-		rcu_read_unlock();
+		ioband_emit_info(t, result, maxlen, &sz);
 		break;
 
 	case STATUSTYPE_TABLE:
