@@ -973,6 +973,11 @@ static int ioband_end_io(struct dm_target *ti, struct bio *bio,
 	return DM_ENDIO_DONE;
 }
 
+static bool ioband_entity_of(struct ioband_entity *e, const void *t)
+{
+	return container_of(e, struct ioband_group, ent)->t == t;
+}
+
 /*
  * Release every bio this device holds, and hold nothing until resume, so
  * that suspend (and so table reloads and removal) completes.
@@ -982,19 +987,25 @@ static void ioband_presuspend(struct dm_target *ti)
 	struct ioband_target *t = ti->private;
 	struct ioband_devgroup *dg = t->dg;
 	struct bio_list list = BIO_EMPTY_LIST;
-	struct ioband_group *g;
-	unsigned long id;
+	u32 i, n;
 	u64 now;
 
 	spin_lock_irq(&dg->qlock);
 	/* After the lock: every held bio's queued_ns is earlier. */
 	now = ktime_get_ns();
 	WRITE_ONCE(t->draining, true);
-	rcu_read_lock();
-	ioband_for_each_group(t, id, g) {
+	/*
+	 * The groups holding bios are the ones in the backlog heap: take this
+	 * device's out of it rather than walk every group (up to 65536) with
+	 * interrupts off.  The heap is the device group's, O(groups with
+	 * bios held in all members).
+	 */
+	n = ioband_wfq_extract(&dg->wfq, ioband_entity_of, t);
+	for (i = 0; i < n; i++) {
+		struct ioband_group *g = container_of(dg->wfq.heap[dg->wfq.nr + i],
+						      struct ioband_group, ent);
 		struct bio *bio;
 
-		ioband_wfq_remove(&dg->wfq, &g->ent);
 		while ((bio = bio_list_pop(&g->queue))) {
 			struct ioband_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
 
@@ -1007,7 +1018,6 @@ static void ioband_presuspend(struct dm_target *ti)
 		}
 		WRITE_ONCE(g->nr_queued, 0);
 	}
-	rcu_read_unlock();
 	spin_unlock_irq(&dg->qlock);
 	ioband_submit_list(&list);
 }
