@@ -22,6 +22,7 @@
 #include <linux/minmax.h>
 #include <linux/math64.h>
 #include <linux/bug.h>
+#include <linux/sort.h>
 
 #else /* userspace */
 
@@ -59,6 +60,16 @@ typedef int64_t s64;
 #define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 static inline u64 div64_u64(u64 a, u64 b) { return a / b; }
+
+/* The kernel's sort() (a heapsort) has a swap argument; pass NULL here. */
+static inline void sort(void *base, size_t num, size_t size,
+			int (*cmp)(const void *, const void *),
+			void (*swap)(void *, void *, int))
+{
+	if (swap)
+		abort();
+	qsort(base, num, size, cmp);
+}
 static inline u64 div_u64(u64 a, u32 b) { return a / b; }
 
 /*

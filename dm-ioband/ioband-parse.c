@@ -158,10 +158,37 @@ static bool is_delim(char c)
 	return c && strchr(IOBAND_PARAM_DELIM, c);
 }
 
+static int cmp_group_id(const void *a, const void *b)
+{
+	u64 x = ((const struct ioband_group_cfg *)a)->id;
+	u64 y = ((const struct ioband_group_cfg *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Sort the groups by id and refuse a duplicate: O(n log n), where comparing
+ * every pair of 65536 groups would take 2 * 10^9 steps.
+ */
+static int check_unique_ids(struct ioband_table_cfg *cfg, char **err)
+{
+	unsigned int i;
+
+	sort(cfg->groups, cfg->nr_groups, sizeof(*cfg->groups), cmp_group_id,
+	     NULL);
+	for (i = 1; i < cfg->nr_groups; i++) {
+		if (cfg->groups[i - 1].id == cfg->groups[i].id) {
+			*err = "Duplicate group id";
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int ioband_parse_table(unsigned int argc, char **argv,
 		       struct ioband_table_cfg *cfg, char **err)
 {
-	unsigned int i, j;
+	unsigned int i;
 	int r;
 
 	memset(cfg->devgroup, 0, sizeof(cfg->devgroup));
@@ -247,15 +274,9 @@ int ioband_parse_table(unsigned int argc, char **argv,
 			*err = "Invalid group weight <group-id>:<weight> (1..32767)";
 			return r;
 		}
-		for (j = 0; j < cfg->nr_groups; j++) {
-			if (cfg->groups[j].id == g->id) {
-				*err = "Duplicate group id";
-				return -EINVAL;
-			}
-		}
 		cfg->nr_groups++;
 	}
-	return 0;
+	return check_unique_ids(cfg, err);
 }
 
 static int msg_need_args(unsigned int argc, unsigned int n, char **err)

@@ -90,8 +90,9 @@ int ioband_parse_group_id(const char *s, enum ioband_type type, u64 *id,
 
 /*
  * Parse argv[1..] of a table line (argv[0] is the device, which only the
- * kernel can resolve).  cfg->groups must have room for argc entries.
- * Returns 0, or -EINVAL with *err naming the bad field.
+ * kernel can resolve).  cfg->groups must have room for argc entries; they
+ * come back sorted by id.  Returns 0, or -EINVAL with *err naming the bad
+ * field (a duplicate id is found after every group parsed).
  */
 int ioband_parse_table(unsigned int argc, char **argv,
 		       struct ioband_table_cfg *cfg, char **err);

@@ -162,6 +162,33 @@ void ioband_wfq_remove(struct ioband_wfq *w, struct ioband_entity *e)
 	heap_up(w, last->heap_idx);
 }
 
+u32 ioband_wfq_extract(struct ioband_wfq *w,
+		       bool (*match)(struct ioband_entity *e, const void *arg),
+		       const void *arg)
+{
+	u32 i = 0, n = w->nr, taken;
+
+	/* Those kept to the front, those taken to the back. */
+	while (i < n) {
+		struct ioband_entity *e = w->heap[i];
+
+		if (match(e, arg)) {
+			w->heap[i] = w->heap[--n];
+			w->heap[n] = e;
+			e->heap_idx = IOBAND_NOT_QUEUED;
+		} else {
+			e->heap_idx = i++;
+		}
+	}
+	taken = w->nr - n;
+	w->nr = n;
+	if (taken) {
+		for (i = n / 2; i-- > 0; )
+			heap_down(w, i);
+	}
+	return taken;
+}
+
 void ioband_wfq_dispatched(struct ioband_wfq *w, struct ioband_entity *e,
 			   u64 vtime, bool more)
 {

@@ -164,6 +164,19 @@ void ioband_wfq_dispatched(struct ioband_wfq *w, struct ioband_entity *e,
 void ioband_wfq_remove(struct ioband_wfq *w, struct ioband_entity *e);
 
 /*
+ * Take out of the backlog every entity that @match picks (the backlog of a
+ * device group holds the groups of all its members; a suspend releases
+ * one member's).  @match is called once for each entity in the backlog,
+ * the heap is rebuilt once: O(w->nr).  The n entities taken are left in
+ * w->heap[w->nr .. w->nr + n), in no particular order, for the caller to go
+ * through before it releases the lock (the next activation reuses those
+ * slots).  Returns n.  Caller holds the lock.
+ */
+u32 ioband_wfq_extract(struct ioband_wfq *w,
+		       bool (*match)(struct ioband_entity *e, const void *arg),
+		       const void *arg);
+
+/*
  * Slot reservation for groups with think time (docs/scheduling.md,
  * "Think time").  A group that is active but has nothing held (bios in
  * flight, or its last one completed less than a grace period ago) and whose

@@ -46,13 +46,13 @@
 #include <linux/sched.h>
 #include <linux/pid.h>
 #include <linux/rcupdate.h>
+#include <linux/refcount.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <linux/timer.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
-#include <linux/delay.h>
 
 #include "ioband-parse.h"
 #include "ioband-sched.h"
@@ -93,12 +93,19 @@ struct ioband_group {
 
 	/* Virtual time: start tag of the next I/O.  Lock-free (cmpxchg). */
 	atomic64_t vtime;
-	atomic_t inflight;		/* on the disk; detach waits for 0 */
+	/*
+	 * One reference while attached (the xarray's; the target's for the
+	 * default group) and one per bio in flight: detach does not wait for
+	 * the disk, the last put frees the group (ioband_group_put()).
+	 */
+	refcount_t ref;
 
 	/* Held bios, under dg->qlock. */
 	struct bio_list queue;
 	unsigned int nr_queued;		/* written under qlock, read locklessly */
 	struct ioband_entity ent;	/* backlog heap entry */
+	bool detached;			/* written under qlock, read locklessly */
+	struct rcu_head rcu;
 };
 
 /* Per-CPU sums of completions and their latency, by size bucket. */
@@ -165,7 +172,9 @@ struct ioband_devgroup {
 	 * flight) while others wait keeps one slot free for IOBAND_ANTIC_NS,
 	 * so that a shallow (QD1) reader's next bio finds a slot instead of
 	 * waiting for the deep groups' bios to complete.  Only compared,
-	 * never dereferenced.
+	 * never dereferenced: a detach clears it, but a completion racing
+	 * with the detach may set it again to the detached (even freed)
+	 * group, which no bio will match; it expires like any other.
 	 */
 	struct ioband_group *antic;
 	u64 antic_until;		/* ktime ns */
@@ -177,7 +186,7 @@ struct ioband_bio {
 	u64 issued_ns;			/* 0: not measured (fixed io_limit) */
 	struct ioband_group *g;		/* valid while counted */
 	u8 bucket;			/* size bucket of the depth controller */
-	bool counted;			/* in dg->inflight and g->inflight */
+	bool counted;			/* in dg->inflight, holds a ref on g */
 };
 
 struct ioband_target {
@@ -549,6 +558,7 @@ static int ioband_group_init(struct ioband_target *t, struct ioband_group *g,
 	g->id = id;
 	g->weight = weight;
 	g->t = t;
+	refcount_set(&g->ref, 1);
 	bio_list_init(&g->queue);
 	g->ent.heap_idx = IOBAND_NOT_QUEUED;
 	return 0;
@@ -558,6 +568,40 @@ static void ioband_group_free(struct ioband_group *g)
 {
 	free_percpu(g->stats);
 	kfree(g);
+}
+
+static void ioband_group_free_rcu(struct rcu_head *head)
+{
+	ioband_group_free(container_of(head, struct ioband_group, rcu));
+}
+
+/*
+ * Drop a reference to a group; the last one frees it after a grace period
+ * (in an RCU callback, not in the completion's context).  The default
+ * group's own reference is the target's, never dropped.  Returns the
+ * references left: @g must not be used after this.
+ */
+static int ioband_group_put(struct ioband_group *g)
+{
+	int old;
+
+	if (__refcount_dec_and_test(&g->ref, &old))
+		call_rcu(&g->rcu, ioband_group_free_rcu);
+	return old - 1;
+}
+
+/*
+ * A detached group's own reference, dropped once map(), which looks groups
+ * up under rcu_read_lock(), can no longer find it: until then a map() may
+ * still take a reference for a bio.  Already after a grace period: the
+ * last reference frees the group at once.
+ */
+static void ioband_group_unref_rcu(struct rcu_head *head)
+{
+	struct ioband_group *g = container_of(head, struct ioband_group, rcu);
+
+	if (refcount_dec_and_test(&g->ref))
+		ioband_group_free(g);
 }
 
 /* Create and publish an extra group.  Caller holds dg->lock or owns t. */
@@ -576,13 +620,18 @@ static int ioband_group_attach(struct ioband_target *t, u64 id, u32 weight)
 	}
 	r = xa_insert(&t->groups, id, g, GFP_KERNEL);
 	if (r) {
-		ioband_group_free(g);
+		ioband_group_put(g);
 		return r;
 	}
 	t->nr_groups++;
 	return 0;
 }
 
+/*
+ * At dtr dm core has no bio of ours in flight and calls map() no more, so
+ * the groups' own references are the last: each group goes after a grace
+ * period, as at the end of a detach (module exit waits: rcu_barrier()).
+ */
 static void ioband_free_groups(struct ioband_target *t)
 {
 	struct ioband_group *g;
@@ -590,7 +639,7 @@ static void ioband_free_groups(struct ioband_target *t)
 
 	xa_for_each(&t->groups, id, g) {
 		xa_erase(&t->groups, id);
-		ioband_group_free(g);
+		WARN_ON_ONCE(ioband_group_put(g));
 	}
 	xa_destroy(&t->groups);
 	t->nr_groups = 0;
@@ -603,6 +652,9 @@ static void ioband_dtr(struct dm_target *ti)
 	if (t->dg)
 		ioband_devgroup_leave(t);
 	ioband_free_groups(t);
+	/* Embedded in t: nothing in flight may hold it (see above). */
+	WARN_ON_ONCE(t->default_group.stats &&
+		     refcount_read(&t->default_group.ref) != 1);
 	free_percpu(t->default_group.stats);
 	if (t->dev)
 		dm_put_device(ti, t->dev);
@@ -692,7 +744,9 @@ bad:
 
 /*
  * Find the group of a bio.  Called under rcu_read_lock(); the group stays
- * valid until rcu_read_unlock() (detach waits for a grace period).
+ * valid, with its own reference, until rcu_read_unlock() (a detach drops
+ * that reference only after a grace period), so the caller may take one.
+ * A group found may be detached by then: held bios must check (map()).
  */
 static struct ioband_group *ioband_classify(struct ioband_target *t,
 					    struct bio *bio)
@@ -794,14 +848,15 @@ static int ioband_low_water(struct ioband_devgroup *dg)
 }
 
 /*
- * A bio of @g goes to the disk: end_io will account for it.  With an
- * automatic io_limit, reads and writes are timed from here (@now, or the
- * clock if 0) to end_io: the disk's latency, not the time held in ioband.
+ * A bio of @g goes to the disk: end_io will account for it, and the bio
+ * holds a reference to @g until then.  With an automatic io_limit, reads
+ * and writes are timed from here (@now, or the clock if 0) to end_io: the
+ * disk's latency, not the time held in ioband.
  */
 static void ioband_issued(struct ioband_devgroup *dg, struct ioband_group *g,
 			  struct ioband_bio *pb, struct bio *bio, u64 now)
 {
-	atomic_inc(&g->inflight);
+	refcount_inc(&g->ref);
 	pb->g = g;
 	pb->counted = true;
 	pb->issued_ns = 0;
@@ -956,6 +1011,9 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 		atomic_inc(&dg->inflight);
 		goto issue;
 	}
+	/* Detached since classify(): nothing is held on it any more. */
+	if (g->detached)
+		g = &t->default_group;
 	/* Under qlock, so that presuspend's and dispatch's clock is later. */
 	pb->queued_ns = ktime_get_ns();
 	ioband_count(g, dir, sectors);
@@ -1064,7 +1122,7 @@ static int ioband_end_io(struct dm_target *ti, struct bio *bio,
 	struct ioband_devgroup *dg = t->dg;
 	struct ioband_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
 	struct ioband_group *g = pb->g;
-	bool held;
+	bool idle;
 	int left;
 
 	if (!pb->counted)
@@ -1073,12 +1131,12 @@ static int ioband_end_io(struct dm_target *ti, struct bio *bio,
 		ioband_depth_done(dg, pb);
 
 	/*
-	 * Read g before its in-flight count drops: a detach waits for that
-	 * count to reach 0 and then frees g.
+	 * The put is the last use of g: a detached group may be freed once
+	 * its last bio drops its reference.  Left with its own reference
+	 * only, an attached group has nothing in flight.
 	 */
-	held = READ_ONCE(g->nr_queued);
-	if (atomic_dec_and_test(&g->inflight) && !held &&
-	    atomic_read(&dg->queued)) {
+	idle = !READ_ONCE(g->nr_queued) && !READ_ONCE(g->detached);
+	if (ioband_group_put(g) == 1 && idle && atomic_read(&dg->queued)) {
 		/* g went idle while others wait: keep a slot for its return. */
 		WRITE_ONCE(dg->antic_until, ktime_get_ns() + IOBAND_ANTIC_NS);
 		WRITE_ONCE(dg->antic, g);
@@ -1087,6 +1145,11 @@ static int ioband_end_io(struct dm_target *ti, struct bio *bio,
 	if (atomic_read(&dg->queued) && left <= ioband_low_water(dg))
 		queue_work(ioband_wq, &dg->dispatch_work);
 	return DM_ENDIO_DONE;
+}
+
+static bool ioband_entity_of(struct ioband_entity *e, const void *t)
+{
+	return container_of(e, struct ioband_group, ent)->t == t;
 }
 
 /*
@@ -1098,19 +1161,25 @@ static void ioband_presuspend(struct dm_target *ti)
 	struct ioband_target *t = ti->private;
 	struct ioband_devgroup *dg = t->dg;
 	struct bio_list list = BIO_EMPTY_LIST;
-	struct ioband_group *g;
-	unsigned long id;
+	u32 i, n;
 	u64 now;
 
 	spin_lock_irq(&dg->qlock);
 	/* After the lock: every held bio's queued_ns is earlier. */
 	now = ktime_get_ns();
 	WRITE_ONCE(t->draining, true);
-	rcu_read_lock();
-	ioband_for_each_group(t, id, g) {
+	/*
+	 * The groups holding bios are the ones in the backlog heap: take this
+	 * device's out of it rather than walk every group (up to 65536) with
+	 * interrupts off.  The heap is the device group's, O(groups with
+	 * bios held in all members).
+	 */
+	n = ioband_wfq_extract(&dg->wfq, ioband_entity_of, t);
+	for (i = 0; i < n; i++) {
+		struct ioband_group *g = container_of(dg->wfq.heap[dg->wfq.nr + i],
+						      struct ioband_group, ent);
 		struct bio *bio;
 
-		ioband_wfq_remove(&dg->wfq, &g->ent);
 		while ((bio = bio_list_pop(&g->queue))) {
 			struct ioband_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
 
@@ -1123,7 +1192,6 @@ static void ioband_presuspend(struct dm_target *ti)
 		}
 		WRITE_ONCE(g->nr_queued, 0);
 	}
-	rcu_read_unlock();
 	spin_unlock_irq(&dg->qlock);
 	ioband_submit_list(&list);
 }
@@ -1203,13 +1271,73 @@ static void ioband_emit_depth(struct ioband_devgroup *dg, char *result,
 	*szp = sz;
 }
 
+/*
+ * The groups' parts of the INFO status, "<group>... ext <group-ext>...",
+ * summing each group's per-CPU counters once.  A group's part goes at the
+ * front of @result, its ext part at the back, reversed, growing down; at
+ * the end the back is reversed (into group order again) and moved behind
+ * " ext".  If the two would meet, @result is filled to the brim instead,
+ * which tells dm core that it was too small, as a truncated DMEMIT() does
+ * (DM_BUFFER_FULL_FLAG: libdevmapper asks again with a larger one).
+ */
+static void ioband_emit_info(struct ioband_target *t, char *result,
+			     unsigned int maxlen, unsigned int *szp)
+{
+	unsigned int sz = *szp, tail = maxlen - 1, msz, esz, i, j;
+	char mbuf[160], ebuf[64];
+	struct ioband_stats s;
+	struct ioband_group *g;
+	unsigned long id;
+	bool full = false;
+
+	rcu_read_lock();
+	ioband_for_each_group(t, id, g) {
+		ioband_stats_sum(g, &s);
+		mbuf[0] = ' ';
+		msz = 1;
+		ioband_emit_group_id(t, g, mbuf, sizeof(mbuf), &msz);
+		memcpy(ebuf, mbuf, msz);
+		esz = msz;
+		msz += scnprintf(mbuf + msz, sizeof(mbuf) - msz,
+				 " %llu %llu %llu %llu %llu %llu",
+				 s.ios[READ], s.delayed[READ], s.sectors[READ],
+				 s.ios[WRITE], s.delayed[WRITE],
+				 s.sectors[WRITE]);
+		esz += scnprintf(ebuf + esz, sizeof(ebuf) - esz, " %u %llu",
+				 ioband_group_queued(g),
+				 div_u64(s.wait_ns, NSEC_PER_USEC));
+		if (sz + msz + esz > tail) {
+			full = true;
+			break;
+		}
+		memcpy(result + sz, mbuf, msz);
+		sz += msz;
+		for (i = 0; i < esz; i++)
+			result[--tail] = ebuf[i];
+	}
+	rcu_read_unlock();
+
+	if (full || sz + 4 > tail) {
+		memset(result + sz, ' ', maxlen - 1 - sz);
+		result[maxlen - 1] = '\0';
+		*szp = maxlen - 1;
+		return;
+	}
+	for (i = tail, j = maxlen - 2; i < j; i++, j--)
+		swap(result[i], result[j]);
+	memcpy(result + sz, " ext", 4);
+	memmove(result + sz + 4, result + tail, maxlen - 1 - tail);
+	sz += 4 + maxlen - 1 - tail;
+	result[sz] = '\0';
+	*szp = sz;
+}
+
 static void ioband_status(struct dm_target *ti, status_type_t type,
 			  unsigned int status_flags, char *result,
 			  unsigned int maxlen)
 {
 	struct ioband_target *t = ti->private;
 	struct ioband_devgroup *dg = t->dg;
-	struct ioband_stats s;
 	struct ioband_group *g;
 	unsigned long id;
 	unsigned int sz = 0;
@@ -1217,24 +1345,8 @@ static void ioband_status(struct dm_target *ti, status_type_t type,
 	switch (type) {
 	case STATUSTYPE_INFO:
 		DMEMIT("%s", dg->name);
-		rcu_read_lock();
-		ioband_for_each_group(t, id, g) {
-			ioband_stats_sum(g, &s);
-			DMEMIT(" ");
-			ioband_emit_group_id(t, g, result, maxlen, &sz);
-			DMEMIT(" %llu %llu %llu %llu %llu %llu",
-			       s.ios[READ], s.delayed[READ], s.sectors[READ],
-			       s.ios[WRITE], s.delayed[WRITE], s.sectors[WRITE]);
-		}
-		DMEMIT(" ext");
-		ioband_for_each_group(t, id, g) {
-			ioband_stats_sum(g, &s);
-			DMEMIT(" ");
-			ioband_emit_group_id(t, g, result, maxlen, &sz);
-			DMEMIT(" %u %llu", ioband_group_queued(g),
-			       div_u64(s.wait_ns, NSEC_PER_USEC));
-		}
-		rcu_read_unlock();
+		ioband_emit_info(t, result, maxlen, &sz);
+		/* truncated, or not written at all when the buffer is full */
 		ioband_emit_depth(dg, result, maxlen, &sz);
 		break;
 
@@ -1287,7 +1399,8 @@ static int ioband_msg_stats(struct ioband_target *t, char *result,
 
 /*
  * A detached group's held bios join the tail of the default group's queue,
- * in their order, rather than being lost or issued out of turn.
+ * in their order, rather than being lost or issued out of turn.  map()
+ * checks detached under qlock, so nothing is held on @g after this.
  */
 static void ioband_group_orphan(struct ioband_devgroup *dg,
 				struct ioband_target *t, struct ioband_group *g)
@@ -1295,6 +1408,9 @@ static void ioband_group_orphan(struct ioband_devgroup *dg,
 	struct ioband_group *def = &t->default_group;
 
 	spin_lock_irq(&dg->qlock);
+	WRITE_ONCE(g->detached, true);
+	if (READ_ONCE(dg->antic) == g)
+		WRITE_ONCE(dg->antic, NULL);
 	ioband_wfq_remove(&dg->wfq, &g->ent);
 	if (g->nr_queued) {
 		bio_list_merge(&def->queue, &g->queue);
@@ -1359,13 +1475,15 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 			return -EINVAL;
 		}
 		t->nr_groups--;
-		synchronize_rcu();	/* no map() can reach g any more */
+		/*
+		 * No waiting, with dg->lock held, for map() or the disk: g's
+		 * bios in flight hold references, a map() that found g before
+		 * the erase may take one until a grace period has passed, and
+		 * the last reference frees it.
+		 */
 		ioband_group_orphan(dg, t, g);
-		/* end_io() reads g until the group's in-flight count is 0. */
-		while (atomic_read(&g->inflight))
-			usleep_range(1000, 2000);
 		dg->nr_entities--;
-		ioband_group_free(g);
+		call_rcu(&g->rcu, ioband_group_unref_rcu);
 		return 0;
 
 	case IOBAND_MSG_TYPE:
@@ -1498,6 +1616,8 @@ static int __init dm_ioband_init(void)
 static void __exit dm_ioband_exit(void)
 {
 	dm_unregister_target(&ioband_target);
+	/* Groups freed after a grace period: their callbacks are our code. */
+	rcu_barrier();
 	destroy_workqueue(ioband_wq);
 }
 

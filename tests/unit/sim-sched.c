@@ -782,6 +782,67 @@ static void test_heap(void)
 	free(w.heap);
 }
 
+/* ioband_wfq_extract(): the entities of one owner out, a valid heap left. */
+static struct ioband_entity xents[300];
+static unsigned char xowner[ARRAY_SIZE(xents)];
+
+static bool owned_by(struct ioband_entity *e, const void *arg)
+{
+	return xowner[e - xents] == *(const unsigned char *)arg;
+}
+
+static void test_extract(void)
+{
+	struct ioband_wfq w;
+	unsigned int seed = 7, i, round;
+
+	ioband_wfq_init(&w);
+	free(ioband_wfq_set_heap(&w, calloc(ARRAY_SIZE(xents), sizeof(void *)),
+				 ARRAY_SIZE(xents)));
+	for (i = 0; i < ARRAY_SIZE(xents); i++) {
+		xents[i].heap_idx = IOBAND_NOT_QUEUED;
+		xowner[i] = i % 3;
+	}
+	for (round = 0; round < 2000; round++) {
+		unsigned char who = rand_r(&seed) % 3;
+		u32 before, want = 0, n, bad = 0;
+
+		for (i = 0; i < ARRAY_SIZE(xents); i++) {
+			if (xents[i].heap_idx == IOBAND_NOT_QUEUED && rand_r(&seed) % 2) {
+				xents[i].vtime = rand_r(&seed) % 5000;
+				ioband_wfq_activate(&w, &xents[i], 0);
+			}
+		}
+		before = w.nr;
+		for (i = 0; i < ARRAY_SIZE(xents); i++)
+			want += xents[i].heap_idx != IOBAND_NOT_QUEUED && xowner[i] == who;
+		n = ioband_wfq_extract(&w, owned_by, &who);
+		CHECK(n == want && w.nr == before - n, "round %u: took %u of %u",
+		      round, n, want);
+		for (i = 0; i < n; i++) {
+			struct ioband_entity *e = w.heap[w.nr + i];
+
+			bad += !owned_by(e, &who) || e->heap_idx != IOBAND_NOT_QUEUED;
+		}
+		for (i = 0; i < w.nr; i++) {
+			bad += w.heap[i]->heap_idx != i || owned_by(w.heap[i], &who);
+			bad += i && ioband_vt_before(w.heap[i]->vtime,
+						     w.heap[(i - 1) / 2]->vtime);
+		}
+		CHECK(!bad, "round %u: %u bad entries", round, bad);
+		/* Some dispatches, so that the heap moves between rounds. */
+		for (i = 0; i < 20 && ioband_wfq_first(&w); i++) {
+			struct ioband_entity *e = ioband_wfq_first(&w);
+
+			ioband_wfq_dispatched(&w, e, e->vtime + rand_r(&seed) % 50,
+					      rand_r(&seed) % 2);
+		}
+		if (utest_failed)
+			break;
+	}
+	free(w.heap);
+}
+
 static void test_policies(void)
 {
 	struct ioband_io io = { .sectors = 128 };
@@ -912,6 +973,7 @@ int main(int argc, char **argv)
 	}
 	test_policies();
 	test_heap();
+	test_extract();
 	test_proportional(0);
 	test_proportional(~0ULL - 1000 * IOBAND_VT_ONE);	/* wraps mid-run */
 	test_iosize();

@@ -147,6 +147,51 @@ static void test_argv_untouched(void)
 	CHECK(!strcmp(argv[9], "2000,20"), "argv[9]=%s", argv[9]);
 }
 
+/*
+ * 65536 groups, the most a table may have, given in descending id order:
+ * accepted, handed back sorted by id; the same line with its last id equal
+ * to its first is refused.  The duplicate check is a sort, not a compare
+ * of every pair (2 * 10^9 of them here).
+ */
+static void test_many_groups(void)
+{
+	unsigned int n = IOBAND_GROUPS_MAX, argc = IOBAND_TABLE_FIXED_ARGS + n;
+	const char *fixed[] = { "8:16", "g", "0", "0", "cgroup", "weight", "0" };
+	char **argv = calloc(argc, sizeof(*argv));
+	char *words = calloc(n, 24);
+	struct ioband_group_cfg *groups = calloc(argc, sizeof(*groups));
+	struct ioband_table_cfg c = { .groups = groups };
+	unsigned int i, sorted = 1;
+	char *err = NULL;
+	int r;
+
+	if (!argv || !words || !groups)
+		abort();
+	for (i = 0; i < IOBAND_TABLE_FIXED_ARGS; i++)
+		argv[i] = (char *)fixed[i];
+	for (i = 0; i < n; i++) {
+		argv[IOBAND_TABLE_FIXED_ARGS + i] = words + 24 * i;
+		snprintf(words + 24 * i, 24, "%u:%u", 1000000 - 7 * i, 1 + i % 100);
+	}
+	r = ioband_parse_table(argc, argv, &c, &err);
+	CHECK(r == 0 && c.nr_groups == n, "65536 groups: r=%d err=%s", r, err);
+	for (i = 1; i < c.nr_groups; i++)
+		sorted &= c.groups[i - 1].id < c.groups[i].id;
+	CHECK(sorted, "groups handed back sorted by id");
+	CHECK(c.nr_groups && c.groups[0].id == 1000000 - 7 * (n - 1) &&
+	      c.groups[0].weight == 1 + (n - 1) % 100, "lowest id with its weight");
+	CHECK(!strcmp(argv[argc - 1], words + 24 * (n - 1)), "argv untouched");
+
+	snprintf(words + 24 * (n - 1), 24, "1000000:5");
+	err = NULL;
+	r = ioband_parse_table(argc, argv, &c, &err);
+	CHECK(r == -EINVAL && err && !strcmp(err, "Duplicate group id"),
+	      "first and last equal: r=%d err=%s", r, err);
+	free(groups);
+	free(words);
+	free(argv);
+}
+
 static int parse_msg(const char *line, enum ioband_type type,
 		     struct ioband_msg *m, char **err)
 {
@@ -255,6 +300,7 @@ int main(void)
 	test_good_tables();
 	test_bad_tables();
 	test_argv_untouched();
+	test_many_groups();
 	test_messages();
 	test_bad_messages();
 	test_names();
