@@ -30,7 +30,9 @@
  *   to the target (the knee is behind), and stays in the steady state.
  * - Binding (a bio was held): the bound moves to the target at once when
  *   that is higher, half-way when lower (damping).
- * - Not binding: the bound stays; it never drifts up.
+ * - Not binding: the bound never drifts up; it comes down half-way to the
+ *   target only while latency is 9/8 of the baseline or more (the disk
+ *   queues below an idle bound), and otherwise stays for the next burst.
  * - Probes: every PROBE-th binding period runs at 3/4 of the bound, below
  *   the knee, so the window always holds an unqueued latency (without them
  *   a bound above the knee would measure its own queue as the baseline
@@ -39,7 +41,11 @@
  *   maximum) keeps it.  Where latency varies for reasons other than a
  *   queue (an emulated disk whose host CPU is busy), the work of a period
  *   at depth D is below D and the estimate alone would settle below the
- *   knee; the upward probe finds what the disk really does.
+ *   knee; the upward probe finds what the disk really does.  While the
+ *   bound does not bind, one period in 4 * PROBE still probes down, to 3/4
+ *   of the load's own depth: a bound above the knee that the load never
+ *   reaches lets the disk queue unseen (the baseline is then that queue's
+ *   latency), and only a period below the load shows it.
  * - A slowdown (latency twice the baseline and the work below 3/4 of
  *   the estimate) two periods running (one alone is often a stall of the
  *   host, not the disk): the bound is cut to D x 1.15 / r (PARDA's fixed
@@ -85,28 +91,35 @@ static void ioband_depth_learn(struct ioband_depth *d,
 	}
 }
 
-/*
- * Latency over baseline (r, x1024), weighted by completions, and the work
- * of the period (fixed point).
- */
+/* Latency over baseline (r, x1024), weighted by completions. */
 static u32 ioband_depth_ratio(const struct ioband_depth *d,
-			      const struct ioband_depth_period *p, u64 *work)
+			      const struct ioband_depth_period *p)
 {
-	u64 sum = 0, busy = 0, n = 0;
+	u64 sum = 0, n = 0;
 	unsigned int b;
 
 	for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++) {
 		if (!p->nr[b] || !d->base_ns[b])
 			continue;
 		sum += div64_u64(p->lat_ns[b] * 1024, d->base_ns[b]);
-		busy += p->nr[b] * d->base_ns[b];
 		n += p->nr[b];
 	}
-	*work = p->len_ns ?
-		div64_u64(busy, max_t(u64, p->len_ns / IOBAND_DEPTH_ONE, 1)) : 0;
 	if (!n)
 		return 1024;
 	return (u32)min_t(u64, div64_u64(sum, n), 1024ULL * 1024);
+}
+
+/* The work of window slot @i at the current baselines (fixed point). */
+static u64 ioband_depth_work(const struct ioband_depth *d, unsigned int i)
+{
+	u64 busy = 0;
+	unsigned int b;
+
+	if (!d->wlen[i])
+		return 0;
+	for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++)
+		busy += (u64)d->wnr[i][b] * d->base_ns[b];
+	return div64_u64(busy, max_t(u64, d->wlen[i] / IOBAND_DEPTH_ONE, 1));
 }
 
 static u32 ioband_depth_clamp(struct ioband_depth *d)
@@ -125,16 +138,20 @@ u32 ioband_depth_update(struct ioband_depth *d,
 {
 	u64 prev = d->est, work, target;
 	bool probed = d->probing;
-	unsigned int i;
+	unsigned int i, slot;
 	u32 r, lim;
 
+	slot = d->period % IOBAND_DEPTH_WINDOW;
 	ioband_depth_learn(d, p);
-	r = ioband_depth_ratio(d, p, &work);
+	r = ioband_depth_ratio(d, p);
 	d->ratio = r;
-	d->wwin[d->period % IOBAND_DEPTH_WINDOW] = work;
+	for (i = 0; i < IOBAND_DEPTH_BUCKETS; i++)
+		d->wnr[slot][i] = (u32)min_t(u64, p->nr[i], U32_MAX);
+	d->wlen[slot] = p->len_ns;
+	work = ioband_depth_work(d, slot);
 	d->est = 0;
 	for (i = 0; i < IOBAND_DEPTH_WINDOW; i++)
-		d->est = max(d->est, d->wwin[i]);
+		d->est = max(d->est, ioband_depth_work(d, i));
 	d->period++;
 	target = d->est + d->est / 8;
 
@@ -147,7 +164,8 @@ u32 ioband_depth_update(struct ioband_depth *d,
 		d->depth = div64_u64(d->depth * T_RATIO, r);
 		memset(d->win, 0, sizeof(d->win));
 		memset(d->base_ns, 0, sizeof(d->base_ns));
-		memset(d->wwin, 0, sizeof(d->wwin));
+		memset(d->wnr, 0, sizeof(d->wnr));
+		memset(d->wlen, 0, sizeof(d->wlen));
 		d->est = 0;
 		d->cuts++;
 		d->slow = 0;
@@ -168,19 +186,37 @@ u32 ioband_depth_update(struct ioband_depth *d,
 			d->depth = target;
 		else
 			d->depth = (d->depth + target) / 2;
+	} else if (!probed && target && target < d->depth &&
+		   r > 1024 + 1024 / 8) {
+		/*
+		 * Not binding, but the disk queues what the bound lets
+		 * through: down (never up).  Without a queue below a bound
+		 * above the load stays, for the next burst.
+		 */
+		d->depth = (d->depth + target) / 2;
 	}
 	lim = ioband_depth_clamp(d);
 
 	d->probing = false;
-	if (p->held && !probed && !d->startup) {
-		i = d->period % IOBAND_DEPTH_PROBE;
-		if (i == 0 && lim > 1) {
-			lim = max_t(u32, lim * 3 / 4, 1);
-			d->probing = true;
-		} else if (i == IOBAND_DEPTH_PROBE / 2 && lim < d->max) {
-			lim = min_t(u32, lim + lim / 4 + 1, d->max);
-			d->probing = true;
-		}
+	i = d->period % IOBAND_DEPTH_PROBE;
+	if (probed || d->startup) {
+		/* no probe */
+	} else if (p->held && i == 0 && lim > 1) {
+		lim = max_t(u32, lim * 3 / 4, 1);
+		d->probing = true;
+	} else if (p->held && i == IOBAND_DEPTH_PROBE / 2 && lim < d->max) {
+		lim = min_t(u32, lim + lim / 4 + 1, d->max);
+		d->probing = true;
+	} else if (!p->held && d->est >= 2 * IOBAND_DEPTH_ONE &&
+		   d->period % (4 * IOBAND_DEPTH_PROBE) == 0) {
+		/*
+		 * Rarely: the baseline may be a queue below an idle bound.
+		 * 3/4 of what the load keeps in flight (the estimate, about
+		 * that while nothing is held), not of the bound above it.
+		 */
+		lim = min_t(u32, lim, d->est / IOBAND_DEPTH_ONE) * 3 / 4;
+		lim = max_t(u32, lim, 1);
+		d->probing = true;
 	}
 	d->limit = lim;
 	return lim;

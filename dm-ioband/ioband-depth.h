@@ -53,11 +53,14 @@ struct ioband_depth {
 	u64 win[IOBAND_DEPTH_BUCKETS][IOBAND_DEPTH_WINDOW];
 	u64 base_ns[IOBAND_DEPTH_BUCKETS];	/* min of win[b] (0 = none) */
 	/*
-	 * Work of each period: its completions at their unqueued latency,
-	 * per unit of time (I/Os the disk served in parallel), fixed point.
+	 * Completions per bucket and length of the last WINDOW periods: their
+	 * work (completions at their unqueued latency per unit of time: the
+	 * I/Os the disk served in parallel) is reckoned at the current
+	 * baselines, so that a baseline learned lower corrects them all.
 	 */
-	u64 wwin[IOBAND_DEPTH_WINDOW];
-	u64 est;		/* max of wwin: the knee */
+	u32 wnr[IOBAND_DEPTH_WINDOW][IOBAND_DEPTH_BUCKETS];
+	u64 wlen[IOBAND_DEPTH_WINDOW];
+	u64 est;		/* the largest work in the window: the knee */
 	u32 ratio;		/* last latency / baseline, x1024 */
 	u32 cuts;		/* sudden slowdowns seen */
 };

@@ -228,8 +228,32 @@ static void test_guards(void)
 }
 
 /*
+ * A bound left above the knee while the load is below it (nothing held,
+ * so nothing to learn from holding) still comes down to the knee: the
+ * disk queues what the bound lets through.  Knee 64 at full load, then a
+ * disk with knee 8 and 12 outstanding: the bound was 72, it is at most
+ * 10 two seconds later (the window of work forgets the old disk in half
+ * a second, then the bound halves its way down), and holds the extra 2..4
+ * again: fairness.
+ */
+static void test_unbound_queue(void)
+{
+	struct disk a = { 64, 1 * MS, 16 }, b = { 8, 1 * MS, 16 };
+
+	start(&R, 1024);
+	run_until(&R, &a, 512, 0, 2000 * MS);
+	CHECK(R.d.depth >= 64 * IOBAND_DEPTH_ONE, "knee 64: bound %llu",
+	      (unsigned long long)(R.d.depth / IOBAND_DEPTH_ONE));
+	run_until(&R, &b, 12, 0, 4000 * MS);
+	CHECK(R.d.limit <= 10, "knee 8 under 12 outstanding: bound %u",
+	      R.d.limit);
+}
+
+/*
  * Size-aware: the load turns from 4 KiB to 256 KiB I/O (16 times the
- * latency, same knee): no cut, the bound stays at the knee.
+ * latency, same knee): no cut, the bound back within +-25% of the knee
+ * half a second later (the new size's first baseline is measured at the
+ * bound, a little queued, until a probe corrects it).
  */
 static void test_sizes(void)
 {
@@ -239,7 +263,7 @@ static void test_sizes(void)
 	run_until(&R, &k, 512, 0, 2000 * MS);
 	run_until(&R, &k, 512, 1.0, 3000 * MS);
 	CHECK(R.d.cuts == 0, "sizes: %u cuts", R.d.cuts);
-	check_converged(&R, "4k -> 256k, knee 16", 16, &k, 2000 * MS,
+	check_converged(&R, "4k -> 256k, knee 16", 16, &k, 2500 * MS,
 			3000 * MS);
 	run_until(&R, &k, 512, 0.3, 4000 * MS);
 	CHECK(R.d.cuts == 0, "sizes: %u cuts", R.d.cuts);
@@ -297,6 +321,7 @@ int main(void)
 	test_cut();
 	test_guards();
 	test_sizes();
+	test_unbound_queue();
 	test_noisy(4);
 	test_noisy(16);
 	test_noisy(64);
