@@ -265,20 +265,27 @@ static int ioband_check_params(u32 io_throttle, u32 io_limit, char **err)
 	return 0;
 }
 
-/* Start a new depth period now.  Caller holds depth_busy. */
-static void ioband_depth_restart(struct ioband_devgroup *dg)
+/* The per-CPU completion sums of the device group, added up. */
+static void ioband_depth_sum(struct ioband_devgroup *dg,
+			     struct ioband_depth_pcpu *sum)
 {
 	int cpu, b;
 
-	memset(&dg->dsnap, 0, sizeof(dg->dsnap));
+	memset(sum, 0, sizeof(*sum));
 	for_each_possible_cpu(cpu) {
 		struct ioband_depth_pcpu *p = per_cpu_ptr(dg->dstat, cpu);
 
 		for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++) {
-			dg->dsnap.nr[b] += READ_ONCE(p->nr[b]);
-			dg->dsnap.lat_ns[b] += READ_ONCE(p->lat_ns[b]);
+			sum->nr[b] += READ_ONCE(p->nr[b]);
+			sum->lat_ns[b] += READ_ONCE(p->lat_ns[b]);
 		}
 	}
+}
+
+/* Start a new depth period now.  Caller holds depth_busy. */
+static void ioband_depth_restart(struct ioband_devgroup *dg)
+{
+	ioband_depth_sum(dg, &dg->dsnap);
 	WRITE_ONCE(dg->depth_held, false);
 	WRITE_ONCE(dg->period_start, ktime_get_ns());
 }
@@ -1063,19 +1070,12 @@ issue:
 static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 {
 	struct ioband_depth_period p = { .len_ns = now - dg->period_start };
-	struct ioband_depth_pcpu sum = {};
+	struct ioband_depth_pcpu sum;
 	u64 n = 0;
 	u32 old, lim;
-	int cpu, b;
+	int b;
 
-	for_each_possible_cpu(cpu) {
-		struct ioband_depth_pcpu *c = per_cpu_ptr(dg->dstat, cpu);
-
-		for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++) {
-			sum.nr[b] += READ_ONCE(c->nr[b]);
-			sum.lat_ns[b] += READ_ONCE(c->lat_ns[b]);
-		}
-	}
+	ioband_depth_sum(dg, &sum);
 	for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++) {
 		p.nr[b] = sum.nr[b] - dg->dsnap.nr[b];
 		p.lat_ns[b] = sum.lat_ns[b] - dg->dsnap.lat_ns[b];
