@@ -22,6 +22,17 @@ ib_status_groups() {
 		awk '{ for (i = 1; i <= NF; i += 7) print $i, $(i+1), $(i+2), $(i+3), $(i+4), $(i+5), $(i+6) }'
 }
 
+# ib_status_ext DEV: the ext part of the status, "<id> <queued> <wait-us>"
+# per group, without the device group's depth part after it.
+ib_status_ext() {
+	dmsetup status "$1" | sed -n 's/.* ext \(.*\) depth .*/\1/p'
+}
+
+# ib_held DEV: bios of DEV held in ioband now, all groups.
+ib_held() {
+	ib_status_ext "$1" | awk '{ s = 0; for (i = 2; i <= NF; i += 3) s += $i; print s }'
+}
+
 # cg_make NAME: create /sys/fs/cgroup/NAME (a leaf) and print its cgroup
 # id, the id the `cgroup` group type uses (the directory's inode number).
 cg_make() {

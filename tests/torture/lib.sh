@@ -151,8 +151,7 @@ tt_rounds() {
 tt_quiet() {
 	local d held dm inflight
 	for d in "$@"; do
-		held=$(dmsetup status "$d" | sed -n 's/.* ext \(.*\) depth .*/\1/p' |
-			awk '{ s = 0; for (i = 2; i <= NF; i += 3) s += $i; print s }')
+		held=$(ib_held "$d")
 		[[ $held == 0 ]] || fail "$d holds $held bios at the end: $(dmsetup status "$d")"
 		dm=$(dmsetup info -c --noheadings -o major,minor "$d" | tr -d ' ')
 		inflight=$(awk '{ print $1 + $2 }' "/sys/dev/block/$dm/inflight")
