@@ -9,7 +9,14 @@
 ioband_cleanup() {
 	set +e	# runs from a trap: one failure must not skip the rest
 	# Background I/O would keep devices open and the module busy.
-	killall -q fio dd 2>/dev/null && sleep 0.5
+	# A killed fio exits only when its in-flight and held bios complete
+	# (dm/011 holds 30 behind io_limit 1 on a 20 ms disk): wait up to 10 s.
+	killall -q fio dd 2>/dev/null	# status 1 unless both were running
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -qsxE 'fio|dd' /proc/[0-9]*/comm || break
+		sleep 0.1
+	done
 	cleanup_all
 	ioband_loaded && rmmod dm_ioband 2>/dev/null
 	return 0
@@ -51,16 +58,27 @@ cg_remove_all() {
 
 # fio_bg_in_cgroup NAME OUT FIO_ARGS...: start fio in the background inside
 # cgroup NAME, terse v3 output to OUT; sets FIO_PID to the pid to wait for
-# (not printed: a $(...) subshell would not be its parent).
+# (not printed: a $(...) subshell would not be its parent). With FIO_GATE
+# set to a path, fio starts only once that file exists (fio_gate_open), so
+# that several groups start together: on a slow guest, starting four fio one
+# after the other gives the first seconds alone that ramp_time may not cover.
 fio_bg_in_cgroup() {
 	local name=$1 out=$2
 	shift 2
 	(
 		echo "$BASHPID" >"/sys/fs/cgroup/$name/cgroup.procs"
+		if [[ -n ${FIO_GATE:-} ]]; then
+			while [[ ! -e $FIO_GATE ]]; do sleep 0.02; done
+		fi
 		exec fio --output-format=terse --terse-version=3 --group_reporting=1 \
 			--output="$out" "$@" >>"${TEST_LOG:-/dev/null}" 2>&1
 	) &
 	FIO_PID=$!
+}
+
+# fio_gate_open: let the fio started with FIO_GATE set begin.
+fio_gate_open() {
+	touch "$FIO_GATE"
 }
 
 # terse_iops FILE: read IOPS + write IOPS of the first job group in FILE.
