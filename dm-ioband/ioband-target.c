@@ -51,6 +51,7 @@
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <linux/timer.h>
+#include <linux/hrtimer.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
 
@@ -63,7 +64,6 @@
 
 #define IOBAND_DEFAULT_IO_THROTTLE	4
 #define IOBAND_WATCHDOG			(HZ / 10)	/* while bios are held */
-#define IOBAND_ANTIC_NS			(2 * NSEC_PER_MSEC)
 
 /*
  * Bios that others wait for (a journal commit, page-out under memory
@@ -104,7 +104,21 @@ struct ioband_group {
 	struct bio_list queue;
 	unsigned int nr_queued;		/* written under qlock, read locklessly */
 	struct ioband_entity ent;	/* backlog heap entry */
+	u32 held_weight;		/* its part of dg->heap_wsum */
 	bool detached;			/* written under qlock, read locklessly */
+
+	/*
+	 * Think time (docs/scheduling.md): habits are updated locklessly by
+	 * map() and end_io() (a lost update only blurs an average); rnode and
+	 * reserving, under qlock, put an active group that holds nothing on
+	 * dg->reservers.
+	 */
+	struct ioband_habit habit;
+	u64 last_done_ns;		/* its last completion */
+	u64 last_submit_ns;		/* its last bio mapped */
+	u64 vcost;			/* virtual time its last I/O took */
+	struct list_head rnode;
+	bool reserving;
 	struct rcu_head rcu;
 };
 
@@ -168,16 +182,18 @@ struct ioband_devgroup {
 	bool dying;
 
 	/*
-	 * Anticipation: a group that just went idle (nothing held, nothing in
-	 * flight) while others wait keeps one slot free for IOBAND_ANTIC_NS,
-	 * so that a shallow (QD1) reader's next bio finds a slot instead of
-	 * waiting for the deep groups' bios to complete.  Only compared,
-	 * never dereferenced: a detach clears it, but a completion racing
-	 * with the detach may set it again to the detached (even freed)
-	 * group, which no bio will match; it expires like any other.
+	 * Think time: the groups that are active but hold nothing (bios in
+	 * flight, or their last one completed less than IOBAND_GRACE_NS ago)
+	 * and may keep slots free for their next bios (ioband_reserved()),
+	 * under qlock.  A group leaves the list when it holds a bio (it is in
+	 * the heap then), when its grace is over, on detach and on its
+	 * device's presuspend, so the list never points to a freed group.
+	 * heap_wsum: the weights of the groups in the heap.  kick re-runs the
+	 * dispatcher when it held bios back for a reservation.
 	 */
-	struct ioband_group *antic;
-	u64 antic_until;		/* ktime ns */
+	struct list_head reservers;
+	u64 heap_wsum;
+	struct hrtimer kick;
 };
 
 /* Per-bio data: what end_io must know. */
@@ -317,6 +333,17 @@ static void ioband_apply_limit(struct ioband_devgroup *dg, u32 limit)
 
 static void ioband_dispatch_work(struct work_struct *ws);
 
+/* A reservation held bios back: look again once part of a grace is over. */
+static enum hrtimer_restart ioband_kick_fn(struct hrtimer *ht)
+{
+	struct ioband_devgroup *dg = container_of(ht, struct ioband_devgroup,
+						  kick);
+
+	if (!READ_ONCE(dg->dying))
+		queue_work(ioband_wq, &dg->dispatch_work);
+	return HRTIMER_NORESTART;
+}
+
 static void ioband_watchdog_fn(struct timer_list *tl)
 {
 	struct ioband_devgroup *dg = from_timer(dg, tl, watchdog);
@@ -366,6 +393,9 @@ static struct ioband_devgroup *ioband_devgroup_alloc(const char *name)
 	ioband_wfq_init(&dg->wfq);
 	INIT_WORK(&dg->dispatch_work, ioband_dispatch_work);
 	timer_setup(&dg->watchdog, ioband_watchdog_fn, 0);
+	INIT_LIST_HEAD(&dg->reservers);
+	hrtimer_init(&dg->kick, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	dg->kick.function = ioband_kick_fn;
 	return dg;
 }
 
@@ -374,7 +404,10 @@ static void ioband_devgroup_free(struct ioband_devgroup *dg)
 	WRITE_ONCE(dg->dying, true);
 	/* After shutdown the work cannot re-arm it (6.1 has it too). */
 	timer_shutdown_sync(&dg->watchdog);
+	hrtimer_cancel(&dg->kick);	/* then it queues the work no more */
 	cancel_work_sync(&dg->dispatch_work);
+	hrtimer_cancel(&dg->kick);	/* armed by the work before it saw dying */
+	WARN_ON(!list_empty(&dg->reservers));
 	WARN_ON(atomic_read(&dg->queued) || dg->wfq.nr);
 	kvfree(dg->wfq.heap);
 	free_percpu(dg->dstat);
@@ -568,6 +601,7 @@ static int ioband_group_init(struct ioband_target *t, struct ioband_group *g,
 	refcount_set(&g->ref, 1);
 	bio_list_init(&g->queue);
 	g->ent.heap_idx = IOBAND_NOT_QUEUED;
+	INIT_LIST_HEAD(&g->rnode);
 	return 0;
 }
 
@@ -824,6 +858,7 @@ static void ioband_charge(struct ioband_devgroup *dg, struct ioband_group *g,
 	do {
 		start = ioband_vt_start(old, floor);
 	} while (!atomic64_try_cmpxchg(&g->vtime, &old, start + vcost));
+	WRITE_ONCE(g->vcost, vcost);
 
 	old = atomic64_read(&dg->vnow);
 	while (ioband_vnow_lags(old, start, token, w) &&
@@ -864,6 +899,7 @@ static void ioband_issued(struct ioband_devgroup *dg, struct ioband_group *g,
 			  struct ioband_bio *pb, struct bio *bio, u64 now)
 {
 	refcount_inc(&g->ref);
+	ioband_habit_issue(&g->habit, refcount_read(&g->ref) - 1);
 	pb->g = g;
 	pb->counted = true;
 	pb->issued_ns = 0;
@@ -875,29 +911,91 @@ static void ioband_issued(struct ioband_devgroup *dg, struct ioband_group *g,
 }
 
 /*
- * How many bios the dispatcher may have in flight now: io_limit, less the
- * slot kept for an anticipated group (until it returns or its time is up).
+ * The reservers list and the backlog heap (think time, docs/scheduling.md).
+ * All under qlock.
  */
-static u32 ioband_dispatch_limit(struct ioband_devgroup *dg, u64 now)
+static void ioband_rsv_del(struct ioband_group *g)
+{
+	if (g->reserving) {
+		list_del_init(&g->rnode);
+		WRITE_ONCE(g->reserving, false);
+	}
+}
+
+/* @g is active and holds nothing: it may reserve slots. */
+static void ioband_rsv_add(struct ioband_devgroup *dg, struct ioband_group *g)
+{
+	if (!g->reserving && !g->nr_queued && !g->detached &&
+	    !READ_ONCE(g->t->draining)) {
+		list_add_tail(&g->rnode, &dg->reservers);
+		WRITE_ONCE(g->reserving, true);
+	}
+}
+
+/* @g gets held bios: into the backlog with its start tag raised to @floor. */
+static void ioband_held_in(struct ioband_devgroup *dg, struct ioband_group *g,
+			   u64 floor)
+{
+	g->ent.vtime = atomic64_read(&g->vtime);
+	ioband_wfq_activate(&dg->wfq, &g->ent, floor);
+	g->held_weight = READ_ONCE(g->weight);
+	dg->heap_wsum += g->held_weight;
+	ioband_rsv_del(g);
+}
+
+/* @g left the backlog (the heap took it out already). */
+static void ioband_held_out(struct ioband_devgroup *dg, struct ioband_group *g)
+{
+	dg->heap_wsum -= g->held_weight;
+	g->held_weight = 0;
+}
+
+/*
+ * The slots kept free for the active groups that hold nothing and lag
+ * @head, the start tag of the head of the backlog (ioband_habit_reserve());
+ * groups whose grace is over leave the list.
+ */
+static u32 ioband_reserved(struct ioband_devgroup *dg, u64 now, u64 head)
 {
 	u32 limit = READ_ONCE(dg->io_limit);
+	u64 token = READ_ONCE(dg->token_base);
+	u64 vnow = atomic64_read(&dg->vnow);
+	u64 wsum = dg->heap_wsum;
+	struct ioband_group *g, *n;
+	u32 r = 0;
 
-	if (!READ_ONCE(dg->antic))
-		return limit;
-	if (now < READ_ONCE(dg->antic_until) && limit > 1)
-		return limit - 1;
-	WRITE_ONCE(dg->antic, NULL);
-	return limit;
+	if (list_empty(&dg->reservers))
+		return 0;
+	list_for_each_entry_safe(g, n, &dg->reservers, rnode) {
+		if (refcount_read(&g->ref) == 1 &&
+		    now - READ_ONCE(g->last_done_ns) >= IOBAND_GRACE_NS) {
+			ioband_rsv_del(g);	/* it stopped */
+			continue;
+		}
+		wsum += READ_ONCE(g->weight);
+	}
+	list_for_each_entry(g, &dg->reservers, rnode) {
+		u32 w = READ_ONCE(g->weight);
+
+		if (ioband_lagging(atomic64_read(&g->vtime),
+				   ioband_vt_floor(vnow, token, w), head,
+				   READ_ONCE(g->vcost)))
+			r += ioband_habit_reserve(&g->habit, limit, w, wsum,
+						  refcount_read(&g->ref) - 1);
+	}
+	return r;
 }
 
 /*
  * Dispatch held bios, smallest start tag first, while there is room in
- * flight.  The bios go to @out, for the caller to submit without qlock.
+ * flight beside the slots reserved for groups with think time.  The bios
+ * go to @out, for the caller to submit without qlock.
  */
 static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 {
 	u64 now = ktime_get_ns();
-	u32 limit = ioband_dispatch_limit(dg, now);
+	u32 limit = READ_ONCE(dg->io_limit);
+	u32 rsv = U32_MAX;		/* not computed yet */
 	struct ioband_entity *e;
 
 	lockdep_assert_held(&dg->qlock);
@@ -909,12 +1007,31 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 
 		if (atomic_read(&dg->inflight) >= limit)
 			break;
+		/*
+		 * Again only when a group joined the reservers: the head's tag
+		 * only grows, lagging groups stay so.
+		 */
+		if (rsv == U32_MAX)
+			rsv = ioband_reserved(dg, now, e->vtime);
+		if (rsv && atomic_read(&dg->inflight) + rsv >= limit) {
+			if (!hrtimer_is_queued(&dg->kick) && !READ_ONCE(dg->dying))
+				hrtimer_start(&dg->kick,
+					      ns_to_ktime(IOBAND_GRACE_NS / 2),
+					      HRTIMER_MODE_REL);
+			break;
+		}
 		bio = bio_list_pop(&g->queue);
 		WRITE_ONCE(g->nr_queued, g->nr_queued - 1);
 		atomic_dec(&dg->queued);
 		ioband_charge(dg, g, ioband_bio_cost(dg, bio));
 		ioband_wfq_dispatched(&dg->wfq, e, atomic64_read(&g->vtime),
 				      g->nr_queued);
+		if (!g->nr_queued) {
+			/* it may now reserve slots for its next bios */
+			ioband_held_out(dg, g);
+			ioband_rsv_add(dg, g);
+			rsv = U32_MAX;
+		}
 		atomic_inc(&dg->inflight);
 
 		pb = dm_per_bio_data(bio, sizeof(*pb));
@@ -959,6 +1076,21 @@ static void ioband_count(struct ioband_group *g, int dir, unsigned int sectors)
 	this_cpu_add(g->stats->sectors[dir], sectors);
 }
 
+/*
+ * A bio of @g arrives: the time since its last completion, if none came in
+ * between, is how long it thought (a long pause counts as 16 graces).
+ */
+static void ioband_think(struct ioband_group *g)
+{
+	u64 now = ktime_get_ns();
+	u64 done = READ_ONCE(g->last_done_ns);
+
+	if (done > READ_ONCE(g->last_submit_ns))
+		ioband_habit_submit(&g->habit,
+				    min(now - done, 16 * IOBAND_GRACE_NS));
+	WRITE_ONCE(g->last_submit_ns, now);
+}
+
 static int ioband_map(struct dm_target *ti, struct bio *bio)
 {
 	struct ioband_target *t = ti->private;
@@ -985,6 +1117,7 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 
 	rcu_read_lock();
 	g = ioband_classify(t, bio);
+	ioband_think(g);
 
 	if (bio->bi_opf & IOBAND_REQ_URGENT) {
 		atomic_inc(&dg->inflight);
@@ -1029,19 +1162,14 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	WRITE_ONCE(g->nr_queued, g->nr_queued + 1);
 	if (!dg->depth_held)
 		WRITE_ONCE(dg->depth_held, true);	/* the bound binds */
-	if (g->nr_queued == 1) {
-		u32 w = READ_ONCE(g->weight);
-
-		g->ent.vtime = atomic64_read(&g->vtime);
-		ioband_wfq_activate(&dg->wfq, &g->ent,
-				    ioband_vt_floor(atomic64_read(&dg->vnow),
-						    READ_ONCE(dg->token_base), w));
-	}
+	if (g->nr_queued == 1)
+		ioband_held_in(dg, g,
+			       ioband_vt_floor(atomic64_read(&dg->vnow),
+					       READ_ONCE(dg->token_base),
+					       READ_ONCE(g->weight)));
 	atomic_inc(&dg->queued);
 	/* Pairs with ioband_end_io(): one of us sees the other's update. */
 	smp_mb__after_atomic();
-	if (READ_ONCE(dg->antic) == g)
-		WRITE_ONCE(dg->antic, NULL);	/* it is back: its slot is free */
 	ioband_dispatch(dg, &list);
 	spin_unlock_irqrestore(&dg->qlock, flags);
 	rcu_read_unlock();
@@ -1101,10 +1229,8 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 
 /* A timed bio completed: count it; end the period if it is over. */
 static void ioband_depth_done(struct ioband_devgroup *dg,
-			      struct ioband_bio *pb)
+			      struct ioband_bio *pb, u64 now)
 {
-	u64 now = ktime_get_ns();
-
 	this_cpu_inc(dg->dstat->nr[pb->bucket]);
 	this_cpu_add(dg->dstat->lat_ns[pb->bucket], now - pb->issued_ns);
 	if (now - READ_ONCE(dg->period_start) < IOBAND_DEPTH_PERIOD_NS)
@@ -1122,25 +1248,34 @@ static int ioband_end_io(struct dm_target *ti, struct bio *bio,
 	struct ioband_devgroup *dg = t->dg;
 	struct ioband_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
 	struct ioband_group *g = pb->g;
-	bool idle;
+	unsigned long flags;
+	u64 now;
 	int left;
 
 	if (!pb->counted)
 		return DM_ENDIO_DONE;
+	now = ktime_get_ns();
 	if (pb->issued_ns)
-		ioband_depth_done(dg, pb);
+		ioband_depth_done(dg, pb, now);
 
 	/*
-	 * The put is the last use of g: a detached group may be freed once
-	 * its last bio drops its reference.  Left with its own reference
-	 * only, an attached group has nothing in flight.
+	 * Think time: g holds nothing while others wait; it may keep slots
+	 * free for its next bios (ioband_reserved()).  The put is the last
+	 * use of g: a detached group may be freed once its last bio drops
+	 * its reference.
 	 */
-	idle = !READ_ONCE(g->nr_queued) && !READ_ONCE(g->detached);
-	if (ioband_group_put(g) == 1 && idle && atomic_read(&dg->queued)) {
-		/* g went idle while others wait: keep a slot for its return. */
-		WRITE_ONCE(dg->antic_until, ktime_get_ns() + IOBAND_ANTIC_NS);
-		WRITE_ONCE(dg->antic, g);
+	WRITE_ONCE(g->last_done_ns, now);
+	if (!READ_ONCE(g->detached)) {
+		/* in flight after this one: all references but two */
+		ioband_habit_done(&g->habit, refcount_read(&g->ref) - 2);
+		if (atomic_read(&dg->queued) && !READ_ONCE(g->reserving) &&
+		    !READ_ONCE(g->nr_queued)) {
+			spin_lock_irqsave(&dg->qlock, flags);
+			ioband_rsv_add(dg, g);
+			spin_unlock_irqrestore(&dg->qlock, flags);
+		}
 	}
+	ioband_group_put(g);
 	left = atomic_dec_return(&dg->inflight);
 	if (atomic_read(&dg->queued) && left <= ioband_low_water(dg))
 		queue_work(ioband_wq, &dg->dispatch_work);
@@ -1161,6 +1296,7 @@ static void ioband_presuspend(struct dm_target *ti)
 	struct ioband_target *t = ti->private;
 	struct ioband_devgroup *dg = t->dg;
 	struct bio_list list = BIO_EMPTY_LIST;
+	struct ioband_group *g, *next;
 	u32 i, n;
 	u64 now;
 
@@ -1176,10 +1312,11 @@ static void ioband_presuspend(struct dm_target *ti)
 	 */
 	n = ioband_wfq_extract(&dg->wfq, ioband_entity_of, t);
 	for (i = 0; i < n; i++) {
-		struct ioband_group *g = container_of(dg->wfq.heap[dg->wfq.nr + i],
-						      struct ioband_group, ent);
 		struct bio *bio;
 
+		g = container_of(dg->wfq.heap[dg->wfq.nr + i],
+				 struct ioband_group, ent);
+		ioband_held_out(dg, g);
 		while ((bio = bio_list_pop(&g->queue))) {
 			struct ioband_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
 
@@ -1192,6 +1329,10 @@ static void ioband_presuspend(struct dm_target *ti)
 		}
 		WRITE_ONCE(g->nr_queued, 0);
 	}
+	/* Its groups reserve nothing until resume (ioband_rsv_add()). */
+	list_for_each_entry_safe(g, next, &dg->reservers, rnode)
+		if (g->t == t)
+			ioband_rsv_del(g);
 	spin_unlock_irq(&dg->qlock);
 	ioband_submit_list(&list);
 }
@@ -1409,17 +1550,14 @@ static void ioband_group_orphan(struct ioband_devgroup *dg,
 
 	spin_lock_irq(&dg->qlock);
 	WRITE_ONCE(g->detached, true);
-	if (READ_ONCE(dg->antic) == g)
-		WRITE_ONCE(dg->antic, NULL);
-	ioband_wfq_remove(&dg->wfq, &g->ent);
+	ioband_rsv_del(g);
 	if (g->nr_queued) {
+		ioband_wfq_remove(&dg->wfq, &g->ent);
+		ioband_held_out(dg, g);
 		bio_list_merge(&def->queue, &g->queue);
 		bio_list_init(&g->queue);
-		if (!def->nr_queued) {
-			def->ent.vtime = atomic64_read(&def->vtime);
-			ioband_wfq_activate(&dg->wfq, &def->ent,
-					    atomic64_read(&dg->vnow));
-		}
+		if (!def->nr_queued)
+			ioband_held_in(dg, def, atomic64_read(&dg->vnow));
 		WRITE_ONCE(def->nr_queued, def->nr_queued + g->nr_queued);
 		WRITE_ONCE(g->nr_queued, 0);
 	}
