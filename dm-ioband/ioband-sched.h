@@ -189,6 +189,13 @@ u32 ioband_wfq_extract(struct ioband_wfq *w,
  * completion.
  */
 #define IOBAND_GRACE_NS		(2ULL * 1000 * 1000)
+/*
+ * On a slow disk a thread's think time is small beside the I/O it waits for
+ * even when it is above 1 ms (a sync writer's fsync round trip, a slow
+ * CPU): the caller may stretch the grace to half the disk's latency, up to
+ * this much.
+ */
+#define IOBAND_GRACE_MAX_NS	(25ULL * 1000 * 1000)
 
 /* Whether a group's next start tag lags @head by more than one I/O. */
 static inline bool ioband_lagging(u64 vtime, u64 floor, u64 head, u64 vcost)
@@ -243,14 +250,18 @@ static inline void ioband_habit_done(struct ioband_habit *h, u32 inflight)
 		h->peak16 -= (h->peak16 - inflight * 16 + 63) / 64;
 }
 
-/* Slots a lagging active group with these habits keeps free. */
+/*
+ * Slots a lagging active group with these habits keeps free, with a grace
+ * of @grace_ns (IOBAND_GRACE_NS, or more on a slow disk).
+ */
 static inline u32 ioband_habit_reserve(const struct ioband_habit *h, u32 limit,
-				       u32 weight, u64 wsum, u32 inflight)
+				       u32 weight, u64 wsum, u32 inflight,
+				       u64 grace_ns)
 {
 	u32 peak = (h->peak16 + 15) / 16;
 	u32 r;
 
-	if (h->think_ns >= IOBAND_GRACE_NS / 2)
+	if (h->think_ns >= grace_ns / 2)
 		return 0;
 	r = ioband_reserve(limit, weight, wsum, inflight);
 	/* its quota, but never more than its habit */

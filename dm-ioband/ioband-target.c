@@ -194,6 +194,12 @@ struct ioband_devgroup {
 	struct list_head reservers;
 	u64 heap_wsum;
 	struct hrtimer kick;
+	/*
+	 * The grace: IOBAND_GRACE_NS, or half the disk's 4 KiB latency
+	 * baseline when the automatic depth knows it and it is longer (up to
+	 * IOBAND_GRACE_MAX_NS); set at each depth period's end.
+	 */
+	u64 grace_ns;
 };
 
 /* Per-bio data: what end_io must know. */
@@ -394,6 +400,7 @@ static struct ioband_devgroup *ioband_devgroup_alloc(const char *name)
 	INIT_WORK(&dg->dispatch_work, ioband_dispatch_work);
 	timer_setup(&dg->watchdog, ioband_watchdog_fn, 0);
 	INIT_LIST_HEAD(&dg->reservers);
+	dg->grace_ns = IOBAND_GRACE_NS;
 	hrtimer_init(&dg->kick, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	dg->kick.function = ioband_kick_fn;
 	return dg;
@@ -442,6 +449,8 @@ static int ioband_set_params(struct ioband_devgroup *dg, u32 io_throttle,
 		ioband_depth_restart(dg);
 	}
 	ioband_apply_limit(dg, io_limit ? io_limit : dg->depth.limit);
+	if (io_limit)	/* no latency measured: the plain grace */
+		WRITE_ONCE(dg->grace_ns, IOBAND_GRACE_NS);
 	ioband_depth_unlock(dg);
 	return 0;
 }
@@ -960,6 +969,7 @@ static u32 ioband_reserved(struct ioband_devgroup *dg, u64 now, u64 head)
 	u32 limit = READ_ONCE(dg->io_limit);
 	u64 token = READ_ONCE(dg->token_base);
 	u64 vnow = atomic64_read(&dg->vnow);
+	u64 grace = READ_ONCE(dg->grace_ns);
 	u64 wsum = dg->heap_wsum;
 	struct ioband_group *g, *n;
 	u32 r = 0;
@@ -968,7 +978,7 @@ static u32 ioband_reserved(struct ioband_devgroup *dg, u64 now, u64 head)
 		return 0;
 	list_for_each_entry_safe(g, n, &dg->reservers, rnode) {
 		if (refcount_read(&g->ref) == 1 &&
-		    now - READ_ONCE(g->last_done_ns) >= IOBAND_GRACE_NS) {
+		    now - READ_ONCE(g->last_done_ns) >= grace) {
 			ioband_rsv_del(g);	/* it stopped */
 			continue;
 		}
@@ -981,7 +991,8 @@ static u32 ioband_reserved(struct ioband_devgroup *dg, u64 now, u64 head)
 				   ioband_vt_floor(vnow, token, w), head,
 				   READ_ONCE(g->vcost)))
 			r += ioband_habit_reserve(&g->habit, limit, w, wsum,
-						  refcount_read(&g->ref) - 1);
+						  refcount_read(&g->ref) - 1,
+						  grace);
 	}
 	return r;
 }
@@ -1014,9 +1025,10 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		if (rsv == U32_MAX)
 			rsv = ioband_reserved(dg, now, e->vtime);
 		if (rsv && atomic_read(&dg->inflight) + rsv >= limit) {
+			u64 wait = READ_ONCE(dg->grace_ns) / 2;
+
 			if (!hrtimer_is_queued(&dg->kick) && !READ_ONCE(dg->dying))
-				hrtimer_start(&dg->kick,
-					      ns_to_ktime(IOBAND_GRACE_NS / 2),
+				hrtimer_start(&dg->kick, ns_to_ktime(wait),
 					      HRTIMER_MODE_REL);
 			break;
 		}
@@ -1078,7 +1090,7 @@ static void ioband_count(struct ioband_group *g, int dir, unsigned int sectors)
 
 /*
  * A bio of @g arrives: the time since its last completion, if none came in
- * between, is how long it thought (a long pause counts as 16 graces).
+ * between, is how long it thought (a long pause counts as 50 ms).
  */
 static void ioband_think(struct ioband_group *g)
 {
@@ -1087,7 +1099,7 @@ static void ioband_think(struct ioband_group *g)
 
 	if (done > READ_ONCE(g->last_submit_ns))
 		ioband_habit_submit(&g->habit,
-				    min(now - done, 16 * IOBAND_GRACE_NS));
+				    min(now - done, 2 * IOBAND_GRACE_MAX_NS));
 	WRITE_ONCE(g->last_submit_ns, now);
 }
 
@@ -1221,6 +1233,9 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 		return;
 	old = READ_ONCE(dg->io_limit);
 	lim = ioband_depth_update(&dg->depth, &p);
+	WRITE_ONCE(dg->grace_ns,
+		   clamp(ioband_depth_base_ns(&dg->depth) / 2, IOBAND_GRACE_NS,
+			 IOBAND_GRACE_MAX_NS));
 	if (lim != old)
 		ioband_apply_limit(dg, lim);
 	if (lim > old && atomic_read(&dg->queued))

@@ -228,7 +228,7 @@ static u32 reserved(struct sim *s, u64 head)
 				    ioband_vt_cost(ops->io_cost(&bio), g->weight)))
 			continue;
 		r += ioband_habit_reserve(&g->habit, s->limit, g->weight, wsum,
-					  g->inflight);
+					  g->inflight, IOBAND_GRACE_NS);
 	}
 	return r;
 }
