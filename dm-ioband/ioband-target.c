@@ -901,7 +901,7 @@ static int ioband_low_water(struct ioband_devgroup *dg)
 /*
  * A bio of @g goes to the disk: end_io will account for it, and the bio
  * holds a reference to @g until then.  With an automatic io_limit, reads
- * and writes are timed from here (@now, or the clock if 0) to end_io: the
+ * and writes are timed from here (@now, the caller's clock) to end_io: the
  * disk's latency, not the time held in ioband.
  */
 static void ioband_issued(struct ioband_devgroup *dg, struct ioband_group *g,
@@ -914,7 +914,7 @@ static void ioband_issued(struct ioband_devgroup *dg, struct ioband_group *g,
 	pb->issued_ns = 0;
 	if (!READ_ONCE(dg->io_limit_cfg) &&
 	    (bio_op(bio) == REQ_OP_READ || bio_op(bio) == REQ_OP_WRITE)) {
-		pb->issued_ns = now ? now : ktime_get_ns();
+		pb->issued_ns = now;
 		pb->bucket = ioband_depth_bucket(bio_sectors(bio));
 	}
 }
@@ -1090,9 +1090,10 @@ static void ioband_count(struct ioband_group *g, int dir, unsigned int sectors)
 
 /*
  * A bio of @g arrives: the time since its last completion, if none came in
- * between, is how long it thought (a long pause counts as 50 ms).
+ * between, is how long it thought (a long pause counts as 50 ms).  Returns
+ * the clock read, for the fast path's ioband_issued().
  */
-static void ioband_think(struct ioband_group *g)
+static u64 ioband_think(struct ioband_group *g)
 {
 	u64 now = ktime_get_ns();
 	u64 done = READ_ONCE(g->last_done_ns);
@@ -1101,6 +1102,7 @@ static void ioband_think(struct ioband_group *g)
 		ioband_habit_submit(&g->habit,
 				    min(now - done, 2 * IOBAND_GRACE_MAX_NS));
 	WRITE_ONCE(g->last_submit_ns, now);
+	return now;
 }
 
 static int ioband_map(struct dm_target *ti, struct bio *bio)
@@ -1113,6 +1115,7 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	int dir = bio_data_dir(bio);
 	struct ioband_group *g;
 	unsigned long flags;
+	u64 now;
 
 	pb->counted = false;
 	bio_set_dev(bio, t->dev->bdev);
@@ -1129,7 +1132,7 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 
 	rcu_read_lock();
 	g = ioband_classify(t, bio);
-	ioband_think(g);
+	now = ioband_think(g);
 
 	if (bio->bi_opf & IOBAND_REQ_URGENT) {
 		atomic_inc(&dg->inflight);
@@ -1194,7 +1197,7 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 issue:
 	ioband_count(g, dir, sectors);
 	ioband_charge(dg, g, ioband_bio_cost(dg, bio));
-	ioband_issued(dg, g, pb, bio, 0);
+	ioband_issued(dg, g, pb, bio, now);
 	rcu_read_unlock();
 	return DM_MAPIO_REMAPPED;
 }
