@@ -86,6 +86,10 @@ ioband_ko() {
 ioband_load() {
 	local ko
 	ko=$(ioband_ko)
+	if ioband_loaded; then
+		fail "dm-ioband is still loaded before insmod: an earlier test left it in use" \
+			"(devices: $(dmsetup ls 2>&1 | tr '\n' ' '); see its log)"
+	fi
 	insmod "$ko" "$@" || fail "insmod $ko $* failed"
 }
 
