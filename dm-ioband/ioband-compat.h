@@ -71,6 +71,11 @@ static inline void sort(void *base, size_t num, size_t size,
 	qsort(base, num, size, cmp);
 }
 static inline u64 div_u64(u64 a, u32 b) { return a / b; }
+/* a * b / c without overflowing in between (the kernel's, lib/math/div64.c) */
+static inline u64 mul_u64_u64_div_u64(u64 a, u64 b, u64 c)
+{
+	return (u64)((__uint128_t)a * b / c);
+}
 
 /*
  * kstrtoull() semantics: the whole string must be a number (one trailing

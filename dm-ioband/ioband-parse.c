@@ -7,11 +7,15 @@
  *   <device> <device-group-id> <io_throttle> <io_limit> <type> <policy>
  *   <token_base> [:<weight>] [<group-id>:<weight> ...]
  *
+ * or, with the range-bw policy, a range in KB/s per group:
+ *
+ *   ... range-bw <token_base> [:<min>:<max>] [<group-id>:<min>:<max> ...]
+ *
  * Messages:
  *
  *   weight [<id>:]<weight> | attach <id> | detach <id> | type <type> |
  *   policy <policy> | token [<id>:]<n> | io_throttle <n> | io_limit <n> |
- *   reset | stats
+ *   reset | stats | range-bw <group-id>|-1|:<min>:<max>
  *
  * Group parameters may use ':', '=' or ',' between id and value, as in 1.14.
  * Every error string names the field that was wrong; the target hands it
@@ -33,6 +37,7 @@ static const char * const type_names[IOBAND_TYPE_NR] = {
 static const char * const policy_names[IOBAND_POLICY_NR] = {
 	[IOBAND_POLICY_WEIGHT] = "weight",
 	[IOBAND_POLICY_WEIGHT_IOSIZE] = "weight-iosize",
+	[IOBAND_POLICY_RANGE_BW] = "range-bw",
 };
 
 const char *ioband_type_name(enum ioband_type type)
@@ -81,10 +86,7 @@ int ioband_parse_policy(const char *s, enum ioband_policy_id *policy,
 			return 0;
 		}
 	}
-	if (!strcmp(s, "range-bw"))
-		*err = "Policy range-bw is not supported yet";
-	else
-		*err = "Invalid policy (default, weight, weight-iosize)";
+	*err = "Invalid policy (default, weight, weight-iosize, range-bw)";
 	return -EINVAL;
 }
 
@@ -158,6 +160,34 @@ static bool is_delim(char c)
 	return c && strchr(IOBAND_PARAM_DELIM, c);
 }
 
+/*
+ * "<min><delim><max>" in KB/s, in place (argv is put back).  min 0: no
+ * reservation; max 0: no cap; otherwise min <= max.
+ */
+static int parse_range(char *s, u32 *min_kbs, u32 *max_kbs, char **err)
+{
+	char *max, delim;
+	int r = 0;
+
+	max = split_param(s, &delim);
+	if (!max) {
+		*err = "Invalid range: missing <max> (<min>:<max>, KB/s)";
+		return -EINVAL;
+	}
+	if (parse_u32_range(s, 0, IOBAND_RANGE_MAX, min_kbs)) {
+		*err = "Invalid range <min> (0..1073741823 KB/s)";
+		r = -EINVAL;
+	} else if (parse_u32_range(max, 0, IOBAND_RANGE_MAX, max_kbs)) {
+		*err = "Invalid range <max> (0..1073741823 KB/s, 0 = no cap)";
+		r = -EINVAL;
+	} else if (*max_kbs && *min_kbs > *max_kbs) {
+		*err = "Invalid range: <min> is above <max>";
+		r = -EINVAL;
+	}
+	max[-1] = delim;
+	return r;
+}
+
 static int cmp_group_id(const void *a, const void *b)
 {
 	u64 x = ((const struct ioband_group_cfg *)a)->id;
@@ -189,6 +219,7 @@ int ioband_parse_table(unsigned int argc, char **argv,
 		       struct ioband_table_cfg *cfg, char **err)
 {
 	unsigned int i;
+	bool ranges;
 	int r;
 
 	memset(cfg->devgroup, 0, sizeof(cfg->devgroup));
@@ -232,14 +263,22 @@ int ioband_parse_table(unsigned int argc, char **argv,
 		return -EINVAL;
 	}
 
+	ranges = cfg->policy == IOBAND_POLICY_RANGE_BW;
+	cfg->default_min_kbs = 0;
+	cfg->default_max_kbs = 0;
 	i = IOBAND_TABLE_FIXED_ARGS;
 	/* The default group's parameter is the first one with a leading delimiter. */
 	if (i < argc && is_delim(argv[i][0])) {
-		r = parse_weight(argv[i] + 1, &cfg->default_weight, err);
-		if (r) {
-			*err = "Invalid default group weight :<weight> (1..32767)";
-			return r;
+		if (ranges) {
+			r = parse_range(argv[i] + 1, &cfg->default_min_kbs,
+					&cfg->default_max_kbs, err);
+		} else {
+			r = parse_weight(argv[i] + 1, &cfg->default_weight, err);
+			if (r)
+				*err = "Invalid default group weight :<weight> (1..32767)";
 		}
+		if (r)
+			return r;
 		i++;
 	}
 
@@ -257,22 +296,35 @@ int ioband_parse_table(unsigned int argc, char **argv,
 		char *val, delim;
 
 		if (is_delim(argv[i][0])) {
-			*err = "Default group weight :<weight> given twice or after a group";
+			*err = ranges ?
+				"Default group range :<min>:<max> given twice or after a group" :
+				"Default group weight :<weight> given twice or after a group";
 			return -EINVAL;
 		}
 		val = split_param(argv[i], &delim);
 		if (!val) {
-			*err = "Invalid group parameter (expected <group-id>:<weight>)";
+			*err = ranges ?
+				"Invalid group parameter (expected <group-id>:<min>:<max>)" :
+				"Invalid group parameter (expected <group-id>:<weight>)";
 			return -EINVAL;
 		}
 		r = ioband_parse_group_id(argv[i], cfg->type, &g->id, err);
 		val[-1] = delim;	/* leave argv as dm core gave it */
 		if (r)
 			return r;
-		r = parse_weight(val, &g->weight, err);
-		if (r) {
-			*err = "Invalid group weight <group-id>:<weight> (1..32767)";
-			return r;
+		g->weight = IOBAND_WEIGHT_DEFAULT;
+		g->min_kbs = 0;
+		g->max_kbs = 0;
+		if (ranges) {
+			r = parse_range(val, &g->min_kbs, &g->max_kbs, err);
+			if (r)
+				return r;
+		} else {
+			r = parse_weight(val, &g->weight, err);
+			if (r) {
+				*err = "Invalid group weight <group-id>:<weight> (1..32767)";
+				return r;
+			}
 		}
 		cfg->nr_groups++;
 	}
@@ -287,6 +339,38 @@ static int msg_need_args(unsigned int argc, unsigned int n, char **err)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * range-bw <group-id>:<min>:<max>: -1 (as 1.14) or nothing before the first
+ * delimiter addresses the default group.
+ */
+static int parse_range_msg(char *arg, enum ioband_type type,
+			   struct ioband_msg *msg, char **err)
+{
+	char *val, delim;
+	int r;
+
+	if (is_delim(arg[0]))
+		return parse_range(arg + 1, &msg->min_kbs, &msg->max_kbs, err);
+	val = split_param(arg, &delim);
+	if (!val) {
+		*err = "Invalid range-bw message (expected <group-id>:<min>:<max>, -1 for the default group)";
+		return -EINVAL;
+	}
+	if (!strcmp(arg, "-1")) {
+		r = 0;
+	} else if (arg[0] == '-') {
+		*err = "Invalid group id: the only negative one is -1 (the default group)";
+		r = -EINVAL;
+	} else {
+		r = ioband_parse_group_id(arg, type, &msg->id, err);
+		msg->has_id = !r;
+	}
+	val[-1] = delim;
+	if (r)
+		return r;
+	return parse_range(val, &msg->min_kbs, &msg->max_kbs, err);
 }
 
 int ioband_parse_message(unsigned int argc, char **argv,
@@ -326,8 +410,10 @@ int ioband_parse_message(unsigned int argc, char **argv,
 		msg->verb = IOBAND_MSG_IO_THROTTLE;
 	else if (!strcmp(verb, "io_limit"))
 		msg->verb = IOBAND_MSG_IO_LIMIT;
+	else if (!strcmp(verb, "range-bw"))
+		msg->verb = IOBAND_MSG_RANGE_BW;
 	else {
-		*err = "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, reset, stats)";
+		*err = "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, range-bw, reset, stats)";
 		return -EINVAL;
 	}
 
@@ -364,6 +450,8 @@ int ioband_parse_message(unsigned int argc, char **argv,
 			return -EINVAL;
 		}
 		return 0;
+	case IOBAND_MSG_RANGE_BW:
+		return parse_range_msg(arg, type, msg, err);
 	case IOBAND_MSG_ATTACH:
 	case IOBAND_MSG_DETACH:
 		return ioband_parse_group_id(arg, type, &msg->id, err);

@@ -20,6 +20,7 @@
 #define IOBAND_GROUPS_MAX	65536	/* extra groups per target */
 #define IOBAND_PID_MAX		4194304	/* PID_MAX_LIMIT on 64-bit */
 #define IOBAND_DEFAULT_GROUP	(-1)	/* how the default group is shown */
+#define IOBAND_RANGE_MAX	1073741823	/* range-bw KB/s: INT_MAX / 2, as 1.14 */
 
 /* Fixed positions of the table line after <start> <len> ioband. */
 #define IOBAND_TABLE_FIXED_ARGS	7	/* <device> ... <token_base> */
@@ -37,12 +38,20 @@ enum ioband_type {
 enum ioband_policy_id {
 	IOBAND_POLICY_WEIGHT,
 	IOBAND_POLICY_WEIGHT_IOSIZE,
+	IOBAND_POLICY_RANGE_BW,
 	IOBAND_POLICY_NR,
 };
 
+/*
+ * A group's parameters: its weight (weight, weight-iosize), or its range
+ * in KB/s (range-bw; min 0: no reservation, max 0: no cap).  A table sets
+ * those of its policy; the others keep their defaults.
+ */
 struct ioband_group_cfg {
 	u64 id;
 	u32 weight;
+	u32 min_kbs;
+	u32 max_kbs;
 };
 
 /* A parsed and validated table line, everything but the device path. */
@@ -54,6 +63,8 @@ struct ioband_table_cfg {
 	enum ioband_policy_id policy;
 	u64 token_base;		/* 0: default */
 	u32 default_weight;
+	u32 default_min_kbs;	/* range-bw */
+	u32 default_max_kbs;
 	unsigned int nr_groups;
 	struct ioband_group_cfg *groups;	/* caller-provided, >= argc entries */
 };
@@ -69,13 +80,16 @@ enum ioband_msg_verb {
 	IOBAND_MSG_IO_LIMIT,
 	IOBAND_MSG_RESET,
 	IOBAND_MSG_STATS,
+	IOBAND_MSG_RANGE_BW,
 };
 
 struct ioband_msg {
 	enum ioband_msg_verb verb;
-	bool has_id;		/* weight/token: an <id>: was given */
+	bool has_id;		/* weight/token/range-bw: a group id was given */
 	u64 id;
 	u64 value;		/* weight, token, io_throttle, io_limit */
+	u32 min_kbs;		/* range-bw */
+	u32 max_kbs;
 	enum ioband_type type;
 	enum ioband_policy_id policy;
 };

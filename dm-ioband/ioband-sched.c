@@ -60,6 +60,17 @@ static const struct ioband_policy_ops ioband_policies[IOBAND_POLICY_NR] = {
 		.io_cost = iosize_io_cost,
 		.default_token = iosize_default_token,
 	},
+	/*
+	 * range-bw: an I/O costs its size, as in weight-iosize; a group's
+	 * range (KB/s) becomes a reservation and a limit in sectors per
+	 * second (ioband-limit.h) and its share of what is left a weight.
+	 */
+	[IOBAND_POLICY_RANGE_BW] = {
+		.name = "range-bw",
+		.io_cost = iosize_io_cost,
+		.default_token = iosize_default_token,
+		.ranges = true,
+	},
 };
 
 const struct ioband_policy_ops *ioband_policy_get(enum ioband_policy_id id)

@@ -39,6 +39,8 @@ struct ioband_io {
  *	in map() or in the dispatcher, possibly under a spinlock.
  * @default_token: token_base used when the table or message gives 0, for a
  *	device group with the given io_limit; in the same unit as io_cost.
+ * @ranges: groups have a range (min and max KB/s, range-bw) rather than a
+ *	weight; io_cost must then be in sectors.
  *
  * Policies are looked up by id (the parser maps names and aliases to ids)
  * in a small static registry, ioband_policy_get().
@@ -47,6 +49,7 @@ struct ioband_policy_ops {
 	const char *name;
 	u64 (*io_cost)(const struct ioband_io *io);
 	u64 (*default_token)(u32 io_limit);
+	bool ranges;
 };
 
 const struct ioband_policy_ops *ioband_policy_get(enum ioband_policy_id id);

@@ -59,6 +59,7 @@
 #include "ioband-sched.h"
 #include "ioband-owner.h"
 #include "ioband-depth.h"
+#include "ioband-limit.h"
 
 #define DM_MSG_PREFIX "ioband"
 
@@ -119,6 +120,23 @@ struct ioband_group {
 	u64 vcost;			/* virtual time its last I/O took */
 	struct list_head rnode;
 	bool reserving;
+
+	/*
+	 * range-bw (ioband-limit.h): the range as configured, KB/s, 0 = none;
+	 * the reservation and limit tags (ktime ns), advanced locklessly by
+	 * the fast path and under qlock by the dispatcher.  Under qlock:
+	 * fnode puts a group in the heap with a reservation on dg->floors,
+	 * tnode one held back by its limit (out of the heap) on dg->throttled.
+	 */
+	u32 min_kbs;
+	u32 max_kbs;
+	atomic64_t rtag;
+	atomic64_t ltag;
+	struct list_head fnode;
+	struct list_head tnode;
+	bool throttled;
+	u64 throttled_ns;		/* since when, under qlock */
+	u64 limited_ns;			/* total time held by its limit, qlock */
 	struct rcu_head rcu;
 };
 
@@ -200,6 +218,19 @@ struct ioband_devgroup {
 	 * IOBAND_GRACE_MAX_NS); set at each depth period's end.
 	 */
 	u64 grace_ns;
+
+	/*
+	 * Ranges (range-bw): the groups in the heap that have a reservation
+	 * (floors) and the groups held back by their limit (throttled), under
+	 * qlock; ltimer re-runs the dispatcher when the first limit opens.
+	 * range_shift turns mins into weights (ioband_range_weight()), under
+	 * lock; rsv_run counts dispatches for reservations in a row.
+	 */
+	struct list_head floors;
+	struct list_head throttled;
+	struct hrtimer ltimer;
+	u32 range_shift;
+	u32 rsv_run;
 };
 
 /* Per-bio data: what end_io must know. */
@@ -350,6 +381,17 @@ static enum hrtimer_restart ioband_kick_fn(struct hrtimer *ht)
 	return HRTIMER_NORESTART;
 }
 
+/* The first limit of a throttled group opens: dispatch. */
+static enum hrtimer_restart ioband_ltimer_fn(struct hrtimer *ht)
+{
+	struct ioband_devgroup *dg = container_of(ht, struct ioband_devgroup,
+						  ltimer);
+
+	if (!READ_ONCE(dg->dying))
+		queue_work(ioband_wq, &dg->dispatch_work);
+	return HRTIMER_NORESTART;
+}
+
 static void ioband_watchdog_fn(struct timer_list *tl)
 {
 	struct ioband_devgroup *dg = from_timer(dg, tl, watchdog);
@@ -403,6 +445,10 @@ static struct ioband_devgroup *ioband_devgroup_alloc(const char *name)
 	dg->grace_ns = IOBAND_GRACE_NS;
 	hrtimer_init(&dg->kick, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	dg->kick.function = ioband_kick_fn;
+	INIT_LIST_HEAD(&dg->floors);
+	INIT_LIST_HEAD(&dg->throttled);
+	hrtimer_init(&dg->ltimer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+	dg->ltimer.function = ioband_ltimer_fn;
 	return dg;
 }
 
@@ -412,9 +458,12 @@ static void ioband_devgroup_free(struct ioband_devgroup *dg)
 	/* After shutdown the work cannot re-arm it (6.1 has it too). */
 	timer_shutdown_sync(&dg->watchdog);
 	hrtimer_cancel(&dg->kick);	/* then it queues the work no more */
+	hrtimer_cancel(&dg->ltimer);
 	cancel_work_sync(&dg->dispatch_work);
 	hrtimer_cancel(&dg->kick);	/* armed by the work before it saw dying */
+	hrtimer_cancel(&dg->ltimer);
 	WARN_ON(!list_empty(&dg->reservers));
+	WARN_ON(!list_empty(&dg->floors) || !list_empty(&dg->throttled));
 	WARN_ON(atomic_read(&dg->queued) || dg->wfq.nr);
 	kvfree(dg->wfq.heap);
 	free_percpu(dg->dstat);
@@ -496,6 +545,19 @@ static u32 ioband_disk_depth(struct block_device *bdev)
 }
 
 /*
+ * range-bw weighs a group by its min shifted right by dg->range_shift
+ * (ioband_range_weight()): make it fit @min_kbs.  It only grows, so that
+ * no member's groups need visiting.  Caller holds dg->lock.
+ */
+static void ioband_range_fit(struct ioband_devgroup *dg, u32 min_kbs)
+{
+	u32 shift = ioband_range_shift(min_kbs);
+
+	if (shift > dg->range_shift)
+		WRITE_ONCE(dg->range_shift, shift);
+}
+
+/*
  * Join (or create) the device group named in the table.  A new member of a
  * group that other devices already use must agree with its policy and with
  * every shared parameter it gives explicitly (0 inherits); a reload of the
@@ -561,8 +623,10 @@ static int ioband_devgroup_join(struct ioband_target *t, char **err)
 		unsigned long id;
 
 		dg->nr_entities += 1 + t->nr_groups;
-		ioband_for_each_group(t, id, g)
+		ioband_for_each_group(t, id, g) {
 			atomic64_set(&g->vtime, atomic64_read(&dg->vnow));
+			ioband_range_fit(dg, g->min_kbs);
+		}
 	}
 	mutex_unlock(&dg->lock);
 	if (r) {
@@ -599,18 +663,22 @@ static void ioband_devgroup_leave(struct ioband_target *t)
 }
 
 static int ioband_group_init(struct ioband_target *t, struct ioband_group *g,
-			     u64 id, u32 weight)
+			     const struct ioband_group_cfg *cfg)
 {
 	g->stats = alloc_percpu(struct ioband_stats);
 	if (!g->stats)
 		return -ENOMEM;
-	g->id = id;
-	g->weight = weight;
+	g->id = cfg->id;
+	g->weight = cfg->weight;
+	g->min_kbs = cfg->min_kbs;
+	g->max_kbs = cfg->max_kbs;
 	g->t = t;
 	refcount_set(&g->ref, 1);
 	bio_list_init(&g->queue);
 	g->ent.heap_idx = IOBAND_NOT_QUEUED;
 	INIT_LIST_HEAD(&g->rnode);
+	INIT_LIST_HEAD(&g->fnode);
+	INIT_LIST_HEAD(&g->tnode);
 	return 0;
 }
 
@@ -655,7 +723,8 @@ static void ioband_group_unref_rcu(struct rcu_head *head)
 }
 
 /* Create and publish an extra group.  Caller holds dg->lock or owns t. */
-static int ioband_group_attach(struct ioband_target *t, u64 id, u32 weight)
+static int ioband_group_attach(struct ioband_target *t,
+			       const struct ioband_group_cfg *cfg)
 {
 	struct ioband_group *g;
 	int r;
@@ -663,12 +732,12 @@ static int ioband_group_attach(struct ioband_target *t, u64 id, u32 weight)
 	g = kzalloc(sizeof(*g), GFP_KERNEL);
 	if (!g)
 		return -ENOMEM;
-	r = ioband_group_init(t, g, id, weight);
+	r = ioband_group_init(t, g, cfg);
 	if (r) {
 		kfree(g);
 		return r;
 	}
-	r = xa_insert(&t->groups, id, g, GFP_KERNEL);
+	r = xa_insert(&t->groups, cfg->id, g, GFP_KERNEL);
 	if (r) {
 		ioband_group_put(g);
 		return r;
@@ -720,6 +789,7 @@ static void ioband_dtr(struct dm_target *ti)
  */
 static int ioband_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
+	struct ioband_group_cfg def = { .id = 0 };
 	struct ioband_target *t;
 	unsigned int i;
 	int r;
@@ -763,14 +833,16 @@ static int ioband_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	t->type = t->cfg.type;
-	r = ioband_group_init(t, &t->default_group, 0, t->cfg.default_weight);
+	def.weight = t->cfg.default_weight;
+	def.min_kbs = t->cfg.default_min_kbs;
+	def.max_kbs = t->cfg.default_max_kbs;
+	r = ioband_group_init(t, &t->default_group, &def);
 	if (r) {
 		ti->error = "Cannot allocate default group";
 		goto bad;
 	}
 	for (i = 0; i < t->cfg.nr_groups; i++) {
-		r = ioband_group_attach(t, t->cfg.groups[i].id,
-					t->cfg.groups[i].weight);
+		r = ioband_group_attach(t, &t->cfg.groups[i]);
 		if (r) {
 			ti->error = "Cannot allocate group";
 			goto bad;
@@ -848,6 +920,71 @@ static struct ioband_group *ioband_classify(struct ioband_target *t,
 	return g ? g : &t->default_group;
 }
 
+/* Whether the device group's policy gives groups ranges (range-bw). */
+static bool ioband_ranges(struct ioband_devgroup *dg)
+{
+	return ioband_policy_get(READ_ONCE(dg->policy))->ranges;
+}
+
+/* The weight @g is scheduled by: its own, or under range-bw its min's. */
+static u32 ioband_weight(struct ioband_devgroup *dg, struct ioband_group *g)
+{
+	if (ioband_ranges(dg))
+		return ioband_range_weight(READ_ONCE(g->min_kbs),
+					   READ_ONCE(dg->range_shift));
+	return READ_ONCE(g->weight);
+}
+
+/* @g's reservation and limit in cost units (sectors) per second, 0: none. */
+static u64 ioband_min_rate(struct ioband_devgroup *dg, struct ioband_group *g)
+{
+	return ioband_ranges(dg) ?
+		(u64)READ_ONCE(g->min_kbs) * IOBAND_KBS_SECTORS : 0;
+}
+
+static u64 ioband_max_rate(struct ioband_devgroup *dg, struct ioband_group *g)
+{
+	return ioband_ranges(dg) ?
+		(u64)READ_ONCE(g->max_kbs) * IOBAND_KBS_SECTORS : 0;
+}
+
+/*
+ * An I/O of @cost of @g may go at @now as far as its limit goes: if so (or
+ * if @force: urgent bios, draining) its limit tag moves.  Lock-free.
+ */
+static bool ioband_limit_take(struct ioband_devgroup *dg,
+			      struct ioband_group *g, u64 now, u64 cost,
+			      bool force)
+{
+	u64 rate = ioband_max_rate(dg, g);
+	s64 old;
+
+	if (!rate)
+		return true;
+	old = atomic64_read(&g->ltag);
+	do {
+		if (!force && !ioband_pace_open(old, now))
+			return false;
+	} while (!atomic64_try_cmpxchg(&g->ltag, &old,
+				       ioband_pace_next(old, now, cost, rate)));
+	return true;
+}
+
+/* An I/O of @cost of @g went at @now for its reservation: the tag moves. */
+static void ioband_rsv_take(struct ioband_devgroup *dg,
+			    struct ioband_group *g, u64 now, u64 cost)
+{
+	u64 rate = ioband_min_rate(dg, g);
+	s64 old;
+
+	if (!rate)
+		return;
+	old = atomic64_read(&g->rtag);
+	while (!atomic64_try_cmpxchg(&g->rtag, &old,
+				     ioband_pace_next(old, now, cost, rate)))
+		;
+}
+
 /*
  * Charge @cost to @g.  Lock-free: the fast path calls it without qlock,
  * the dispatcher with it.  The group's start tag is raised to the floor (no
@@ -857,7 +994,7 @@ static struct ioband_group *ioband_classify(struct ioband_target *t,
 static void ioband_charge(struct ioband_devgroup *dg, struct ioband_group *g,
 			  u64 cost)
 {
-	u32 w = READ_ONCE(g->weight);
+	u32 w = ioband_weight(dg, g);
 	u64 token = READ_ONCE(dg->token_base);
 	u64 vcost = ioband_vt_cost(cost, w);
 	u64 floor = ioband_vt_floor(atomic64_read(&dg->vnow), token, w);
@@ -947,9 +1084,11 @@ static void ioband_held_in(struct ioband_devgroup *dg, struct ioband_group *g,
 {
 	g->ent.vtime = atomic64_read(&g->vtime);
 	ioband_wfq_activate(&dg->wfq, &g->ent, floor);
-	g->held_weight = READ_ONCE(g->weight);
+	g->held_weight = ioband_weight(dg, g);
 	dg->heap_wsum += g->held_weight;
 	ioband_rsv_del(g);
+	if (ioband_min_rate(dg, g))
+		list_add_tail(&g->fnode, &dg->floors);
 }
 
 /* @g left the backlog (the heap took it out already). */
@@ -957,6 +1096,118 @@ static void ioband_held_out(struct ioband_devgroup *dg, struct ioband_group *g)
 {
 	dg->heap_wsum -= g->held_weight;
 	g->held_weight = 0;
+	list_del_init(&g->fnode);
+}
+
+/*
+ * A reservation set, or the range-bw policy chosen, while groups are in
+ * the backlog: those with a reservation join dg->floors now, not at their
+ * next activation (a deep group may never leave the backlog).  O(backlog),
+ * at reconfiguration only.
+ */
+static void ioband_floors_sync(struct ioband_devgroup *dg)
+{
+	u32 i;
+
+	spin_lock_irq(&dg->qlock);
+	for (i = 0; i < dg->wfq.nr; i++) {
+		struct ioband_group *g = container_of(dg->wfq.heap[i],
+						      struct ioband_group, ent);
+
+		if (list_empty(&g->fnode) && ioband_min_rate(dg, g))
+			list_add_tail(&g->fnode, &dg->floors);
+	}
+	spin_unlock_irq(&dg->qlock);
+}
+
+/* @g's start tag may not be below this when it enters the backlog. */
+static u64 ioband_floor(struct ioband_devgroup *dg, struct ioband_group *g)
+{
+	return ioband_vt_floor(atomic64_read(&dg->vnow),
+			       READ_ONCE(dg->token_base), ioband_weight(dg, g));
+}
+
+/*
+ * Limits (range-bw max): @g, at the head of what the dispatcher looked at,
+ * may not send its next bio before its limit tag.  Out of the backlog it
+ * goes, onto dg->throttled, until ioband_unthrottle() finds the tag open.
+ */
+static void ioband_throttle(struct ioband_devgroup *dg, struct ioband_group *g,
+			    u64 now)
+{
+	ioband_wfq_remove(&dg->wfq, &g->ent);
+	ioband_held_out(dg, g);
+	WRITE_ONCE(g->throttled_ns, now);
+	WRITE_ONCE(g->throttled, true);		/* status reads both */
+	list_add_tail(&g->tnode, &dg->throttled);
+}
+
+/* Dispatch again at @tag (ktime ns), if the limit timer is not set earlier. */
+static void ioband_arm_ltimer(struct ioband_devgroup *dg, u64 tag)
+{
+	ktime_t at = ns_to_ktime(tag);
+
+	if (READ_ONCE(dg->dying))
+		return;
+	if (!hrtimer_is_queued(&dg->ltimer) ||
+	    ktime_before(at, hrtimer_get_expires(&dg->ltimer)))
+		hrtimer_start(&dg->ltimer, at, HRTIMER_MODE_ABS);
+}
+
+/* @g is no longer held back by its limit (it may have no bios left). */
+static void ioband_unthrottle_one(struct ioband_group *g, u64 now)
+{
+	list_del_init(&g->tnode);
+	WRITE_ONCE(g->throttled, false);
+	WRITE_ONCE(g->limited_ns, g->limited_ns + now - g->throttled_ns);
+}
+
+/*
+ * Throttled groups whose limit opened (or was lifted) go back into the
+ * backlog; the timer is set for the first of the others.  O(throttled).
+ */
+static void ioband_unthrottle(struct ioband_devgroup *dg, u64 now)
+{
+	struct ioband_group *g, *n;
+	u64 first = 0;
+	bool any = false;
+
+	list_for_each_entry_safe(g, n, &dg->throttled, tnode) {
+		u64 tag = atomic64_read(&g->ltag);
+
+		if (!ioband_max_rate(dg, g) || ioband_pace_open(tag, now)) {
+			ioband_unthrottle_one(g, now);
+			if (g->nr_queued)
+				ioband_held_in(dg, g, ioband_floor(dg, g));
+		} else if (!any || (s64)(tag - first) < 0) {
+			first = tag;
+			any = true;
+		}
+	}
+	if (any)
+		ioband_arm_ltimer(dg, first);
+}
+
+/*
+ * Reservations (range-bw min): the group in the backlog whose reservation
+ * is due (its tag not after @now) and earliest, or NULL.  O(floors).
+ */
+static struct ioband_group *ioband_due(struct ioband_devgroup *dg, u64 now)
+{
+	struct ioband_group *g, *best = NULL;
+	u64 best_tag = 0;
+
+	list_for_each_entry(g, &dg->floors, fnode) {
+		u64 tag = atomic64_read(&g->rtag);
+
+		if (!ioband_min_rate(dg, g) || !ioband_pace_open(tag, now))
+			continue;
+		if (!best || (s64)(tag - best_tag) < 0) {
+			best = g;
+			best_tag = tag;
+		}
+	}
+	return best;
 }
 
 /*
@@ -982,10 +1233,10 @@ static u32 ioband_reserved(struct ioband_devgroup *dg, u64 now, u64 head)
 			ioband_rsv_del(g);	/* it stopped */
 			continue;
 		}
-		wsum += READ_ONCE(g->weight);
+		wsum += ioband_weight(dg, g);
 	}
 	list_for_each_entry(g, &dg->reservers, rnode) {
-		u32 w = READ_ONCE(g->weight);
+		u32 w = ioband_weight(dg, g);
 
 		if (ioband_lagging(atomic64_read(&g->vtime),
 				   ioband_vt_floor(vnow, token, w), head,
@@ -998,9 +1249,36 @@ static u32 ioband_reserved(struct ioband_devgroup *dg, u64 now, u64 head)
 }
 
 /*
- * Dispatch held bios, smallest start tag first, while there is room in
- * flight beside the slots reserved for groups with think time.  The bios
- * go to @out, for the caller to submit without qlock.
+ * The group the dispatcher serves next: one whose reservation is due
+ * (range-bw; *@for_rsv is set), else the head of the backlog, @head; but
+ * after IOBAND_RSV_RUN dispatches for reservations of others in a row, the
+ * head once.
+ */
+static struct ioband_group *ioband_pick(struct ioband_devgroup *dg, u64 now,
+					struct ioband_group *head, bool *for_rsv)
+{
+	struct ioband_group *g;
+
+	*for_rsv = false;
+	if (list_empty(&dg->floors))
+		return head;
+	g = ioband_due(dg, now);
+	if (!g || (g != head && dg->rsv_run >= IOBAND_RSV_RUN)) {
+		dg->rsv_run = 0;
+		return head;
+	}
+	if (g != head)
+		dg->rsv_run++;
+	*for_rsv = true;
+	return g;
+}
+
+/*
+ * Dispatch held bios, smallest start tag first (reservations that are due
+ * before that), while there is room in flight beside the slots reserved
+ * for groups with think time; a group over its limit leaves the backlog
+ * until the limit opens.  The bios go to @out, for the caller to submit
+ * without qlock.
  */
 static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 {
@@ -1011,10 +1289,14 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 
 	lockdep_assert_held(&dg->qlock);
 
+	if (!list_empty(&dg->throttled))
+		ioband_unthrottle(dg, now);
 	while ((e = ioband_wfq_first(&dg->wfq))) {
 		struct ioband_group *g = container_of(e, struct ioband_group, ent);
 		struct ioband_bio *pb;
 		struct bio *bio;
+		bool for_rsv;
+		u64 cost;
 
 		if (atomic_read(&dg->inflight) >= limit)
 			break;
@@ -1032,10 +1314,22 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 					      HRTIMER_MODE_REL);
 			break;
 		}
+		g = ioband_pick(dg, now, g, &for_rsv);
+		e = &g->ent;
+		cost = ioband_bio_cost(dg, bio_list_peek(&g->queue));
+		if (!ioband_limit_take(dg, g, now, cost, false)) {
+			ioband_throttle(dg, g, now);
+			ioband_arm_ltimer(dg, atomic64_read(&g->ltag));
+			continue;
+		}
 		bio = bio_list_pop(&g->queue);
 		WRITE_ONCE(g->nr_queued, g->nr_queued - 1);
 		atomic_dec(&dg->queued);
-		ioband_charge(dg, g, ioband_bio_cost(dg, bio));
+		/* for its reservation, or by weight: one or the other pays */
+		if (for_rsv)
+			ioband_rsv_take(dg, g, now, cost);
+		else
+			ioband_charge(dg, g, cost);
 		ioband_wfq_dispatched(&dg->wfq, e, atomic64_read(&g->vtime),
 				      g->nr_queued);
 		if (!g->nr_queued) {
@@ -1115,7 +1409,7 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	int dir = bio_data_dir(bio);
 	struct ioband_group *g;
 	unsigned long flags;
-	u64 now;
+	u64 now, cost;
 
 	pb->counted = false;
 	bio_set_dev(bio, t->dev->bdev);
@@ -1133,16 +1427,21 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	rcu_read_lock();
 	g = ioband_classify(t, bio);
 	now = ioband_think(g);
+	cost = ioband_bio_cost(dg, bio);
 
+	/* Urgent: past its limit too, which it pays for later. */
 	if (bio->bi_opf & IOBAND_REQ_URGENT) {
 		atomic_inc(&dg->inflight);
+		ioband_limit_take(dg, g, now, cost, true);
 		goto issue;
 	}
 
-	/* Fast path: nothing held, room in flight. */
+	/* Fast path: nothing held, room in flight, within its limit. */
 	if (!atomic_read(&dg->queued) || READ_ONCE(t->draining)) {
-		if (atomic_inc_return(&dg->inflight) <= READ_ONCE(dg->io_limit) ||
-		    READ_ONCE(t->draining))
+		bool drain = READ_ONCE(t->draining);
+
+		if ((atomic_inc_return(&dg->inflight) <= READ_ONCE(dg->io_limit) ||
+		     drain) && ioband_limit_take(dg, g, now, cost, drain))
 			goto issue;
 		atomic_dec(&dg->inflight);
 	}
@@ -1164,6 +1463,7 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	if (READ_ONCE(t->draining)) {
 		spin_unlock_irqrestore(&dg->qlock, flags);
 		atomic_inc(&dg->inflight);
+		ioband_limit_take(dg, g, now, cost, true);
 		goto issue;
 	}
 	/* Detached since classify(): nothing is held on it any more. */
@@ -1178,10 +1478,7 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	if (!dg->depth_held)
 		WRITE_ONCE(dg->depth_held, true);	/* the bound binds */
 	if (g->nr_queued == 1)
-		ioband_held_in(dg, g,
-			       ioband_vt_floor(atomic64_read(&dg->vnow),
-					       READ_ONCE(dg->token_base),
-					       READ_ONCE(g->weight)));
+		ioband_held_in(dg, g, ioband_floor(dg, g));
 	atomic_inc(&dg->queued);
 	/* Pairs with ioband_end_io(): one of us sees the other's update. */
 	smp_mb__after_atomic();
@@ -1196,7 +1493,7 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 
 issue:
 	ioband_count(g, dir, sectors);
-	ioband_charge(dg, g, ioband_bio_cost(dg, bio));
+	ioband_charge(dg, g, cost);
 	ioband_issued(dg, g, pb, bio, now);
 	rcu_read_unlock();
 	return DM_MAPIO_REMAPPED;
@@ -1305,6 +1602,28 @@ static bool ioband_entity_of(struct ioband_entity *e, const void *t)
 	return container_of(e, struct ioband_group, ent)->t == t;
 }
 
+/* Send all of @g's held bios to @list, past its limit.  Under qlock. */
+static void ioband_release_held(struct ioband_devgroup *dg,
+				struct ioband_group *g, u64 now,
+				struct bio_list *list)
+{
+	struct bio *bio;
+
+	while ((bio = bio_list_pop(&g->queue))) {
+		struct ioband_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
+		u64 cost = ioband_bio_cost(dg, bio);
+
+		atomic_dec(&dg->queued);
+		atomic_inc(&dg->inflight);
+		ioband_limit_take(dg, g, now, cost, true);
+		ioband_charge(dg, g, cost);
+		ioband_issued(dg, g, pb, bio, now);
+		this_cpu_add(g->stats->wait_ns, now - pb->queued_ns);
+		bio_list_add(list, bio);
+	}
+	WRITE_ONCE(g->nr_queued, 0);
+}
+
 /*
  * Release every bio this device holds, and hold nothing until resume, so
  * that suspend (and so table reloads and removal) completes.
@@ -1330,22 +1649,17 @@ static void ioband_presuspend(struct dm_target *ti)
 	 */
 	n = ioband_wfq_extract(&dg->wfq, ioband_entity_of, t);
 	for (i = 0; i < n; i++) {
-		struct bio *bio;
-
 		g = container_of(dg->wfq.heap[dg->wfq.nr + i],
 				 struct ioband_group, ent);
 		ioband_held_out(dg, g);
-		while ((bio = bio_list_pop(&g->queue))) {
-			struct ioband_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
-
-			atomic_dec(&dg->queued);
-			atomic_inc(&dg->inflight);
-			ioband_charge(dg, g, ioband_bio_cost(dg, bio));
-			ioband_issued(dg, g, pb, bio, now);
-			this_cpu_add(g->stats->wait_ns, now - pb->queued_ns);
-			bio_list_add(&list, bio);
-		}
-		WRITE_ONCE(g->nr_queued, 0);
+		ioband_release_held(dg, g, now, &list);
+	}
+	/* and those held back by their limit, out of the heap */
+	list_for_each_entry_safe(g, next, &dg->throttled, tnode) {
+		if (g->t != t)
+			continue;
+		ioband_unthrottle_one(g, now);
+		ioband_release_held(dg, g, now, &list);
 	}
 	/* Its groups reserve nothing until resume (ioband_rsv_add()). */
 	list_for_each_entry_safe(g, next, &dg->reservers, rnode)
@@ -1431,6 +1745,55 @@ static void ioband_emit_depth(struct ioband_devgroup *dg, char *result,
 }
 
 /*
+ * range-bw: how far behind its reservation @g is while it has bios held
+ * (ioband_pace_lag(): 0 when met), and how long its limit has held it back
+ * in all, in ns.  Read without qlock: a snapshot.
+ */
+static u64 ioband_rsv_lag(struct ioband_devgroup *dg, struct ioband_group *g,
+			  u64 now)
+{
+	if (!READ_ONCE(g->nr_queued) || !ioband_min_rate(dg, g))
+		return 0;
+	return ioband_pace_lag(atomic64_read(&g->rtag), now);
+}
+
+static u64 ioband_limited(struct ioband_group *g, u64 now)
+{
+	u64 ns = READ_ONCE(g->limited_ns);
+
+	if (READ_ONCE(g->throttled))
+		ns += now - READ_ONCE(g->throttled_ns);
+	return ns;
+}
+
+/*
+ * " limits <group> <rsv-lag-us> <limited-us>..." (range-bw only): per
+ * group, how far behind its reservation it is now (0: met) and how long
+ * its limit has held it back in all.
+ */
+static void ioband_emit_limits(struct ioband_target *t, char *result,
+			       unsigned int maxlen, unsigned int *szp)
+{
+	struct ioband_devgroup *dg = t->dg;
+	unsigned int sz = *szp;
+	u64 now = ktime_get_ns();
+	struct ioband_group *g;
+	unsigned long id;
+
+	DMEMIT(" limits");
+	rcu_read_lock();
+	ioband_for_each_group(t, id, g) {
+		DMEMIT(" ");
+		ioband_emit_group_id(t, g, result, maxlen, &sz);
+		DMEMIT(" %llu %llu",
+		       div_u64(ioband_rsv_lag(dg, g, now), NSEC_PER_USEC),
+		       div_u64(ioband_limited(g, now), NSEC_PER_USEC));
+	}
+	rcu_read_unlock();
+	*szp = sz;
+}
+
+/*
  * The groups' parts of the INFO status, "<group>... ext <group-ext>...",
  * summing each group's per-CPU counters once.  A group's part goes at the
  * front of @result, its ext part at the back, reversed, growing down; at
@@ -1507,18 +1870,27 @@ static void ioband_status(struct dm_target *ti, status_type_t type,
 		ioband_emit_info(t, result, maxlen, &sz);
 		/* truncated, or not written at all when the buffer is full */
 		ioband_emit_depth(dg, result, maxlen, &sz);
+		if (ioband_ranges(dg))
+			ioband_emit_limits(t, result, maxlen, &sz);
 		break;
 
 	case STATUSTYPE_TABLE:
 		mutex_lock(&dg->lock);
 		/* As configured: 0 stays default (automatic io_limit). */
-		DMEMIT("%s %s %u %u %s %s %llu :%u", t->dev->name, dg->name,
+		DMEMIT("%s %s %u %u %s %s %llu", t->dev->name, dg->name,
 		       dg->io_throttle_cfg, dg->io_limit_cfg,
 		       ioband_type_name(t->type),
-		       ioband_policy_name(dg->policy), dg->token_cfg,
-		       READ_ONCE(t->default_group.weight));
-		xa_for_each(&t->groups, id, g)
-			DMEMIT(" %llu:%u", g->id, READ_ONCE(g->weight));
+		       ioband_policy_name(dg->policy), dg->token_cfg);
+		/* the default group's parameter, then each group's */
+		ioband_for_each_group(t, id, g) {
+			DMEMIT(" ");
+			if (g != &t->default_group)
+				DMEMIT("%llu", g->id);
+			if (ioband_ranges(dg))
+				DMEMIT(":%u:%u", g->min_kbs, g->max_kbs);
+			else
+				DMEMIT(":%u", g->weight);
+		}
 		mutex_unlock(&dg->lock);
 		break;
 
@@ -1537,6 +1909,7 @@ static struct ioband_group *ioband_lookup(struct ioband_target *t,
 static int ioband_msg_stats(struct ioband_target *t, char *result,
 			    unsigned int maxlen)
 {
+	u64 now = ktime_get_ns();
 	struct ioband_stats s;
 	struct ioband_group *g;
 	unsigned long id;
@@ -1552,6 +1925,12 @@ static int ioband_msg_stats(struct ioband_target *t, char *result,
 		       s.ios[WRITE], s.sectors[WRITE], s.delayed[READ],
 		       s.delayed[WRITE], ioband_group_queued(g),
 		       div_u64(s.wait_ns, NSEC_PER_USEC));
+		if (ioband_ranges(t->dg))
+			DMEMIT(" min_kbs=%u max_kbs=%u rsv_lag_us=%llu limited_us=%llu",
+			       READ_ONCE(g->min_kbs), READ_ONCE(g->max_kbs),
+			       div_u64(ioband_rsv_lag(t->dg, g, now),
+				       NSEC_PER_USEC),
+			       div_u64(ioband_limited(g, now), NSEC_PER_USEC));
 	}
 	return 1;
 }
@@ -1569,6 +1948,8 @@ static void ioband_group_orphan(struct ioband_devgroup *dg,
 	spin_lock_irq(&dg->qlock);
 	WRITE_ONCE(g->detached, true);
 	ioband_rsv_del(g);
+	if (g->throttled)
+		ioband_unthrottle_one(g, ktime_get_ns());
 	if (g->nr_queued) {
 		ioband_wfq_remove(&dg->wfq, &g->ent);
 		ioband_held_out(dg, g);
@@ -1587,6 +1968,9 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 			    char *result, unsigned int maxlen, char **err)
 {
 	struct ioband_devgroup *dg = t->dg;
+	struct ioband_group_cfg gcfg = {
+		.id = msg->id, .weight = IOBAND_WEIGHT_DEFAULT,
+	};
 	struct ioband_group *g;
 	unsigned long id;
 	int r;
@@ -1595,12 +1979,32 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 
 	switch (msg->verb) {
 	case IOBAND_MSG_WEIGHT:
+		if (ioband_ranges(dg)) {
+			*err = "The range-bw policy has no weights (range-bw <group-id>:<min>:<max>)";
+			return -EINVAL;
+		}
 		g = ioband_lookup(t, msg);
 		if (!g) {
 			*err = "No such group (attach it first)";
 			return -EINVAL;
 		}
 		WRITE_ONCE(g->weight, msg->value);
+		return 0;
+
+	case IOBAND_MSG_RANGE_BW:
+		if (!ioband_ranges(dg)) {
+			*err = "Ranges need the range-bw policy (message policy range-bw first)";
+			return -EINVAL;
+		}
+		g = ioband_lookup(t, msg);
+		if (!g) {
+			*err = "No such group (attach it first)";
+			return -EINVAL;
+		}
+		ioband_range_fit(dg, msg->min_kbs);
+		WRITE_ONCE(g->min_kbs, msg->min_kbs);
+		WRITE_ONCE(g->max_kbs, msg->max_kbs);
+		ioband_floors_sync(dg);
 		return 0;
 
 	case IOBAND_MSG_ATTACH:
@@ -1614,7 +2018,7 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 		}
 		r = ioband_heap_reserve(dg, dg->nr_entities + 1);
 		if (!r)
-			r = ioband_group_attach(t, msg->id, IOBAND_WEIGHT_DEFAULT);
+			r = ioband_group_attach(t, &gcfg);
 		if (r) {
 			*err = "Cannot allocate group";
 			return r;
@@ -1656,9 +2060,12 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 	 * io_limit 0 the disk); one set explicitly stays.
 	 */
 	case IOBAND_MSG_POLICY:
-		return ioband_set_params(dg, dg->io_throttle_cfg,
-					 dg->io_limit_cfg, msg->policy,
-					 dg->token_cfg, err);
+		r = ioband_set_params(dg, dg->io_throttle_cfg,
+				      dg->io_limit_cfg, msg->policy,
+				      dg->token_cfg, err);
+		if (!r)
+			ioband_floors_sync(dg);
+		return r;
 
 	case IOBAND_MSG_TOKEN:
 		return ioband_set_params(dg, dg->io_throttle_cfg,
@@ -1723,6 +2130,7 @@ static void ioband_resume(struct dm_target *ti)
 	if (ioband_set_params(dg, t->cfg.io_throttle, t->cfg.io_limit,
 			      t->cfg.policy, t->cfg.token_base, &err))
 		DMERR("%s: %s", ioband_dev_name(t), err);	/* checked at load */
+	ioband_floors_sync(dg);
 	mutex_unlock(&dg->lock);
 	t->cfg_pending = false;
 }

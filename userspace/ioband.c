@@ -19,6 +19,7 @@ static const char *const type_names[IOB_TYPE_NR] = {
 
 static const char *const policy_names[IOB_POLICY_NR] = {
 	[IOB_WEIGHT] = "weight", [IOB_WEIGHT_IOSIZE] = "weight-iosize",
+	[IOB_RANGE_BW] = "range-bw",
 };
 
 const char *iob_type_name(enum iob_type t)
@@ -164,6 +165,30 @@ static bool is_delim(char c)
 	return c == ':' || c == '=' || c == ',';
 }
 
+/* range-bw "<min>:<max>" in KB/s, as the module's parse_range(). */
+static int parse_range(char *s, unsigned int *mn, unsigned int *mx, const char **err)
+{
+	char *d = strpbrk(s, ":=,");
+	uint64_t a, b;
+
+	if (!d) {
+		*err = "invalid range (expected <min>:<max>, KB/s)";
+		return -EINVAL;
+	}
+	*d = '\0';
+	if (parse_u64_range(s, 0, IOB_RANGE_MAX, &a) || parse_u64_range(d + 1, 0, IOB_RANGE_MAX, &b)) {
+		*err = "invalid range (min and max 0..1073741823 KB/s)";
+		return -EINVAL;
+	}
+	if (b && a > b) {
+		*err = "invalid range (min above max)";
+		return -EINVAL;
+	}
+	*mn = a;
+	*mx = b;
+	return 0;
+}
+
 int iob_table_parse(const char *params, struct iob_table *t, const char **err)
 {
 	char *copy = xstrdup(params), **w;
@@ -210,16 +235,21 @@ int iob_table_parse(const char *params, struct iob_table *t, const char **err)
 	}
 	i = 7;
 	if (i < n && is_delim(w[i][0])) {
-		if (parse_u64_range(w[i] + 1, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &v)) {
+		if (t->policy == IOB_RANGE_BW) {
+			if (parse_range(w[i] + 1, &t->default_min_kbs, &t->default_max_kbs, err))
+				goto out;
+		} else if (parse_u64_range(w[i] + 1, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &v)) {
 			*err = "invalid default group weight";
 			goto out;
+		} else {
+			t->default_weight = v;
 		}
-		t->default_weight = v;
 		i++;
 	}
 	for (; i < n; i++) {
 		char *d = strpbrk(w[i], ":=,");
-		uint64_t id, wt;
+		unsigned int mn = 0, mx = 0;
+		uint64_t id, wt = IOB_WEIGHT_DEFAULT;
 
 		if (!d) {
 			*err = "invalid group parameter (expected <id>:<weight>)";
@@ -230,7 +260,10 @@ int iob_table_parse(const char *params, struct iob_table *t, const char **err)
 			*err = "invalid group id";
 			goto out;
 		}
-		if (parse_u64_range(d + 1, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &wt)) {
+		if (t->policy == IOB_RANGE_BW) {
+			if (parse_range(d + 1, &mn, &mx, err))
+				goto out;
+		} else if (parse_u64_range(d + 1, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &wt)) {
 			*err = "invalid group weight";
 			goto out;
 		}
@@ -239,6 +272,8 @@ int iob_table_parse(const char *params, struct iob_table *t, const char **err)
 			goto out;
 		}
 		iob_table_add_group(t, id, wt);
+		t->groups[t->n_groups - 1].min_kbs = mn;
+		t->groups[t->n_groups - 1].max_kbs = mx;
 	}
 	r = 0;
 out:
@@ -254,13 +289,21 @@ char *iob_table_format(const struct iob_table *t)
 	struct strbuf sb = { 0 };
 	size_t i;
 
-	sb_addf(&sb, "%s %s %u %u %s %s %llu :%u", t->device, t->devgroup,
+	sb_addf(&sb, "%s %s %u %u %s %s %llu", t->device, t->devgroup,
 		t->io_throttle, t->io_limit, iob_type_name(t->type),
-		iob_policy_name(t->policy), (unsigned long long)t->token_base,
-		t->default_weight);
-	for (i = 0; i < t->n_groups; i++)
-		sb_addf(&sb, " %llu:%u", (unsigned long long)t->groups[i].id,
-			t->groups[i].weight);
+		iob_policy_name(t->policy), (unsigned long long)t->token_base);
+	if (t->policy == IOB_RANGE_BW)
+		sb_addf(&sb, " :%u:%u", t->default_min_kbs, t->default_max_kbs);
+	else
+		sb_addf(&sb, " :%u", t->default_weight);
+	for (i = 0; i < t->n_groups; i++) {
+		if (t->policy == IOB_RANGE_BW)
+			sb_addf(&sb, " %llu:%u:%u", (unsigned long long)t->groups[i].id,
+				t->groups[i].min_kbs, t->groups[i].max_kbs);
+		else
+			sb_addf(&sb, " %llu:%u", (unsigned long long)t->groups[i].id,
+				t->groups[i].weight);
+	}
 	return sb_steal(&sb);
 }
 
@@ -342,7 +385,23 @@ int iob_status_parse(const char *params, struct iob_status *st, const char **err
 	}
 	if (k != st->n)
 		goto out;
-	if (i < n) {		/* the depth part */
+	if (i < n) {		/* the depth part, then (range-bw) the limits part */
+		size_t lim = i + 5;
+
+		if (lim < n && !strcmp(w[lim], "limits")) {
+			for (lim++, k = 0; k < st->n; lim += 3, k++) {
+				int64_t id;
+
+				if (lim + 3 > n || parse_gid(w[lim], &id) || id != st->g[k].id ||
+				    parse_u64(w[lim + 1], &st->g[k].rsv_lag_us) ||
+				    parse_u64(w[lim + 2], &st->g[k].limited_us))
+					goto out;
+			}
+			if (lim != n)
+				goto out;
+			st->has_limits = true;
+			n = i + 5;
+		}
 		if (i + 5 != n || parse_u64(w[i + 1], &st->depth) ||
 		    (strcmp(w[i + 2], "auto") && strcmp(w[i + 2], "fixed")) ||
 		    parse_u64(w[i + 3], &st->depth_base_us) ||

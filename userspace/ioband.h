@@ -22,17 +22,19 @@
 #define IOB_WEIGHT_MIN		1
 #define IOB_WEIGHT_MAX		32767
 #define IOB_WEIGHT_DEFAULT	100
+#define IOB_RANGE_MAX		1073741823	/* range-bw KB/s, as the module */
 #define IOB_THROTTLE_MAX	32767
 #define IOB_TOKEN_MAX		(1ULL << 40)
 #define IOB_PID_MAX		4194304ULL
 #define IOB_DEFAULT_GROUP	(-1)
 
 enum iob_type { IOB_NONE, IOB_UID, IOB_GID, IOB_PID, IOB_PGRP, IOB_CGROUP, IOB_TYPE_NR };
-enum iob_policy { IOB_WEIGHT, IOB_WEIGHT_IOSIZE, IOB_POLICY_NR };
+enum iob_policy { IOB_WEIGHT, IOB_WEIGHT_IOSIZE, IOB_RANGE_BW, IOB_POLICY_NR };
 
 struct iob_group {
 	uint64_t id;
 	unsigned int weight;
+	unsigned int min_kbs, max_kbs;	/* range-bw */
 };
 
 struct iob_table {
@@ -43,6 +45,7 @@ struct iob_table {
 	enum iob_type type;
 	enum iob_policy policy;
 	unsigned int default_weight;
+	unsigned int default_min_kbs, default_max_kbs;	/* range-bw */
 	struct iob_group *groups;
 	size_t n_groups;
 };
@@ -54,6 +57,8 @@ struct iob_gstat {
 	uint64_t reads, delayed_reads, read_sectors;
 	uint64_t writes, delayed_writes, write_sectors;
 	uint64_t queued, wait_us;
+	/* range-bw, from status's " limits" part */
+	uint64_t rsv_lag_us, limited_us;
 };
 
 struct iob_status {
@@ -64,6 +69,8 @@ struct iob_status {
 	bool has_depth;
 	bool depth_auto;
 	uint64_t depth, depth_base_us, depth_target_us;
+	/* " limits <group> <rsv-lag-us> <limited-us>..." (range-bw) */
+	bool has_limits;
 };
 
 const char *iob_type_name(enum iob_type t);

@@ -143,8 +143,8 @@ static int table_from_opts(struct ctx *c, const char *name, struct iob_table *t)
 	strcpy(t->devgroup, g);
 	if (ty && iob_parse_type(ty, &t->type))
 		return usage_error(c->cmd, "--type: none, uid, user, gid, pid, pgrp or cgroup");
-	if (po && iob_parse_policy(po, &t->policy))
-		return usage_error(c->cmd, "--policy: weight, weight-iosize or default");
+	if (po && (iob_parse_policy(po, &t->policy) || t->policy == IOB_RANGE_BW))
+		return usage_error(c->cmd, "--policy: weight, weight-iosize or default (range-bw: dmsetup, see dm-ioband.md)");
 	if ((r = opt_uint(c, "weight", IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, IOB_WEIGHT_DEFAULT, &v)))
 		return r;
 	t->default_weight = v;
@@ -653,9 +653,21 @@ static json_object *status_json(const struct devstat *s, size_t n, const char *o
 			unsigned int w = weight_of(&s[i].t, g->id);
 
 			json_object_object_add(go, "id", json_object_new_int64(g->id));
-			json_object_object_add(go, "weight", json_object_new_int(w));
-			json_object_object_add(go, "target_share",
-				json_object_new_double(round(1000.0 * w / total_weight(&s[i].t, s, n)) / 1000.0));
+			if (s[i].t.policy == IOB_RANGE_BW) {
+				const struct iob_group *tg = g->id == IOB_DEFAULT_GROUP ? NULL :
+					iob_table_group(&s[i].t, (uint64_t)g->id);
+
+				json_object_object_add(go, "min_kbs", json_object_new_int64(
+					tg ? tg->min_kbs : s[i].t.default_min_kbs));
+				json_object_object_add(go, "max_kbs", json_object_new_int64(
+					tg ? tg->max_kbs : s[i].t.default_max_kbs));
+				json_object_object_add(go, "rsv_lag_us", json_object_new_uint64(g->rsv_lag_us));
+				json_object_object_add(go, "limited_us", json_object_new_uint64(g->limited_us));
+			} else {
+				json_object_object_add(go, "weight", json_object_new_int(w));
+				json_object_object_add(go, "target_share",
+					json_object_new_double(round(1000.0 * w / total_weight(&s[i].t, s, n)) / 1000.0));
+			}
 			json_object_object_add(go, "reads", json_object_new_uint64(g->reads));
 			json_object_object_add(go, "delayed_reads", json_object_new_uint64(g->delayed_reads));
 			json_object_object_add(go, "read_sectors", json_object_new_uint64(g->read_sectors));

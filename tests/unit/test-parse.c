@@ -74,6 +74,24 @@ static void test_good_tables(void)
 	CHECK(r == 0 && c.default_weight == 32767, "max weight: %s", err);
 	r = parse_line("8:16 g 32767 32767 uid weight 1099511627776 0:1", &c, &err);
 	CHECK(r == 0, "limits and uid 0: %s", err);
+
+	/* range-bw, the 1.14 documentation's line; max 0 = no cap. */
+	r = parse_line("8:18 1 4 128 cgroup range-bw 16384 :0:0 2:100:500 3:700:1000 4:30000:35000",
+		       &c, &err);
+	CHECK(r == 0, "range-bw: %s", err);
+	CHECK(c.policy == IOBAND_POLICY_RANGE_BW && c.default_min_kbs == 0 &&
+	      c.default_max_kbs == 0 && c.nr_groups == 3, "range-bw cfg");
+	CHECK(c.groups[0].id == 2 && c.groups[0].min_kbs == 100 && c.groups[0].max_kbs == 500 &&
+	      c.groups[2].min_kbs == 30000 && c.groups[2].max_kbs == 35000 &&
+	      c.groups[2].weight == IOBAND_WEIGHT_DEFAULT, "range-bw groups");
+	r = parse_line("8:18 1 0 0 uid range-bw 0 =300,0 5=1073741823,0 6,0,1073741823", &c, &err);
+	CHECK(r == 0 && c.default_min_kbs == 300 && c.default_max_kbs == 0 &&
+	      c.groups[0].min_kbs == 1073741823 && c.groups[1].max_kbs == 1073741823,
+	      "range-bw separators, no cap above a min, the largest values: %s", err);
+	r = parse_line("8:18 1 0 0 none range-bw 0", &c, &err);
+	CHECK(r == 0 && c.default_min_kbs == 0 && c.default_max_kbs == 0, "range-bw defaults 0:0");
+	r = parse_line("8:18 1 0 0 none weight 0 :40", &c, &err);
+	CHECK(r == 0 && c.default_min_kbs == 0 && c.default_max_kbs == 0, "weight: no range");
 }
 
 struct bad_case {
@@ -93,8 +111,19 @@ static const struct bad_case bad_tables[] = {
 	{ "8:16 g 10 5 none weight 0", "io_throttle must not exceed io_limit" },
 	{ "8:16 g 0 0 users weight 0", "Invalid group type (none, uid, user, gid, pid, pgrp, cgroup)" },
 	{ "8:16 g 0 0 cpuset weight 0", "Group type node/cpuset is not supported (use cgroup)" },
-	{ "8:16 g 0 0 none weights 0", "Invalid policy (default, weight, weight-iosize)" },
-	{ "8:16 g 0 0 none range-bw 0 :0:0", "Policy range-bw is not supported yet" },
+	{ "8:16 g 0 0 none weights 0", "Invalid policy (default, weight, weight-iosize, range-bw)" },
+	{ "8:16 g 0 0 uid range-bw 0 :10", "Invalid range: missing <max> (<min>:<max>, KB/s)" },
+	{ "8:16 g 0 0 uid range-bw 0 :x:10", "Invalid range <min> (0..1073741823 KB/s)" },
+	{ "8:16 g 0 0 uid range-bw 0 :1073741824:0", "Invalid range <min> (0..1073741823 KB/s)" },
+	{ "8:16 g 0 0 uid range-bw 0 :0:99999999999", "Invalid range <max> (0..1073741823 KB/s, 0 = no cap)" },
+	{ "8:16 g 0 0 uid range-bw 0 :0:-1", "Invalid range <max> (0..1073741823 KB/s, 0 = no cap)" },
+	{ "8:16 g 0 0 uid range-bw 0 :0:0 7:500:100", "Invalid range: <min> is above <max>" },
+	{ "8:16 g 0 0 uid range-bw 0 :0:0 7:500", "Invalid range: missing <max> (<min>:<max>, KB/s)" },
+	{ "8:16 g 0 0 uid range-bw 0 :0:0 7:1:2:3", "Invalid range <max> (0..1073741823 KB/s, 0 = no cap)" },
+	{ "8:16 g 0 0 uid range-bw 0 :0:0 7", "Invalid group parameter (expected <group-id>:<min>:<max>)" },
+	{ "8:16 g 0 0 uid range-bw 0 :0:0 :1:2", "Default group range :<min>:<max> given twice or after a group" },
+	{ "8:16 g 0 0 uid range-bw 0 :0:0 -1:1:2", "Invalid group id (uid/gid 0..4294967294, pid/pgrp 1..4194304, cgroup id >= 1)" },
+	{ "8:16 g 0 0 none range-bw 0 :0:0 7:1:2", "Groups need a group type other than none" },
 	{ "8:16 g 0 0 none weight abc", "Invalid token_base (0..2^40, 0 = default)" },
 	{ "8:16 g 0 0 none weight 1099511627777", "Invalid token_base (0..2^40, 0 = default)" },
 	{ "8:16 g 0 0 none weight 0 :0", "Invalid default group weight :<weight> (1..32767)" },
@@ -145,6 +174,11 @@ static void test_argv_untouched(void)
 	CHECK(ioband_parse_table(argc, argv, &c, &err) == 0, "parse");
 	CHECK(!strcmp(argv[8], "1000=80"), "argv[8]=%s", argv[8]);
 	CHECK(!strcmp(argv[9], "2000,20"), "argv[9]=%s", argv[9]);
+
+	argc = split("8:16 g 0 0 uid range-bw 0 :1=2 1000=80,90 2000:3:2", buf, sizeof(buf), argv);
+	CHECK(ioband_parse_table(argc, argv, &c, &err) == -EINVAL, "bad range");
+	CHECK(!strcmp(argv[7], ":1=2") && !strcmp(argv[8], "1000=80,90") &&
+	      !strcmp(argv[9], "2000:3:2"), "range-bw argv %s %s %s", argv[7], argv[8], argv[9]);
 }
 
 /*
@@ -233,6 +267,17 @@ static void test_messages(void)
 	      m.verb == IOBAND_MSG_RESET, "reset");
 	CHECK(!parse_msg("stats", IOBAND_TYPE_NONE, &m, &err) &&
 	      m.verb == IOBAND_MSG_STATS, "stats");
+	CHECK(!parse_msg("policy range-bw", IOBAND_TYPE_NONE, &m, &err) &&
+	      m.policy == IOBAND_POLICY_RANGE_BW, "policy range-bw");
+	CHECK(!parse_msg("range-bw 1000:100:500", IOBAND_TYPE_UID, &m, &err) &&
+	      m.verb == IOBAND_MSG_RANGE_BW && m.has_id && m.id == 1000 &&
+	      m.min_kbs == 100 && m.max_kbs == 500, "range-bw id:min:max");
+	CHECK(!parse_msg("range-bw -1:0:2048", IOBAND_TYPE_UID, &m, &err) &&
+	      !m.has_id && m.min_kbs == 0 && m.max_kbs == 2048, "range-bw -1 is the default group");
+	CHECK(!parse_msg("range-bw :7:0", IOBAND_TYPE_NONE, &m, &err) &&
+	      !m.has_id && m.min_kbs == 7 && m.max_kbs == 0, "range-bw :min:max");
+	CHECK(!parse_msg("range-bw -1=5,6", IOBAND_TYPE_NONE, &m, &err) &&
+	      !m.has_id && m.min_kbs == 5 && m.max_kbs == 6, "range-bw -1 with any type");
 }
 
 static const struct {
@@ -241,8 +286,8 @@ static const struct {
 	const char *error;
 } bad_msgs[] = {
 	{ "", IOBAND_TYPE_NONE, "Empty message" },
-	{ "weigh 10", IOBAND_TYPE_NONE, "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, reset, stats)" },
-	{ "WEIGHT 10", IOBAND_TYPE_NONE, "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, reset, stats)" },
+	{ "weigh 10", IOBAND_TYPE_NONE, "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, range-bw, reset, stats)" },
+	{ "WEIGHT 10", IOBAND_TYPE_NONE, "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, range-bw, reset, stats)" },
 	{ "weight", IOBAND_TYPE_NONE, "Message takes exactly one argument" },
 	{ "weight 10 20", IOBAND_TYPE_NONE, "Message takes exactly one argument" },
 	{ "weight 0", IOBAND_TYPE_NONE, "Invalid weight (1..32767)" },
@@ -254,8 +299,17 @@ static const struct {
 	{ "detach abc", IOBAND_TYPE_PID, "Invalid group id (uid/gid 0..4294967294, pid/pgrp 1..4194304, cgroup id >= 1)" },
 	{ "type cpuset", IOBAND_TYPE_NONE, "Group type node/cpuset is not supported (use cgroup)" },
 	{ "type bogus", IOBAND_TYPE_NONE, "Invalid group type (none, uid, user, gid, pid, pgrp, cgroup)" },
-	{ "policy range-bw", IOBAND_TYPE_NONE, "Policy range-bw is not supported yet" },
-	{ "policy fifo", IOBAND_TYPE_NONE, "Invalid policy (default, weight, weight-iosize)" },
+	{ "policy fifo", IOBAND_TYPE_NONE, "Invalid policy (default, weight, weight-iosize, range-bw)" },
+	{ "range-bw 5", IOBAND_TYPE_UID, "Invalid range-bw message (expected <group-id>:<min>:<max>, -1 for the default group)" },
+	{ "range-bw 5:10", IOBAND_TYPE_UID, "Invalid range: missing <max> (<min>:<max>, KB/s)" },
+	{ "range-bw 5:20:10", IOBAND_TYPE_UID, "Invalid range: <min> is above <max>" },
+	{ "range-bw 5:1:1073741824", IOBAND_TYPE_UID, "Invalid range <max> (0..1073741823 KB/s, 0 = no cap)" },
+	{ "range-bw 5:-1:10", IOBAND_TYPE_UID, "Invalid range <min> (0..1073741823 KB/s)" },
+	{ "range-bw -2:1:10", IOBAND_TYPE_UID, "Invalid group id: the only negative one is -1 (the default group)" },
+	{ "range-bw -1x:1:10", IOBAND_TYPE_UID, "Invalid group id: the only negative one is -1 (the default group)" },
+	{ "range-bw 5:1:10", IOBAND_TYPE_NONE, "Groups need a group type other than none" },
+	{ "range-bw 0:1:10", IOBAND_TYPE_PID, "Invalid group id (uid/gid 0..4294967294, pid/pgrp 1..4194304, cgroup id >= 1)" },
+	{ "range-bw 5:1:10 6:1:10", IOBAND_TYPE_UID, "Message takes exactly one argument" },
 	{ "token -3", IOBAND_TYPE_NONE, "Invalid token (0..2^40, 0 = default)" },
 	{ "io_throttle 40000", IOBAND_TYPE_NONE, "Invalid io_throttle (0..32767, 0 = default)" },
 	{ "io_limit many", IOBAND_TYPE_NONE, "Invalid io_limit (0..32767, 0 = default)" },

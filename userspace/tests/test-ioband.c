@@ -30,8 +30,20 @@ static void table(void)
 	iob_table_free(&t);
 
 	CHECK(iob_table_parse("8:16 g 0 0 none weight", &t, &err) < 0);
-	CHECK(iob_table_parse("8:16 g 0 0 none range-bw 0 :0:0", &t, &err) < 0);
+	CHECK(iob_table_parse("8:16 g 0 0 none fifo 0 :0:0", &t, &err) < 0);
 	CHECK_STR(err, "invalid policy");
+	/* range-bw: the 1.14 documentation's line round-trips */
+	CHECK(iob_table_parse("8:18 1 4 128 cgroup range-bw 16384 :0:0 2:100:500 3=700,1000", &t, &err) == 0);
+	CHECK(t.policy == IOB_RANGE_BW && t.n_groups == 2 && iob_table_group(&t, 3)->min_kbs == 700 &&
+	      iob_table_group(&t, 3)->max_kbs == 1000);
+	s = iob_table_format(&t);
+	CHECK_STR(s, "8:18 1 4 128 cgroup range-bw 16384 :0:0 2:100:500 3:700:1000");
+	free(s);
+	iob_table_free(&t);
+	CHECK(iob_table_parse("8:18 1 0 0 uid range-bw 0 :0:0 2:500:100", &t, &err) < 0);
+	CHECK_STR(err, "invalid range (min above max)");
+	CHECK(iob_table_parse("8:18 1 0 0 uid range-bw 0 :0:0 2:100", &t, &err) < 0);
+	CHECK_STR(err, "invalid range (expected <min>:<max>, KB/s)");
 	CHECK(iob_table_parse("8:16 g 0 0 pid weight 0 :100 0:5", &t, &err) < 0);
 	CHECK_STR(err, "invalid group id");
 	CHECK(iob_table_parse("8:16 g 0 0 uid weight 0 :100 5:5 5:6", &t, &err) < 0);
@@ -71,6 +83,15 @@ static void status(void)
 	iob_status_free(&st);
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8", &st, &err) == 0 && !st.has_depth);
 	iob_status_free(&st);
+	/* range-bw adds a limits part after the depth */
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 7 1 2 3 4 5 6 ext -1 7 8 7 0 0 depth 5 auto 1 2 limits -1 0 0 7 1500 250000",
+			       &st, &err) == 0);
+	CHECK(st.has_limits && st.has_depth && st.depth == 5 && st.n == 2 &&
+	      st.g[1].rsv_lag_us == 1500 && st.g[1].limited_us == 250000);
+	iob_status_free(&st);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 limits -1 0", &st, &err) < 0);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 limits 3 0 0", &st, &err) < 0);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 limits -1 0 0 9", &st, &err) < 0);
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1", &st, &err) < 0);
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 maybe 1 2", &st, &err) < 0);
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth x auto 1 2", &st, &err) < 0);

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ioband-limit.h - reservations and limits: a rate per group, paced by a
+ * tag in wall-clock time, in the manner of mClock (Gulati et al., OSDI'10;
+ * ceph/dmclock).  Used by range-bw (min = reservation, max = limit).
+ *
+ * Kernel-independent, like ioband-sched.h: the caller keeps the tags
+ * (atomically, or under its lock) and reads the clock.  docs/scheduling.md,
+ * "Ranges", has the design and a worked example.
+ *
+ * A pace is a rate in cost units (the policy's io_cost: sectors for
+ * range-bw) per second.  Its tag is the time up to which the group has
+ * been given what the rate allows: an I/O of cost c moves it by c / rate
+ * seconds, starting no earlier than now - IOBAND_PACE_SLACK_NS, so that a
+ * group that was idle cannot bank more than the slack.
+ *
+ * - Limit: a group may send an I/O while its limit tag is not after now.
+ *   Over any window of W ns it sends at most rate x (W + slack) plus one
+ *   I/O: the burst allowance is the slack's worth and one I/O.
+ * - Reservation: a group is due while its reservation tag is not after
+ *   now; a due group with bios held is served before the weights are
+ *   looked at.  Only the I/Os sent for the reservation move the tag (and
+ *   they do not move the group's virtual time), as mClock takes back the
+ *   reservation tag of a request served by weight: a backlogged group gets
+ *   its reservation, and on top of it its weight's share of what is left.
+ */
+#ifndef IOBAND_LIMIT_H
+#define IOBAND_LIMIT_H
+
+#include "ioband-compat.h"
+
+/*
+ * What a group may bank while idle, and what covers the lateness of the
+ * timer and the dispatch work that release a limited group.
+ */
+#define IOBAND_PACE_SLACK_NS	(5ULL * 1000 * 1000)
+
+/*
+ * When reservations cannot all be met, they would take every slot: after
+ * this many dispatches in a row for reservations while another group is
+ * at the head of the backlog, one goes by weight, so groups without a
+ * reservation get at least 1/(IOBAND_RSV_RUN + 1) of the dispatches.
+ */
+#define IOBAND_RSV_RUN		7
+
+/* 1 KB/s of range-bw in sectors per second. */
+#define IOBAND_KBS_SECTORS	2
+
+/* Time an I/O of @cost takes at @rate (> 0) cost units per second. */
+static inline u64 ioband_pace_ns(u64 cost, u64 rate)
+{
+	return mul_u64_u64_div_u64(cost, 1000000000ULL, rate);
+}
+
+/* Whether @tag is not after @now (tags are compared as a wrapping clock). */
+static inline bool ioband_pace_open(u64 tag, u64 now)
+{
+	return (s64)(tag - now) <= 0;
+}
+
+/* The tag after an I/O of @cost at @rate, sent at @now. */
+static inline u64 ioband_pace_next(u64 tag, u64 now, u64 cost, u64 rate)
+{
+	u64 from = now - IOBAND_PACE_SLACK_NS;
+
+	if ((s64)(tag - from) < 0)
+		tag = from;
+	return tag + ioband_pace_ns(cost, rate);
+}
+
+/*
+ * How long a reservation has gone unmet: @now - @tag when the tag is
+ * behind by more than the slack (the group is due and was not served in
+ * time), else 0.
+ */
+static inline u64 ioband_pace_lag(u64 tag, u64 now)
+{
+	s64 d = (s64)(now - tag);
+
+	return d > (s64)IOBAND_PACE_SLACK_NS ? (u64)d : 0;
+}
+
+/*
+ * range-bw shares what is left above the reservations in proportion to the
+ * mins: the weight of a group is its min in KB/s, shifted right by the
+ * device group's @shift (so the largest min fits the weights' 15 bits);
+ * a group with min 0 (or one below the step) weighs 1.
+ */
+static inline u32 ioband_range_weight(u32 min_kbs, u32 shift)
+{
+	u32 w = min_kbs >> shift;
+
+	return w ? w : 1;
+}
+
+/* The shift that makes @max_min (the largest min, KB/s) a weight <= 32767. */
+static inline u32 ioband_range_shift(u32 max_min)
+{
+	u32 shift = 0;
+
+	while ((max_min >> shift) > 32767)
+		shift++;
+	return shift;
+}
+
+#endif /* IOBAND_LIMIT_H */

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of dm-ioband's reservation and limit arithmetic
+ * (ioband-limit.h), compiled in userspace with ASan and UBSan: a group
+ * paced by its limit tag, released by a late timer, never sends more than
+ * its rate over any window (plus the stated burst allowance), and sends
+ * what it may; a group served whenever its reservation is due gets its
+ * rate, and one that was starved is forgiven all but the slack.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include "ioband-limit.h"
+#include "utest.h"
+
+#define MS	1000000ULL
+#define SEC	1000000000ULL
+
+/* A deterministic jitter in [0, max) ns (xorshift). */
+static u64 jitter(u64 max)
+{
+	static u64 x = 88172645463325252ULL;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return max ? x % max : 0;
+}
+
+static void test_arith(void)
+{
+	/* 1 MiB (2048 sectors) at 1024 KB/s (2048 sectors/s): one second. */
+	CHECK(ioband_pace_ns(2048, 1024 * IOBAND_KBS_SECTORS) == SEC, "1 MiB at 1 MiB/s");
+	CHECK(ioband_pace_ns(8, 1) == 8 * SEC, "slow rate");
+	/* the largest bio at the smallest rate does not overflow */
+	CHECK(ioband_pace_ns(0xffffffffULL, IOBAND_KBS_SECTORS) ==
+	      0xffffffffULL * SEC / 2, "no overflow");
+	CHECK(ioband_pace_open(5, 5) && ioband_pace_open(4, 5) && !ioband_pace_open(6, 5),
+	      "open when not after now");
+	/* a tag far behind (idle group) starts from now - slack */
+	CHECK(ioband_pace_next(0, 10 * SEC, 8, 8) == 10 * SEC - IOBAND_PACE_SLACK_NS + SEC,
+	      "idle credit is the slack");
+	CHECK(ioband_pace_next(20 * SEC, 10 * SEC, 8, 8) == 21 * SEC, "ahead: from the tag");
+	CHECK(ioband_pace_lag(10 * SEC, 10 * SEC + IOBAND_PACE_SLACK_NS) == 0, "lag within slack");
+	CHECK(ioband_pace_lag(10 * SEC, 11 * SEC) == SEC, "lag");
+	CHECK(ioband_pace_lag(11 * SEC, 10 * SEC) == 0, "ahead: no lag");
+	/* weights from mins */
+	CHECK(ioband_range_shift(0) == 0 && ioband_range_shift(32767) == 0 &&
+	      ioband_range_shift(32768) == 1 && ioband_range_shift(1073741823) == 15,
+	      "shift");
+	CHECK(ioband_range_weight(0, 0) == 1 && ioband_range_weight(700, 0) == 700 &&
+	      ioband_range_weight(1073741823, 15) == 32767 && ioband_range_weight(1, 3) == 1,
+	      "weight");
+}
+
+/*
+ * A backlogged group of @sectors-sector I/Os limited to @kbs KB/s for
+ * @secs seconds; when its tag is closed it waits for a timer at the tag,
+ * which fires up to @late ns late.  Counts what it sent in every window of
+ * @win ns starting at every send, and in all.
+ */
+static void limit_run(u32 kbs, u32 sectors, u64 late, u64 win, u64 secs)
+{
+	u64 rate = (u64)kbs * IOBAND_KBS_SECTORS, now = 1 * SEC, tag = 0;
+	u64 end = now + secs * SEC, n = 0, i, j, max_in_win = 0, *t;
+	u64 allow;
+
+	/* what the rate allows, the slack's worth and some */
+	t = calloc((secs * SEC + IOBAND_PACE_SLACK_NS) / SEC * rate / sectors +
+		   rate * IOBAND_PACE_SLACK_NS / SEC / sectors + 16, sizeof(*t));
+	while (now < end) {
+		if (ioband_pace_open(tag, now)) {
+			tag = ioband_pace_next(tag, now, sectors, rate);
+			t[n++] = now;
+			now += 1000;	/* the dispatcher's own time */
+		} else {
+			now = tag + jitter(late);
+		}
+	}
+	for (i = 0, j = 0; i < n; i++) {
+		while (j < n && t[j] < t[i] + win)
+			j++;
+		if ((j - i) * sectors > max_in_win)
+			max_in_win = (j - i) * sectors;
+	}
+	/* stated allowance: the slack's worth and one I/O */
+	allow = rate * (win + IOBAND_PACE_SLACK_NS) / SEC + sectors;
+	CHECK(max_in_win <= allow, "%u KB/s, %u-sector I/O, late %llu us: %llu sectors in a %llu ms window, allowed %llu",
+	      kbs, sectors, (unsigned long long)late / 1000, (unsigned long long)max_in_win,
+	      (unsigned long long)win / MS, (unsigned long long)allow);
+	/* and it got what it may: within 2% over the run */
+	CHECK(n * sectors * 100 >= rate * secs * 98, "%u KB/s, late %llu us: sent %llu of %llu sectors",
+	      kbs, (unsigned long long)late / 1000, (unsigned long long)(n * sectors),
+	      (unsigned long long)(rate * secs));
+	free(t);
+}
+
+static void test_limit(void)
+{
+	limit_run(1024, 8, 0, SEC, 10);
+	limit_run(1024, 8, 3 * MS, SEC, 10);		/* timer up to 3 ms late */
+	limit_run(1024, 8, 3 * MS, 100 * MS, 10);
+	limit_run(10240, 256, 4 * MS, 100 * MS, 10);	/* 128 KiB I/O */
+	limit_run(100, 8, 4 * MS, SEC, 20);		/* 100 KB/s: 25 I/Os a second */
+	limit_run(409600, 8, 1 * MS, 100 * MS, 2);	/* 400 MB/s */
+}
+
+/*
+ * A reservation tag moves only for I/Os sent for the reservation.  A group
+ * a dispatcher (polling every 1 ms) serves whenever it is due gets its
+ * rate within 2% and never lags beyond the slack; one starved for 100 ms
+ * is due with a lag of ~100 ms and catches up only the slack's worth.
+ */
+static void test_reservation(void)
+{
+	u64 rate = 1000 * IOBAND_KBS_SECTORS, now = SEC, tag = 0, k, sent = 0;
+	u64 per = ioband_pace_ns(8, rate), maxlag = 0;
+
+	for (; now < 11 * SEC; now += MS) {
+		while (ioband_pace_open(tag, now)) {
+			tag = ioband_pace_next(tag, now, 8, rate);
+			sent += 8;
+		}
+		if (ioband_pace_lag(tag, now) > maxlag)
+			maxlag = ioband_pace_lag(tag, now);
+	}
+	CHECK(sent * 100 >= rate * 10 * 98 && sent * 100 <= rate * 10 * 102,
+	      "served when due: %llu of %llu sectors", (unsigned long long)sent,
+	      (unsigned long long)(rate * 10));
+	CHECK(maxlag == 0, "lag %llu", (unsigned long long)maxlag);
+	now += 100 * MS;		/* starved */
+	CHECK(ioband_pace_open(tag, now), "starved: due");
+	CHECK(ioband_pace_lag(tag, now) > 90 * MS, "lag %llu", (unsigned long long)ioband_pace_lag(tag, now));
+	for (k = 0; ioband_pace_open(tag, now) && k < 100000; k++)
+		tag = ioband_pace_next(tag, now, 8, rate);
+	/* it may catch up only the slack's worth, not the 100 ms */
+	CHECK(k * per <= IOBAND_PACE_SLACK_NS + per, "caught up %llu I/Os", (unsigned long long)k);
+}
+
+int main(void)
+{
+	test_arith();
+	test_limit();
+	test_reservation();
+	return utest_report("test-limit");
+}
