@@ -1325,12 +1325,18 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		bio = bio_list_pop(&g->queue);
 		WRITE_ONCE(g->nr_queued, g->nr_queued - 1);
 		atomic_dec(&dg->queued);
-		/* for its reservation, or by weight: one or the other pays */
+		/*
+		 * For its reservation, or by weight: one or the other pays.
+		 * For a reservation the heap key stays: g->vtime may be below
+		 * it (the key was raised to the floor when g entered the
+		 * backlog), and a key must only grow in place.
+		 */
 		if (for_rsv)
 			ioband_rsv_take(dg, g, now, cost);
 		else
 			ioband_charge(dg, g, cost);
-		ioband_wfq_dispatched(&dg->wfq, e, atomic64_read(&g->vtime),
+		ioband_wfq_dispatched(&dg->wfq, e,
+				      for_rsv ? e->vtime : atomic64_read(&g->vtime),
 				      g->nr_queued);
 		if (!g->nr_queued) {
 			/* it may now reserve slots for its next bios */
