@@ -16,7 +16,13 @@
  *
  * - Limit: a group may send an I/O while its limit tag is not after now.
  *   Over any window of W ns it sends at most rate x (W + slack) plus one
- *   I/O: the burst allowance is the slack's worth and one I/O.
+ *   I/O: the burst allowance is the slack's worth and one I/O.  One
+ *   exception: an I/O that waited for its limit and is sent late (the
+ *   timer and the dispatch work ran late: the dispatcher's lateness, not
+ *   the group's idleness) moves the tag from where it was, up to
+ *   IOBAND_PACE_LATE_NS back, so that a loaded host does not cut a capped
+ *   group below its max; right after such a late release the group may
+ *   catch up that much (ioband_pace_next_waited()).
  * - Reservation: a group is due while its reservation tag is not after
  *   now; a due group with bios held is served before the weights are
  *   looked at.  Only the I/Os sent for the reservation move the tag (and
@@ -43,6 +49,9 @@
  */
 #define IOBAND_RSV_RUN		7
 
+/* How much of the dispatcher's lateness a group held by its limit recovers. */
+#define IOBAND_PACE_LATE_NS	(15ULL * 1000 * 1000)
+
 /* 1 KB/s of range-bw in sectors per second. */
 #define IOBAND_KBS_SECTORS	2
 
@@ -63,6 +72,24 @@ static inline u64 ioband_pace_next(u64 tag, u64 now, u64 cost, u64 rate)
 {
 	u64 from = now - IOBAND_PACE_SLACK_NS;
 
+	if ((s64)(tag - from) < 0)
+		tag = from;
+	return tag + ioband_pace_ns(cost, rate);
+}
+
+/*
+ * The limit tag after an I/O queued at @queued and sent at @now: one that
+ * was queued before the tag opened waited for its limit, so the tag moves
+ * from where it was (at most IOBAND_PACE_LATE_NS back); one queued later
+ * was not held by its limit, as ioband_pace_next().
+ */
+static inline u64 ioband_pace_next_waited(u64 tag, u64 now, u64 queued,
+					  u64 cost, u64 rate)
+{
+	u64 from = now - IOBAND_PACE_LATE_NS;
+
+	if ((s64)(queued - tag) > 0)
+		return ioband_pace_next(tag, now, cost, rate);
 	if ((s64)(tag - from) < 0)
 		tag = from;
 	return tag + ioband_pace_ns(cost, rate);

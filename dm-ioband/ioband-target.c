@@ -137,6 +137,7 @@ struct ioband_group {
 	bool throttled;
 	u64 throttled_ns;		/* since when, under qlock */
 	u64 limited_ns;			/* total time held by its limit, qlock */
+	u64 rsv_sectors;		/* sent for its reservation, qlock */
 	struct rcu_head rcu;
 };
 
@@ -949,12 +950,13 @@ static u64 ioband_max_rate(struct ioband_devgroup *dg, struct ioband_group *g)
 }
 
 /*
- * An I/O of @cost of @g may go at @now as far as its limit goes: if so (or
- * if @force: urgent bios, draining) its limit tag moves.  Lock-free.
+ * An I/O of @cost of @g, queued at @queued (@now if it was not held), may
+ * go at @now as far as its limit goes: if so (or if @force: urgent bios,
+ * draining) its limit tag moves.  Lock-free.
  */
 static bool ioband_limit_take(struct ioband_devgroup *dg,
-			      struct ioband_group *g, u64 now, u64 cost,
-			      bool force)
+			      struct ioband_group *g, u64 now, u64 queued,
+			      u64 cost, bool force)
 {
 	u64 rate = ioband_max_rate(dg, g);
 	s64 old;
@@ -966,13 +968,21 @@ static bool ioband_limit_take(struct ioband_devgroup *dg,
 		if (!force && !ioband_pace_open(old, now))
 			return false;
 	} while (!atomic64_try_cmpxchg(&g->ltag, &old,
-				       ioband_pace_next(old, now, cost, rate)));
+				       ioband_pace_next_waited(old, now, queued,
+							       cost, rate)));
 	return true;
 }
 
-/* An I/O of @cost of @g went at @now for its reservation: the tag moves. */
+/*
+ * An I/O of @cost of @g, queued at @queued, went at @now for its
+ * reservation: the tag moves.  One that waited for it recovers the
+ * dispatcher's lateness (ioband_pace_next_waited()): a disk that completes
+ * in bursts frees slots only now and then, and a reservation due between
+ * two bursts must not lose the time to the next.
+ */
 static void ioband_rsv_take(struct ioband_devgroup *dg,
-			    struct ioband_group *g, u64 now, u64 cost)
+			    struct ioband_group *g, u64 now, u64 queued,
+			    u64 cost)
 {
 	u64 rate = ioband_min_rate(dg, g);
 	s64 old;
@@ -981,7 +991,8 @@ static void ioband_rsv_take(struct ioband_devgroup *dg,
 		return;
 	old = atomic64_read(&g->rtag);
 	while (!atomic64_try_cmpxchg(&g->rtag, &old,
-				     ioband_pace_next(old, now, cost, rate)))
+				     ioband_pace_next_waited(old, now, queued,
+							     cost, rate)))
 		;
 }
 
@@ -1316,13 +1327,15 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		}
 		g = ioband_pick(dg, now, g, &for_rsv);
 		e = &g->ent;
-		cost = ioband_bio_cost(dg, bio_list_peek(&g->queue));
-		if (!ioband_limit_take(dg, g, now, cost, false)) {
+		bio = bio_list_peek(&g->queue);
+		pb = dm_per_bio_data(bio, sizeof(*pb));
+		cost = ioband_bio_cost(dg, bio);
+		if (!ioband_limit_take(dg, g, now, pb->queued_ns, cost, false)) {
 			ioband_throttle(dg, g, now);
 			ioband_arm_ltimer(dg, atomic64_read(&g->ltag));
 			continue;
 		}
-		bio = bio_list_pop(&g->queue);
+		bio_list_pop(&g->queue);
 		WRITE_ONCE(g->nr_queued, g->nr_queued - 1);
 		atomic_dec(&dg->queued);
 		/*
@@ -1331,9 +1344,11 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		 * it (the key was raised to the floor when g entered the
 		 * backlog), and a key must only grow in place.
 		 */
-		if (for_rsv)
-			ioband_rsv_take(dg, g, now, cost);
-		else
+		if (for_rsv) {
+			ioband_rsv_take(dg, g, now, pb->queued_ns, cost);
+			WRITE_ONCE(g->rsv_sectors,
+				   g->rsv_sectors + bio_sectors(bio));
+		} else
 			ioband_charge(dg, g, cost);
 		ioband_wfq_dispatched(&dg->wfq, e,
 				      for_rsv ? e->vtime : atomic64_read(&g->vtime),
@@ -1346,7 +1361,6 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		}
 		atomic_inc(&dg->inflight);
 
-		pb = dm_per_bio_data(bio, sizeof(*pb));
 		ioband_issued(dg, g, pb, bio, now);
 		this_cpu_add(g->stats->wait_ns, now - pb->queued_ns);
 		bio_list_add(out, bio);
@@ -1438,7 +1452,7 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	/* Urgent: past its limit too, which it pays for later. */
 	if (bio->bi_opf & IOBAND_REQ_URGENT) {
 		atomic_inc(&dg->inflight);
-		ioband_limit_take(dg, g, now, cost, true);
+		ioband_limit_take(dg, g, now, now, cost, true);
 		goto issue;
 	}
 
@@ -1447,7 +1461,7 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 		bool drain = READ_ONCE(t->draining);
 
 		if ((atomic_inc_return(&dg->inflight) <= READ_ONCE(dg->io_limit) ||
-		     drain) && ioband_limit_take(dg, g, now, cost, drain))
+		     drain) && ioband_limit_take(dg, g, now, now, cost, drain))
 			goto issue;
 		atomic_dec(&dg->inflight);
 	}
@@ -1469,7 +1483,7 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	if (READ_ONCE(t->draining)) {
 		spin_unlock_irqrestore(&dg->qlock, flags);
 		atomic_inc(&dg->inflight);
-		ioband_limit_take(dg, g, now, cost, true);
+		ioband_limit_take(dg, g, now, now, cost, true);
 		goto issue;
 	}
 	/* Detached since classify(): nothing is held on it any more. */
@@ -1621,7 +1635,7 @@ static void ioband_release_held(struct ioband_devgroup *dg,
 
 		atomic_dec(&dg->queued);
 		atomic_inc(&dg->inflight);
-		ioband_limit_take(dg, g, now, cost, true);
+		ioband_limit_take(dg, g, now, now, cost, true);
 		ioband_charge(dg, g, cost);
 		ioband_issued(dg, g, pb, bio, now);
 		this_cpu_add(g->stats->wait_ns, now - pb->queued_ns);
@@ -1932,11 +1946,12 @@ static int ioband_msg_stats(struct ioband_target *t, char *result,
 		       s.delayed[WRITE], ioband_group_queued(g),
 		       div_u64(s.wait_ns, NSEC_PER_USEC));
 		if (ioband_ranges(t->dg))
-			DMEMIT(" min_kbs=%u max_kbs=%u rsv_lag_us=%llu limited_us=%llu",
+			DMEMIT(" min_kbs=%u max_kbs=%u rsv_lag_us=%llu limited_us=%llu rsv_sectors=%llu",
 			       READ_ONCE(g->min_kbs), READ_ONCE(g->max_kbs),
 			       div_u64(ioband_rsv_lag(t->dg, g, now),
 				       NSEC_PER_USEC),
-			       div_u64(ioband_limited(g, now), NSEC_PER_USEC));
+			       div_u64(ioband_limited(g, now), NSEC_PER_USEC),
+			       READ_ONCE(g->rsv_sectors));
 	}
 	return 1;
 }
