@@ -69,6 +69,7 @@ struct sim {
 	int inflight, queued;
 	int ngroups;
 	bool reserve;		/* think-time slot reservation (the target's) */
+	u64 grace_ns;		/* the target's dg->grace_ns */
 	u64 held_back;		/* dispatches refused for a reservation */
 	bool kick_pending;
 	struct group g[MAXG];
@@ -197,7 +198,7 @@ static void issue(struct sim *s, struct io *io)
 static bool g_active(struct sim *s, struct group *g)
 {
 	return g->nr_queued || g->inflight ||
-	       (g->nissued && s->now - g->last_done < IOBAND_GRACE_NS);
+	       (g->nissued && s->now - g->last_done < s->grace_ns);
 }
 
 /*
@@ -228,7 +229,7 @@ static u32 reserved(struct sim *s, u64 head)
 				    ioband_vt_cost(ops->io_cost(&bio), g->weight)))
 			continue;
 		r += ioband_habit_reserve(&g->habit, s->limit, g->weight, wsum,
-					  g->inflight, IOBAND_GRACE_NS);
+					  g->inflight, s->grace_ns);
 	}
 	return r;
 }
@@ -248,7 +249,7 @@ static void dispatch(struct sim *s)
 			s->held_back++;
 			if (!s->kick_pending) {
 				s->kick_pending = true;
-				ev_push2(s, s->now + IOBAND_GRACE_NS / 2, NULL, -2);
+				ev_push2(s, s->now + s->grace_ns / 2, NULL, -2);
 			}
 			break;
 		}
@@ -348,6 +349,7 @@ static void sim_init(struct sim *s, enum ioband_policy_id policy, u32 limit,
 	s->hw_qd = 32;
 	s->lat_ns = NS_PER_MS;
 	s->reserve = !getenv("SIM_NO_RESERVE");
+	s->grace_ns = IOBAND_GRACE_NS;
 }
 
 static struct group *add_group(struct sim *s, u32 weight, int qd, u32 sectors)
@@ -866,7 +868,7 @@ static void test_policies(void)
  * it asks for when that is less; when it stops, the deep group has the
  * whole disk again within 100 ms.
  */
-enum kind { K_QD1JOBS, K_QD1SLOW, K_SYNC, K_RATE };
+enum kind { K_QD1JOBS, K_QD1SLOW, K_SYNC, K_RATE, K_RATESLOW };
 
 static struct group *add_kind(struct sim *s, enum kind k, u32 weight)
 {
@@ -889,15 +891,22 @@ static struct group *add_kind(struct sim *s, enum kind k, u32 weight)
 		g = add_group(s, weight, 16, 8);
 		g->rate_ns = 5 * NS_PER_MS;
 		return g;
+	case K_RATESLOW:	/* fio --rate_iops=50 */
+		g = add_group(s, weight, 16, 8);
+		g->rate_ns = 20 * NS_PER_MS;
+		return g;
 	}
 	return NULL;
 }
 
-static void sim_disk8(struct sim *s)
+static void sim_disk8(struct sim *s, u64 lat_ns)
 {
 	sim_init(s, IOBAND_POLICY_WEIGHT, 8, 4);
 	s->hw_qd = 8;
-	s->lat_ns = 2 * NS_PER_MS;
+	s->lat_ns = lat_ns;
+	/* as the target sets it from the automatic depth's baseline */
+	s->grace_ns = lat_ns / 2 < IOBAND_GRACE_NS ? IOBAND_GRACE_NS :
+		lat_ns / 2 > IOBAND_GRACE_MAX_NS ? IOBAND_GRACE_MAX_NS : lat_ns / 2;
 }
 
 static void test_think(void)
@@ -908,16 +917,19 @@ static void test_think(void)
 	 * 9% of the time: with 80% of the slots kept so, the disk loses 5%.
 	 */
 	static const struct {
-		enum kind k; u32 w, wdeep; double total; const char *name;
+		enum kind k; u32 w, wdeep; double total; u64 lat; const char *name;
 	} cases[] = {
-		{ K_QD1JOBS, 200, 800, 0.98, "8 QD1 jobs 200:800" },
-		{ K_QD1JOBS, 800, 200, 0.98, "8 QD1 jobs 800:200" },
-		{ K_QD1JOBS, 500, 500, 0.98, "8 QD1 jobs 500:500" },
-		{ K_QD1SLOW, 200, 800, 0.98, "8 QD1 200us 200:800" },
-		{ K_QD1SLOW, 800, 200, 0.94, "8 QD1 200us 800:200" },
-		{ K_SYNC, 100, 800, 0.98, "sync writer 100:800" },
-		{ K_RATE, 500, 500, 0.98, "rate 200/s 500:500" },
-		{ K_RATE, 20, 800, 0.98, "rate 200/s 20:800" },
+		{ K_QD1JOBS, 200, 800, 0.98, 2, "8 QD1 jobs 200:800" },
+		{ K_QD1JOBS, 800, 200, 0.98, 2, "8 QD1 jobs 800:200" },
+		{ K_QD1JOBS, 500, 500, 0.98, 2, "8 QD1 jobs 500:500" },
+		{ K_QD1SLOW, 200, 800, 0.98, 2, "8 QD1 200us 200:800" },
+		{ K_QD1SLOW, 800, 200, 0.94, 2, "8 QD1 200us 800:200" },
+		{ K_SYNC, 100, 800, 0.98, 2, "sync writer 100:800" },
+		{ K_RATE, 500, 500, 0.98, 2, "rate 200/s 500:500" },
+		{ K_RATE, 20, 800, 0.98, 2, "rate 200/s 20:800" },
+		/* sched/008's disk: 10 ms, grace 5 ms */
+		{ K_QD1JOBS, 800, 200, 0.98, 10, "10ms: 8 QD1 800:200" },
+		{ K_RATESLOW, 500, 500, 0.95, 10, "10ms: rate 50/s 500:500" },
 	};
 	static struct sim s;
 	unsigned int c;
@@ -927,18 +939,18 @@ static void test_think(void)
 		struct group *t, *d;
 		double want, got;
 
-		sim_disk8(&s);
+		sim_disk8(&s, cases[c].lat * NS_PER_MS);
 		t = add_kind(&s, cases[c].k, cases[c].w);
 		run(&s, 1000 * NS_PER_MS, 200 * NS_PER_MS, 1000 * NS_PER_MS);
 		solo_t = t->win_ios;
 		sim_free(&s);
-		sim_disk8(&s);
+		sim_disk8(&s, cases[c].lat * NS_PER_MS);
 		d = add_group(&s, cases[c].wdeep, 32, 8);
 		run(&s, 1000 * NS_PER_MS, 200 * NS_PER_MS, 1000 * NS_PER_MS);
 		solo_d = d->win_ios;
 		sim_free(&s);
 
-		sim_disk8(&s);
+		sim_disk8(&s, cases[c].lat * NS_PER_MS);
 		t = add_kind(&s, cases[c].k, cases[c].w);
 		d = add_group(&s, cases[c].wdeep, 32, 8);
 		t->off_ns = 3000 * NS_PER_MS;
