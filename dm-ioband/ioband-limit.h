@@ -2,14 +2,15 @@
 /*
  * ioband-limit.h - reservations and limits: a rate per group, paced by a
  * tag in wall-clock time, in the manner of mClock (Gulati et al., OSDI'10;
- * ceph/dmclock).  Used by range-bw (min = reservation, max = limit).
+ * ceph/dmclock).  Used by range-bw (min = reservation, max = limit) and
+ * by the weight policies' r= and l=.
  *
  * Kernel-independent, like ioband-sched.h: the caller keeps the tags
  * (atomically, or under its lock) and reads the clock.  docs/scheduling.md,
  * "Ranges", has the design and a worked example.
  *
- * A pace is a rate in cost units (the policy's io_cost: sectors for
- * range-bw) per second.  Its tag is the time up to which the group has
+ * A pace is a rate in cost units per second: bytes (a bio's size) or I/Os
+ * (1 each).  Its tag is the time up to which the group has
  * been given what the rate allows: an I/O of cost c moves it by c / rate
  * seconds, starting no earlier than now - IOBAND_PACE_SLACK_NS, so that a
  * group that was idle cannot bank more than the slack.
@@ -34,6 +35,7 @@
 #define IOBAND_LIMIT_H
 
 #include "ioband-compat.h"
+#include "ioband-parse.h"
 
 /*
  * What a group may bank while idle, and what covers the lateness of the
@@ -52,8 +54,13 @@
 /* How much of the dispatcher's lateness a group held by its limit recovers. */
 #define IOBAND_PACE_LATE_NS	(15ULL * 1000 * 1000)
 
-/* 1 KB/s of range-bw in sectors per second. */
-#define IOBAND_KBS_SECTORS	2
+/* A group's rate, encoded in a u64: bytes per second, or I/Os with this bit. */
+#define IOBAND_RATE_IOPS	(1ULL << 63)
+
+static inline u64 ioband_rate_enc(const struct ioband_rate *r)
+{
+	return r->rate ? r->rate | (r->iops ? IOBAND_RATE_IOPS : 0) : 0;
+}
 
 /* Time an I/O of @cost takes at @rate (> 0) cost units per second. */
 static inline u64 ioband_pace_ns(u64 cost, u64 rate)

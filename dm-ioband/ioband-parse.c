@@ -7,6 +7,11 @@
  *   <device> <device-group-id> <io_throttle> <io_limit> <type> <policy>
  *   <token_base> [:<weight>] [<group-id>:<weight> ...]
  *
+ * where a weight may be followed by a reservation and a limit, each a rate
+ * of I/Os ("500iops") or bytes ("20m": MiB, k and g too) per second:
+ *
+ *   <weight>[,r=<rate>][,l=<rate>]
+ *
  * or, with the range-bw policy, a range in KB/s per group:
  *
  *   ... range-bw <token_base> [:<min>:<max>] [<group-id>:<min>:<max> ...]
@@ -15,7 +20,8 @@
  *
  *   weight [<id>:]<weight> | attach <id> | detach <id> | type <type> |
  *   policy <policy> | token [<id>:]<n> | io_throttle <n> | io_limit <n> |
- *   reset | stats | range-bw <group-id>|-1|:<min>:<max>
+ *   reset | stats | range-bw <group-id>|-1|:<min>:<max> |
+ *   reserve [<id>:]<rate> | limit [<id>:]<rate>
  *
  * Group parameters may use ':', '=' or ',' between id and value, as in 1.14.
  * Every error string names the field that was wrong; the target hands it
@@ -160,6 +166,92 @@ static bool is_delim(char c)
 	return c && strchr(IOBAND_PARAM_DELIM, c);
 }
 
+int ioband_parse_rate(const char *s, struct ioband_rate *r, char **err)
+{
+	char num[24];
+	size_t n = strspn(s, "0123456789");
+	const char *unit = s + n;
+	u64 v, mul = 1, max = IOBAND_RATE_BYTES_MAX;
+
+	r->iops = false;
+	if (!strcmp(unit, "iops")) {
+		r->iops = true;
+		max = IOBAND_RATE_IOPS_MAX;
+	} else if (!strcmp(unit, "k")) {
+		mul = 1ULL << 10;
+	} else if (!strcmp(unit, "m")) {
+		mul = 1ULL << 20;
+	} else if (!strcmp(unit, "g")) {
+		mul = 1ULL << 30;
+	} else if (*unit) {
+		n = 0;			/* an unknown unit */
+	}
+	if (!n || n >= sizeof(num))
+		goto bad;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (kstrtoull(num, 10, &v) || v > max / mul)
+		goto bad;
+	r->rate = v * mul;
+	if (!r->rate)
+		r->iops = false;	/* 0: none, in any unit */
+	else if (!r->iops && r->rate < 1024)
+		goto bad;		/* a 4 KiB I/O every few seconds */
+	return 0;
+bad:
+	*err = "Invalid rate (<n>iops up to 10^8, or bytes/s from 1k to 2^40: <n>, <n>k, <n>m, <n>g; 0 = none)";
+	return -EINVAL;
+}
+
+/*
+ * "<weight>[,r=<rate>][,l=<rate>]", in place (put back): each option once,
+ * and a reservation not above a limit in the same unit.  @werr: the error
+ * for a bad weight.
+ */
+static int parse_weight_opts(char *s, u32 *weight, struct ioband_rate *rsv,
+			     struct ioband_rate *lim, char *werr, char **err)
+{
+	char *opt = strchr(s, ','), *next;
+	bool has_r = false, has_l = false;
+	int r;
+
+	memset(rsv, 0, sizeof(*rsv));
+	memset(lim, 0, sizeof(*lim));
+	if (opt)
+		*opt = '\0';
+	r = parse_weight(s, weight, err);
+	if (r)
+		*err = werr;
+	if (opt)
+		*opt = ',';
+	while (!r && opt) {
+		char *o = opt + 1;
+
+		next = strchr(o, ',');
+		if (next)
+			*next = '\0';
+		if (!strncmp(o, "r=", 2) && !has_r) {
+			has_r = true;
+			r = ioband_parse_rate(o + 2, rsv, err);
+		} else if (!strncmp(o, "l=", 2) && !has_l) {
+			has_l = true;
+			r = ioband_parse_rate(o + 2, lim, err);
+		} else {
+			*err = "Invalid group option (,r=<rate> and ,l=<rate> after the weight, each once)";
+			r = -EINVAL;
+		}
+		if (next)
+			*next = ',';
+		opt = next;
+	}
+	if (!r && rsv->rate && lim->rate && rsv->iops == lim->iops &&
+	    rsv->rate > lim->rate) {
+		*err = "Invalid group options: the reservation r= is above the limit l=";
+		r = -EINVAL;
+	}
+	return r;
+}
+
 /*
  * "<min><delim><max>" in KB/s, in place (argv is put back).  min 0: no
  * reservation; max 0: no cap; otherwise min <= max.
@@ -266,6 +358,8 @@ int ioband_parse_table(unsigned int argc, char **argv,
 	ranges = cfg->policy == IOBAND_POLICY_RANGE_BW;
 	cfg->default_min_kbs = 0;
 	cfg->default_max_kbs = 0;
+	memset(&cfg->default_rsv, 0, sizeof(cfg->default_rsv));
+	memset(&cfg->default_lim, 0, sizeof(cfg->default_lim));
 	i = IOBAND_TABLE_FIXED_ARGS;
 	/* The default group's parameter is the first one with a leading delimiter. */
 	if (i < argc && is_delim(argv[i][0])) {
@@ -273,9 +367,11 @@ int ioband_parse_table(unsigned int argc, char **argv,
 			r = parse_range(argv[i] + 1, &cfg->default_min_kbs,
 					&cfg->default_max_kbs, err);
 		} else {
-			r = parse_weight(argv[i] + 1, &cfg->default_weight, err);
-			if (r)
-				*err = "Invalid default group weight :<weight> (1..32767)";
+			r = parse_weight_opts(argv[i] + 1, &cfg->default_weight,
+					      &cfg->default_rsv,
+					      &cfg->default_lim,
+					      "Invalid default group weight :<weight> (1..32767)",
+					      err);
 		}
 		if (r)
 			return r;
@@ -313,6 +409,8 @@ int ioband_parse_table(unsigned int argc, char **argv,
 		if (r)
 			return r;
 		g->weight = IOBAND_WEIGHT_DEFAULT;
+		memset(&g->rsv, 0, sizeof(g->rsv));
+		memset(&g->lim, 0, sizeof(g->lim));
 		g->min_kbs = 0;
 		g->max_kbs = 0;
 		if (ranges) {
@@ -320,11 +418,12 @@ int ioband_parse_table(unsigned int argc, char **argv,
 			if (r)
 				return r;
 		} else {
-			r = parse_weight(val, &g->weight, err);
-			if (r) {
-				*err = "Invalid group weight <group-id>:<weight> (1..32767)";
+			r = parse_weight_opts(val, &g->weight, &g->rsv,
+					      &g->lim,
+					      "Invalid group weight <group-id>:<weight> (1..32767)",
+					      err);
+			if (r)
 				return r;
-			}
 		}
 		cfg->nr_groups++;
 	}
@@ -412,8 +511,12 @@ int ioband_parse_message(unsigned int argc, char **argv,
 		msg->verb = IOBAND_MSG_IO_LIMIT;
 	else if (!strcmp(verb, "range-bw"))
 		msg->verb = IOBAND_MSG_RANGE_BW;
+	else if (!strcmp(verb, "reserve"))
+		msg->verb = IOBAND_MSG_RESERVE;
+	else if (!strcmp(verb, "limit"))
+		msg->verb = IOBAND_MSG_LIMIT;
 	else {
-		*err = "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, range-bw, reset, stats)";
+		*err = "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, range-bw, reserve, limit, reset, stats)";
 		return -EINVAL;
 	}
 
@@ -425,6 +528,8 @@ int ioband_parse_message(unsigned int argc, char **argv,
 	switch (msg->verb) {
 	case IOBAND_MSG_WEIGHT:
 	case IOBAND_MSG_TOKEN:
+	case IOBAND_MSG_RESERVE:
+	case IOBAND_MSG_LIMIT:
 		/* [<id>:]<value>; a bare ":<value>" addresses the default group. */
 		val = arg;
 		if (is_delim(arg[0])) {
@@ -437,6 +542,9 @@ int ioband_parse_message(unsigned int argc, char **argv,
 				return r;
 			msg->has_id = true;
 		}
+		if (msg->verb == IOBAND_MSG_RESERVE ||
+		    msg->verb == IOBAND_MSG_LIMIT)
+			return ioband_parse_rate(val, &msg->rate, err);
 		if (msg->verb == IOBAND_MSG_WEIGHT) {
 			u32 w;
 

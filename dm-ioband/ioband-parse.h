@@ -21,6 +21,8 @@
 #define IOBAND_PID_MAX		4194304	/* PID_MAX_LIMIT on 64-bit */
 #define IOBAND_DEFAULT_GROUP	(-1)	/* how the default group is shown */
 #define IOBAND_RANGE_MAX	1073741823	/* range-bw KB/s: INT_MAX / 2, as 1.14 */
+#define IOBAND_RATE_IOPS_MAX	100000000ULL	/* r=, l=: I/Os per second */
+#define IOBAND_RATE_BYTES_MAX	(1ULL << 40)	/* r=, l=: bytes per second */
 
 /* Fixed positions of the table line after <start> <len> ioband. */
 #define IOBAND_TABLE_FIXED_ARGS	7	/* <device> ... <token_base> */
@@ -42,14 +44,23 @@ enum ioband_policy_id {
 	IOBAND_POLICY_NR,
 };
 
+/* A reservation or limit: per second, I/Os or bytes; rate 0 = none. */
+struct ioband_rate {
+	u64 rate;
+	bool iops;
+};
+
 /*
- * A group's parameters: its weight (weight, weight-iosize), or its range
+ * A group's parameters: its weight and optional reservation and limit
+ * (weight, weight-iosize: "<weight>[,r=<rate>][,l=<rate>]"), or its range
  * in KB/s (range-bw; min 0: no reservation, max 0: no cap).  A table sets
  * those of its policy; the others keep their defaults.
  */
 struct ioband_group_cfg {
 	u64 id;
 	u32 weight;
+	struct ioband_rate rsv;
+	struct ioband_rate lim;
 	u32 min_kbs;
 	u32 max_kbs;
 };
@@ -63,6 +74,8 @@ struct ioband_table_cfg {
 	enum ioband_policy_id policy;
 	u64 token_base;		/* 0: default */
 	u32 default_weight;
+	struct ioband_rate default_rsv;
+	struct ioband_rate default_lim;
 	u32 default_min_kbs;	/* range-bw */
 	u32 default_max_kbs;
 	unsigned int nr_groups;
@@ -81,6 +94,8 @@ enum ioband_msg_verb {
 	IOBAND_MSG_RESET,
 	IOBAND_MSG_STATS,
 	IOBAND_MSG_RANGE_BW,
+	IOBAND_MSG_RESERVE,
+	IOBAND_MSG_LIMIT,
 };
 
 struct ioband_msg {
@@ -90,6 +105,7 @@ struct ioband_msg {
 	u64 value;		/* weight, token, io_throttle, io_limit */
 	u32 min_kbs;		/* range-bw */
 	u32 max_kbs;
+	struct ioband_rate rate;	/* reserve, limit */
 	enum ioband_type type;
 	enum ioband_policy_id policy;
 };
@@ -101,6 +117,8 @@ int ioband_parse_policy(const char *s, enum ioband_policy_id *policy,
 			char **err);
 int ioband_parse_group_id(const char *s, enum ioband_type type, u64 *id,
 			  char **err);
+/* "<n>iops" or "<n>[k|m|g]" (bytes/s, 1k = 1024); "0": none. */
+int ioband_parse_rate(const char *s, struct ioband_rate *r, char **err);
 
 /*
  * Parse argv[1..] of a table line (argv[0] is the device, which only the

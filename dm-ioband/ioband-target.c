@@ -122,7 +122,9 @@ struct ioband_group {
 	bool reserving;
 
 	/*
-	 * range-bw (ioband-limit.h): the range as configured, KB/s, 0 = none;
+	 * Reservations and limits (ioband-limit.h): range-bw's range as
+	 * configured, KB/s, 0 = none, or the weight policies' r= and l=
+	 * (rates encoded by ioband_rate_enc());
 	 * the reservation and limit tags (ktime ns), advanced locklessly by
 	 * the fast path and under qlock by the dispatcher.  Under qlock:
 	 * fnode puts a group in the heap with a reservation on dg->floors,
@@ -130,6 +132,8 @@ struct ioband_group {
 	 */
 	u32 min_kbs;
 	u32 max_kbs;
+	u64 rsv;			/* weight policies: r=, l= (encoded) */
+	u64 lim;
 	atomic64_t rtag;
 	atomic64_t ltag;
 	struct list_head fnode;
@@ -255,6 +259,7 @@ struct ioband_target {
 	struct ioband_group default_group;
 	struct xarray groups;		/* id -> group; readers use RCU */
 	unsigned int nr_groups;		/* under dg->lock */
+	bool limits;			/* a group has r= or l=, under dg->lock */
 
 	/* Shared parameters this table asked for, applied when it resumes. */
 	bool cfg_pending;
@@ -673,6 +678,8 @@ static int ioband_group_init(struct ioband_target *t, struct ioband_group *g,
 	g->weight = cfg->weight;
 	g->min_kbs = cfg->min_kbs;
 	g->max_kbs = cfg->max_kbs;
+	g->rsv = ioband_rate_enc(&cfg->rsv);
+	g->lim = ioband_rate_enc(&cfg->lim);
 	g->t = t;
 	refcount_set(&g->ref, 1);
 	bio_list_init(&g->queue);
@@ -765,6 +772,21 @@ static void ioband_free_groups(struct ioband_target *t)
 	t->nr_groups = 0;
 }
 
+/*
+ * Whether a group of @t has a reservation or limit (r=, l=).  dg->lock, or
+ * t is not live yet.
+ */
+static bool ioband_has_limits(struct ioband_target *t)
+{
+	struct ioband_group *g;
+	unsigned long id;
+
+	ioband_for_each_group(t, id, g)
+		if (g->rsv || g->lim)
+			return true;
+	return false;
+}
+
 static void ioband_dtr(struct dm_target *ti)
 {
 	struct ioband_target *t = ti->private;
@@ -835,6 +857,8 @@ static int ioband_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 
 	t->type = t->cfg.type;
 	def.weight = t->cfg.default_weight;
+	def.rsv = t->cfg.default_rsv;
+	def.lim = t->cfg.default_lim;
 	def.min_kbs = t->cfg.default_min_kbs;
 	def.max_kbs = t->cfg.default_max_kbs;
 	r = ioband_group_init(t, &t->default_group, &def);
@@ -850,6 +874,7 @@ static int ioband_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		}
 	}
 
+	t->limits = ioband_has_limits(t);
 	r = ioband_devgroup_join(t, &ti->error);
 	if (r)
 		goto bad;
@@ -936,33 +961,55 @@ static u32 ioband_weight(struct ioband_devgroup *dg, struct ioband_group *g)
 	return READ_ONCE(g->weight);
 }
 
-/* @g's reservation and limit in cost units (sectors) per second, 0: none. */
+/*
+ * @g's reservation and limit, encoded: bytes per second, or with
+ * IOBAND_RATE_IOPS I/Os per second; 0: none.  range-bw's KB/s, or the
+ * weight policies' r= and l=.
+ */
 static u64 ioband_min_rate(struct ioband_devgroup *dg, struct ioband_group *g)
 {
-	return ioband_ranges(dg) ?
-		(u64)READ_ONCE(g->min_kbs) * IOBAND_KBS_SECTORS : 0;
+	if (ioband_ranges(dg))
+		return (u64)READ_ONCE(g->min_kbs) * 1024;
+	return READ_ONCE(g->rsv);
 }
 
 static u64 ioband_max_rate(struct ioband_devgroup *dg, struct ioband_group *g)
 {
-	return ioband_ranges(dg) ?
-		(u64)READ_ONCE(g->max_kbs) * IOBAND_KBS_SECTORS : 0;
+	if (ioband_ranges(dg))
+		return (u64)READ_ONCE(g->max_kbs) * 1024;
+	return READ_ONCE(g->lim);
 }
 
 /*
- * An I/O of @cost of @g, queued at @queued (@now if it was not held), may
- * go at @now as far as its limit goes: if so (or if @force: urgent bios,
- * draining) its limit tag moves.  Lock-free.
+ * What @bio costs against the encoded rate @enc (its size in bytes, a
+ * discard one page as in weight-iosize, or 1 for I/Os per second); the
+ * rate itself goes to *@rate.
+ */
+static u64 ioband_pace_cost(u64 enc, struct bio *bio, u64 *rate)
+{
+	*rate = enc & ~IOBAND_RATE_IOPS;
+	if (enc & IOBAND_RATE_IOPS)
+		return 1;
+	if (op_is_discard(bio->bi_opf) || !bio_sectors(bio))
+		return PAGE_SIZE;
+	return (u64)bio_sectors(bio) << SECTOR_SHIFT;
+}
+
+/*
+ * @bio of @g, queued at @queued (@now if it was not held), may go at @now
+ * as far as its limit goes: if so (or if @force: urgent bios, draining)
+ * its limit tag moves.  Lock-free.
  */
 static bool ioband_limit_take(struct ioband_devgroup *dg,
 			      struct ioband_group *g, u64 now, u64 queued,
-			      u64 cost, bool force)
+			      struct bio *bio, bool force)
 {
-	u64 rate = ioband_max_rate(dg, g);
+	u64 enc = ioband_max_rate(dg, g), rate, cost;
 	s64 old;
 
-	if (!rate)
+	if (!enc)
 		return true;
+	cost = ioband_pace_cost(enc, bio, &rate);
 	old = atomic64_read(&g->ltag);
 	do {
 		if (!force && !ioband_pace_open(old, now))
@@ -974,21 +1021,22 @@ static bool ioband_limit_take(struct ioband_devgroup *dg,
 }
 
 /*
- * An I/O of @cost of @g, queued at @queued, went at @now for its
- * reservation: the tag moves.  One that waited for it recovers the
+ * @bio of @g, queued at @queued, went at @now for its reservation: the
+ * tag moves.  One that waited for it recovers the
  * dispatcher's lateness (ioband_pace_next_waited()): a disk that completes
  * in bursts frees slots only now and then, and a reservation due between
  * two bursts must not lose the time to the next.
  */
 static void ioband_rsv_take(struct ioband_devgroup *dg,
 			    struct ioband_group *g, u64 now, u64 queued,
-			    u64 cost)
+			    struct bio *bio)
 {
-	u64 rate = ioband_min_rate(dg, g);
+	u64 enc = ioband_min_rate(dg, g), rate, cost;
 	s64 old;
 
-	if (!rate)
+	if (!enc)
 		return;
+	cost = ioband_pace_cost(enc, bio, &rate);
 	old = atomic64_read(&g->rtag);
 	while (!atomic64_try_cmpxchg(&g->rtag, &old,
 				     ioband_pace_next_waited(old, now, queued,
@@ -1330,7 +1378,7 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		bio = bio_list_peek(&g->queue);
 		pb = dm_per_bio_data(bio, sizeof(*pb));
 		cost = ioband_bio_cost(dg, bio);
-		if (!ioband_limit_take(dg, g, now, pb->queued_ns, cost, false)) {
+		if (!ioband_limit_take(dg, g, now, pb->queued_ns, bio, false)) {
 			ioband_throttle(dg, g, now);
 			ioband_arm_ltimer(dg, atomic64_read(&g->ltag));
 			continue;
@@ -1345,7 +1393,7 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		 * backlog), and a key must only grow in place.
 		 */
 		if (for_rsv) {
-			ioband_rsv_take(dg, g, now, pb->queued_ns, cost);
+			ioband_rsv_take(dg, g, now, pb->queued_ns, bio);
 			WRITE_ONCE(g->rsv_sectors,
 				   g->rsv_sectors + bio_sectors(bio));
 		} else
@@ -1452,7 +1500,7 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	/* Urgent: past its limit too, which it pays for later. */
 	if (bio->bi_opf & IOBAND_REQ_URGENT) {
 		atomic_inc(&dg->inflight);
-		ioband_limit_take(dg, g, now, now, cost, true);
+		ioband_limit_take(dg, g, now, now, bio, true);
 		goto issue;
 	}
 
@@ -1461,7 +1509,7 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 		bool drain = READ_ONCE(t->draining);
 
 		if ((atomic_inc_return(&dg->inflight) <= READ_ONCE(dg->io_limit) ||
-		     drain) && ioband_limit_take(dg, g, now, now, cost, drain))
+		     drain) && ioband_limit_take(dg, g, now, now, bio, drain))
 			goto issue;
 		atomic_dec(&dg->inflight);
 	}
@@ -1483,7 +1531,7 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	if (READ_ONCE(t->draining)) {
 		spin_unlock_irqrestore(&dg->qlock, flags);
 		atomic_inc(&dg->inflight);
-		ioband_limit_take(dg, g, now, now, cost, true);
+		ioband_limit_take(dg, g, now, now, bio, true);
 		goto issue;
 	}
 	/* Detached since classify(): nothing is held on it any more. */
@@ -1635,7 +1683,7 @@ static void ioband_release_held(struct ioband_devgroup *dg,
 
 		atomic_dec(&dg->queued);
 		atomic_inc(&dg->inflight);
-		ioband_limit_take(dg, g, now, now, cost, true);
+		ioband_limit_take(dg, g, now, now, bio, true);
 		ioband_charge(dg, g, cost);
 		ioband_issued(dg, g, pb, bio, now);
 		this_cpu_add(g->stats->wait_ns, now - pb->queued_ns);
@@ -1874,6 +1922,31 @@ static void ioband_emit_info(struct ioband_target *t, char *result,
 	*szp = sz;
 }
 
+/* A rate as the table gives it: <n>iops, or bytes in the largest unit. */
+static void ioband_emit_rate(const char *key, u64 enc, char *result,
+			     unsigned int maxlen, unsigned int *szp)
+{
+	static const char units[] = "gmk";
+	u64 rate = enc & ~IOBAND_RATE_IOPS;
+	unsigned int sz = *szp, i;
+
+	if (enc & IOBAND_RATE_IOPS) {
+		DMEMIT("%s%lluiops", key, rate);
+	} else {
+		for (i = 0; i < 3; i++) {
+			u32 shift = 30 - 10 * i;
+
+			if (!(rate & ((1ULL << shift) - 1))) {
+				DMEMIT("%s%llu%c", key, rate >> shift, units[i]);
+				break;
+			}
+		}
+		if (i == 3)
+			DMEMIT("%s%llu", key, rate);
+	}
+	*szp = sz;
+}
+
 static void ioband_status(struct dm_target *ti, status_type_t type,
 			  unsigned int status_flags, char *result,
 			  unsigned int maxlen)
@@ -1890,7 +1963,7 @@ static void ioband_status(struct dm_target *ti, status_type_t type,
 		ioband_emit_info(t, result, maxlen, &sz);
 		/* truncated, or not written at all when the buffer is full */
 		ioband_emit_depth(dg, result, maxlen, &sz);
-		if (ioband_ranges(dg))
+		if (ioband_ranges(dg) || READ_ONCE(t->limits))
 			ioband_emit_limits(t, result, maxlen, &sz);
 		break;
 
@@ -1906,10 +1979,17 @@ static void ioband_status(struct dm_target *ti, status_type_t type,
 			DMEMIT(" ");
 			if (g != &t->default_group)
 				DMEMIT("%llu", g->id);
-			if (ioband_ranges(dg))
+			if (ioband_ranges(dg)) {
 				DMEMIT(":%u:%u", g->min_kbs, g->max_kbs);
-			else
-				DMEMIT(":%u", g->weight);
+				continue;
+			}
+			DMEMIT(":%u", g->weight);
+			if (g->rsv)
+				ioband_emit_rate(",r=", g->rsv, result, maxlen,
+						 &sz);
+			if (g->lim)
+				ioband_emit_rate(",l=", g->lim, result, maxlen,
+						 &sz);
 		}
 		mutex_unlock(&dg->lock);
 		break;
@@ -1946,8 +2026,10 @@ static int ioband_msg_stats(struct ioband_target *t, char *result,
 		       s.delayed[WRITE], ioband_group_queued(g),
 		       div_u64(s.wait_ns, NSEC_PER_USEC));
 		if (ioband_ranges(t->dg))
-			DMEMIT(" min_kbs=%u max_kbs=%u rsv_lag_us=%llu limited_us=%llu rsv_sectors=%llu",
-			       READ_ONCE(g->min_kbs), READ_ONCE(g->max_kbs),
+			DMEMIT(" min_kbs=%u max_kbs=%u", READ_ONCE(g->min_kbs),
+			       READ_ONCE(g->max_kbs));
+		if (ioband_ranges(t->dg) || READ_ONCE(t->limits))
+			DMEMIT(" rsv_lag_us=%llu limited_us=%llu rsv_sectors=%llu",
 			       div_u64(ioband_rsv_lag(t->dg, g, now),
 				       NSEC_PER_USEC),
 			       div_u64(ioband_limited(g, now), NSEC_PER_USEC),
@@ -1984,6 +2066,43 @@ static void ioband_group_orphan(struct ioband_devgroup *dg,
 	spin_unlock_irq(&dg->qlock);
 }
 
+/* reserve / limit [<id>:]<rate>: a weight policy's r= or l=.  dg->lock. */
+static int ioband_msg_rate(struct ioband_target *t, struct ioband_msg *msg,
+			   char **err)
+{
+	struct ioband_devgroup *dg = t->dg;
+	struct ioband_group *g;
+	u64 enc = ioband_rate_enc(&msg->rate);
+
+	if (ioband_ranges(dg)) {
+		*err = "range-bw has min:max, not reserve/limit (range-bw <group-id>:<min>:<max>)";
+		return -EINVAL;
+	}
+	g = ioband_lookup(t, msg);
+	if (!g) {
+		*err = "No such group (attach it first)";
+		return -EINVAL;
+	}
+	if (msg->verb == IOBAND_MSG_RESERVE) {
+		if (enc && g->lim && !((enc ^ g->lim) & IOBAND_RATE_IOPS) &&
+		    enc > g->lim) {
+			*err = "The reservation would be above the group's limit";
+			return -EINVAL;
+		}
+		WRITE_ONCE(g->rsv, enc);
+		ioband_floors_sync(dg);
+	} else {
+		if (enc && g->rsv && !((enc ^ g->rsv) & IOBAND_RATE_IOPS) &&
+		    enc < g->rsv) {
+			*err = "The limit would be below the group's reservation";
+			return -EINVAL;
+		}
+		WRITE_ONCE(g->lim, enc);
+	}
+	t->limits = ioband_has_limits(t);
+	return 0;
+}
+
 /* Apply a parsed message.  Called with dg->lock held. */
 static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 			    char *result, unsigned int maxlen, char **err)
@@ -2011,6 +2130,10 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 		}
 		WRITE_ONCE(g->weight, msg->value);
 		return 0;
+
+	case IOBAND_MSG_RESERVE:
+	case IOBAND_MSG_LIMIT:
+		return ioband_msg_rate(t, msg, err);
 
 	case IOBAND_MSG_RANGE_BW:
 		if (!ioband_ranges(dg)) {

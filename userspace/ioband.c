@@ -165,6 +165,32 @@ static bool is_delim(char c)
 	return c == ':' || c == '=' || c == ',';
 }
 
+/*
+ * "<weight>[,r=<rate>][,l=<rate>]": the weight, and the options kept as
+ * given for a table that round-trips (the module checks them).
+ */
+static int parse_weight_opts(char *s, unsigned int *weight, char *opts, const char **err)
+{
+	char *o = strchr(s, ',');
+	uint64_t v;
+
+	opts[0] = '\0';
+	if (o) {
+		if (strlen(o) > IOB_OPTS_MAX || strspn(o, ",=abcdefghijklmnopqrstuvwxyz0123456789") != strlen(o)) {
+			*err = "invalid group options (,r=<rate>,l=<rate>)";
+			return -EINVAL;
+		}
+		strcpy(opts, o);
+		*o = '\0';
+	}
+	if (parse_u64_range(s, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &v)) {
+		*err = "invalid group weight";
+		return -EINVAL;
+	}
+	*weight = v;
+	return 0;
+}
+
 /* range-bw "<min>:<max>" in KB/s, as the module's parse_range(). */
 static int parse_range(char *s, unsigned int *mn, unsigned int *mx, const char **err)
 {
@@ -238,18 +264,18 @@ int iob_table_parse(const char *params, struct iob_table *t, const char **err)
 		if (t->policy == IOB_RANGE_BW) {
 			if (parse_range(w[i] + 1, &t->default_min_kbs, &t->default_max_kbs, err))
 				goto out;
-		} else if (parse_u64_range(w[i] + 1, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &v)) {
-			*err = "invalid default group weight";
+		} else if (parse_weight_opts(w[i] + 1, &t->default_weight, t->default_opts, err)) {
+			if (!strcmp(*err, "invalid group weight"))
+				*err = "invalid default group weight";
 			goto out;
-		} else {
-			t->default_weight = v;
 		}
 		i++;
 	}
 	for (; i < n; i++) {
 		char *d = strpbrk(w[i], ":=,");
-		unsigned int mn = 0, mx = 0;
-		uint64_t id, wt = IOB_WEIGHT_DEFAULT;
+		unsigned int mn = 0, mx = 0, wt = IOB_WEIGHT_DEFAULT;
+		char opts[IOB_OPTS_MAX + 1] = "";
+		uint64_t id;
 
 		if (!d) {
 			*err = "invalid group parameter (expected <id>:<weight>)";
@@ -263,8 +289,7 @@ int iob_table_parse(const char *params, struct iob_table *t, const char **err)
 		if (t->policy == IOB_RANGE_BW) {
 			if (parse_range(d + 1, &mn, &mx, err))
 				goto out;
-		} else if (parse_u64_range(d + 1, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &wt)) {
-			*err = "invalid group weight";
+		} else if (parse_weight_opts(d + 1, &wt, opts, err)) {
 			goto out;
 		}
 		if (iob_table_group(t, id)) {
@@ -274,6 +299,7 @@ int iob_table_parse(const char *params, struct iob_table *t, const char **err)
 		iob_table_add_group(t, id, wt);
 		t->groups[t->n_groups - 1].min_kbs = mn;
 		t->groups[t->n_groups - 1].max_kbs = mx;
+		strcpy(t->groups[t->n_groups - 1].opts, opts);
 	}
 	r = 0;
 out:
@@ -295,14 +321,14 @@ char *iob_table_format(const struct iob_table *t)
 	if (t->policy == IOB_RANGE_BW)
 		sb_addf(&sb, " :%u:%u", t->default_min_kbs, t->default_max_kbs);
 	else
-		sb_addf(&sb, " :%u", t->default_weight);
+		sb_addf(&sb, " :%u%s", t->default_weight, t->default_opts);
 	for (i = 0; i < t->n_groups; i++) {
 		if (t->policy == IOB_RANGE_BW)
 			sb_addf(&sb, " %llu:%u:%u", (unsigned long long)t->groups[i].id,
 				t->groups[i].min_kbs, t->groups[i].max_kbs);
 		else
-			sb_addf(&sb, " %llu:%u", (unsigned long long)t->groups[i].id,
-				t->groups[i].weight);
+			sb_addf(&sb, " %llu:%u%s", (unsigned long long)t->groups[i].id,
+				t->groups[i].weight, t->groups[i].opts);
 	}
 	return sb_steal(&sb);
 }

@@ -31,9 +31,13 @@
 enum iob_type { IOB_NONE, IOB_UID, IOB_GID, IOB_PID, IOB_PGRP, IOB_CGROUP, IOB_TYPE_NR };
 enum iob_policy { IOB_WEIGHT, IOB_WEIGHT_IOSIZE, IOB_RANGE_BW, IOB_POLICY_NR };
 
+/* A weight's options as the module prints them: ",r=500iops,l=20m" */
+#define IOB_OPTS_MAX	63
+
 struct iob_group {
 	uint64_t id;
 	unsigned int weight;
+	char opts[IOB_OPTS_MAX + 1];	/* kept as given; not set from the host file */
 	unsigned int min_kbs, max_kbs;	/* range-bw */
 };
 
@@ -45,6 +49,7 @@ struct iob_table {
 	enum iob_type type;
 	enum iob_policy policy;
 	unsigned int default_weight;
+	char default_opts[IOB_OPTS_MAX + 1];
 	unsigned int default_min_kbs, default_max_kbs;	/* range-bw */
 	struct iob_group *groups;
 	size_t n_groups;

@@ -664,9 +664,19 @@ static json_object *status_json(const struct devstat *s, size_t n, const char *o
 				json_object_object_add(go, "rsv_lag_us", json_object_new_uint64(g->rsv_lag_us));
 				json_object_object_add(go, "limited_us", json_object_new_uint64(g->limited_us));
 			} else {
+				const struct iob_group *tg = g->id == IOB_DEFAULT_GROUP ? NULL :
+					iob_table_group(&s[i].t, (uint64_t)g->id);
+				const char *opts = tg ? tg->opts : s[i].t.default_opts;
+
 				json_object_object_add(go, "weight", json_object_new_int(w));
 				json_object_object_add(go, "target_share",
 					json_object_new_double(round(1000.0 * w / total_weight(&s[i].t, s, n)) / 1000.0));
+				if (*opts)	/* ",r=...,l=..." as the table has them */
+					json_object_object_add(go, "options", json_object_new_string(opts + 1));
+				if (s[i].s.has_limits) {
+					json_object_object_add(go, "rsv_lag_us", json_object_new_uint64(g->rsv_lag_us));
+					json_object_object_add(go, "limited_us", json_object_new_uint64(g->limited_us));
+				}
 			}
 			json_object_object_add(go, "reads", json_object_new_uint64(g->reads));
 			json_object_object_add(go, "delayed_reads", json_object_new_uint64(g->delayed_reads));

@@ -13,6 +13,8 @@
 #include "utest.h"
 
 #define MS	1000000ULL
+/* 1 KB/s in sectors per second: the rates below are in sectors */
+#define IOBAND_KBS_SECTORS	2
 #define SEC	1000000000ULL
 
 /* A deterministic jitter in [0, max) ns (xorshift). */

@@ -92,6 +92,20 @@ static void test_good_tables(void)
 	CHECK(r == 0 && c.default_min_kbs == 0 && c.default_max_kbs == 0, "range-bw defaults 0:0");
 	r = parse_line("8:18 1 0 0 none weight 0 :40", &c, &err);
 	CHECK(r == 0 && c.default_min_kbs == 0 && c.default_max_kbs == 0, "weight: no range");
+
+	/* a reservation and a limit after a weight */
+	r = parse_line("8:18 1 0 0 uid weight 0 :40,l=20m 7:100,r=500iops,l=2000iops 8=5,l=0 9,9,r=1g,l=1099511627776",
+		       &c, &err);
+	CHECK(r == 0, "weight options: %s", err);
+	CHECK(c.default_weight == 40 && !c.default_rsv.rate && c.default_lim.rate == 20ULL << 20 &&
+	      !c.default_lim.iops, "default group l=20m");
+	CHECK(c.groups[0].weight == 100 && c.groups[0].rsv.rate == 500 && c.groups[0].rsv.iops &&
+	      c.groups[0].lim.rate == 2000 && c.groups[0].lim.iops, "r= l= iops");
+	CHECK(c.groups[1].weight == 5 && !c.groups[1].lim.rate, "l=0: none");
+	CHECK(c.groups[2].weight == 9 && c.groups[2].rsv.rate == 1ULL << 30 &&
+	      c.groups[2].lim.rate == 1ULL << 40, "r=1g, l=2^40 bytes");
+	r = parse_line("8:18 1 0 0 uid weight-iosize 0 :40 7:100,r=10m,l=100iops", &c, &err);
+	CHECK(r == 0, "r bytes above l iops: different units, accepted: %s", err);
 }
 
 struct bad_case {
@@ -124,6 +138,18 @@ static const struct bad_case bad_tables[] = {
 	{ "8:16 g 0 0 uid range-bw 0 :0:0 :1:2", "Default group range :<min>:<max> given twice or after a group" },
 	{ "8:16 g 0 0 uid range-bw 0 :0:0 -1:1:2", "Invalid group id (uid/gid 0..4294967294, pid/pgrp 1..4194304, cgroup id >= 1)" },
 	{ "8:16 g 0 0 none range-bw 0 :0:0 7:1:2", "Groups need a group type other than none" },
+	{ "8:16 g 0 0 uid weight 0 :10 7:10,r=5", "Invalid rate (<n>iops up to 10^8, or bytes/s from 1k to 2^40: <n>, <n>k, <n>m, <n>g; 0 = none)" },
+	{ "8:16 g 0 0 uid weight 0 :10 7:10,l=5x", "Invalid rate (<n>iops up to 10^8, or bytes/s from 1k to 2^40: <n>, <n>k, <n>m, <n>g; 0 = none)" },
+	{ "8:16 g 0 0 uid weight 0 :10 7:10,l=iops", "Invalid rate (<n>iops up to 10^8, or bytes/s from 1k to 2^40: <n>, <n>k, <n>m, <n>g; 0 = none)" },
+	{ "8:16 g 0 0 uid weight 0 :10 7:10,l=1025g", "Invalid rate (<n>iops up to 10^8, or bytes/s from 1k to 2^40: <n>, <n>k, <n>m, <n>g; 0 = none)" },
+	{ "8:16 g 0 0 uid weight 0 :10 7:10,l=100000001iops", "Invalid rate (<n>iops up to 10^8, or bytes/s from 1k to 2^40: <n>, <n>k, <n>m, <n>g; 0 = none)" },
+	{ "8:16 g 0 0 uid weight 0 :10 7:10,l=-1", "Invalid rate (<n>iops up to 10^8, or bytes/s from 1k to 2^40: <n>, <n>k, <n>m, <n>g; 0 = none)" },
+	{ "8:16 g 0 0 uid weight 0 :10 7:10,x=1", "Invalid group option (,r=<rate> and ,l=<rate> after the weight, each once)" },
+	{ "8:16 g 0 0 uid weight 0 :10 7:10,l=1m,l=2m", "Invalid group option (,r=<rate> and ,l=<rate> after the weight, each once)" },
+	{ "8:16 g 0 0 uid weight 0 :10 7:10,", "Invalid group option (,r=<rate> and ,l=<rate> after the weight, each once)" },
+	{ "8:16 g 0 0 uid weight 0 :10 7:10,r=200iops,l=100iops", "Invalid group options: the reservation r= is above the limit l=" },
+	{ "8:16 g 0 0 uid weight 0 :10,r=2m,l=1m", "Invalid group options: the reservation r= is above the limit l=" },
+	{ "8:16 g 0 0 uid weight 0 :x,r=2m", "Invalid default group weight :<weight> (1..32767)" },
 	{ "8:16 g 0 0 none weight abc", "Invalid token_base (0..2^40, 0 = default)" },
 	{ "8:16 g 0 0 none weight 1099511627777", "Invalid token_base (0..2^40, 0 = default)" },
 	{ "8:16 g 0 0 none weight 0 :0", "Invalid default group weight :<weight> (1..32767)" },
@@ -278,6 +304,14 @@ static void test_messages(void)
 	      !m.has_id && m.min_kbs == 7 && m.max_kbs == 0, "range-bw :min:max");
 	CHECK(!parse_msg("range-bw -1=5,6", IOBAND_TYPE_NONE, &m, &err) &&
 	      !m.has_id && m.min_kbs == 5 && m.max_kbs == 6, "range-bw -1 with any type");
+	CHECK(!parse_msg("reserve 1000:300iops", IOBAND_TYPE_UID, &m, &err) &&
+	      m.verb == IOBAND_MSG_RESERVE && m.has_id && m.id == 1000 && m.rate.rate == 300 &&
+	      m.rate.iops, "reserve id:iops");
+	CHECK(!parse_msg("limit 40m", IOBAND_TYPE_NONE, &m, &err) &&
+	      m.verb == IOBAND_MSG_LIMIT && !m.has_id && m.rate.rate == 40ULL << 20 &&
+	      !m.rate.iops, "limit bytes, default group");
+	CHECK(!parse_msg("limit :0", IOBAND_TYPE_NONE, &m, &err) &&
+	      !m.has_id && !m.rate.rate, "limit :0 lifts it");
 }
 
 static const struct {
@@ -286,8 +320,8 @@ static const struct {
 	const char *error;
 } bad_msgs[] = {
 	{ "", IOBAND_TYPE_NONE, "Empty message" },
-	{ "weigh 10", IOBAND_TYPE_NONE, "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, range-bw, reset, stats)" },
-	{ "WEIGHT 10", IOBAND_TYPE_NONE, "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, range-bw, reset, stats)" },
+	{ "weigh 10", IOBAND_TYPE_NONE, "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, range-bw, reserve, limit, reset, stats)" },
+	{ "WEIGHT 10", IOBAND_TYPE_NONE, "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, range-bw, reserve, limit, reset, stats)" },
 	{ "weight", IOBAND_TYPE_NONE, "Message takes exactly one argument" },
 	{ "weight 10 20", IOBAND_TYPE_NONE, "Message takes exactly one argument" },
 	{ "weight 0", IOBAND_TYPE_NONE, "Invalid weight (1..32767)" },
@@ -310,6 +344,9 @@ static const struct {
 	{ "range-bw 5:1:10", IOBAND_TYPE_NONE, "Groups need a group type other than none" },
 	{ "range-bw 0:1:10", IOBAND_TYPE_PID, "Invalid group id (uid/gid 0..4294967294, pid/pgrp 1..4194304, cgroup id >= 1)" },
 	{ "range-bw 5:1:10 6:1:10", IOBAND_TYPE_UID, "Message takes exactly one argument" },
+	{ "reserve 5:12x", IOBAND_TYPE_UID, "Invalid rate (<n>iops up to 10^8, or bytes/s from 1k to 2^40: <n>, <n>k, <n>m, <n>g; 0 = none)" },
+	{ "limit", IOBAND_TYPE_UID, "Message takes exactly one argument" },
+	{ "limit x:1m", IOBAND_TYPE_UID, "Invalid group id (uid/gid 0..4294967294, pid/pgrp 1..4194304, cgroup id >= 1)" },
 	{ "token -3", IOBAND_TYPE_NONE, "Invalid token (0..2^40, 0 = default)" },
 	{ "io_throttle 40000", IOBAND_TYPE_NONE, "Invalid io_throttle (0..32767, 0 = default)" },
 	{ "io_limit many", IOBAND_TYPE_NONE, "Invalid io_limit (0..32767, 0 = default)" },

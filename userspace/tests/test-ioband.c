@@ -40,6 +40,17 @@ static void table(void)
 	CHECK_STR(s, "8:18 1 4 128 cgroup range-bw 16384 :0:0 2:100:500 3:700:1000");
 	free(s);
 	iob_table_free(&t);
+	/* a weight's reservation and limit round-trip */
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40,l=20m 7:100,r=500iops,l=2000iops 8=5", &t, &err) == 0);
+	CHECK(t.default_weight == 40 && iob_table_group(&t, 7)->weight == 100 &&
+	      !strcmp(iob_table_group(&t, 7)->opts, ",r=500iops,l=2000iops"));
+	s = iob_table_format(&t);
+	CHECK_STR(s, "8:18 1 0 0 uid weight 0 :40,l=20m 7:100,r=500iops,l=2000iops 8:5");
+	free(s);
+	iob_table_free(&t);
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40 7:100,r=5 6", &t, &err) < 0);
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40 7:100,r=5;rm", &t, &err) < 0);
+	CHECK_STR(err, "invalid group options (,r=<rate>,l=<rate>)");
 	CHECK(iob_table_parse("8:18 1 0 0 uid range-bw 0 :0:0 2:500:100", &t, &err) < 0);
 	CHECK_STR(err, "invalid range (min above max)");
 	CHECK(iob_table_parse("8:18 1 0 0 uid range-bw 0 :0:0 2:100", &t, &err) < 0);
