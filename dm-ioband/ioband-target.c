@@ -225,9 +225,10 @@ struct ioband_devgroup {
 	u64 grace_ns;
 
 	/*
-	 * Ranges (range-bw): the groups in the heap that have a reservation
-	 * (floors) and the groups held back by their limit (throttled), under
-	 * qlock; ltimer re-runs the dispatcher when the first limit opens.
+	 * Reservations and limits (range-bw, r=, l=): the groups in the heap
+	 * that have a reservation (floors) and the groups held back by their
+	 * limit (throttled), under qlock; ltimer re-runs the dispatcher when
+	 * the first limit opens.
 	 * range_shift turns mins into weights (ioband_range_weight()), under
 	 * lock; rsv_run counts dispatches for reservations in a row.
 	 */
