@@ -197,6 +197,7 @@ struct ioband_devgroup {
 	/* Scheduler state. */
 	atomic_t inflight;		/* dispatched to the disk, not completed */
 	atomic_t queued;		/* held in ioband */
+	atomic_t tqueued;		/* of which by throttled groups (qlock) */
 	atomic64_t vnow;		/* virtual time: largest start tag issued */
 	spinlock_t qlock;		/* held bios and the backlog heap */
 	struct ioband_wfq wfq;
@@ -947,6 +948,16 @@ static struct ioband_group *ioband_classify(struct ioband_target *t,
 	return g ? g : &t->default_group;
 }
 
+/*
+ * Bios held that the dispatcher could send now: held, and not by a group
+ * over its limit.  Read without qlock (two counters: a reader between two
+ * updates errs towards "some", the slow path).
+ */
+static int ioband_held_eligible(struct ioband_devgroup *dg)
+{
+	return atomic_read(&dg->queued) - atomic_read(&dg->tqueued);
+}
+
 /* Whether the device group's policy gives groups ranges (range-bw). */
 static bool ioband_ranges(struct ioband_devgroup *dg)
 {
@@ -1200,6 +1211,7 @@ static void ioband_throttle(struct ioband_devgroup *dg, struct ioband_group *g,
 	WRITE_ONCE(g->throttled_ns, now);
 	WRITE_ONCE(g->throttled, true);		/* status reads both */
 	list_add_tail(&g->tnode, &dg->throttled);
+	atomic_add(g->nr_queued, &dg->tqueued);
 }
 
 /* Dispatch again at @tag (ktime ns), if the limit timer is not set earlier. */
@@ -1215,8 +1227,10 @@ static void ioband_arm_ltimer(struct ioband_devgroup *dg, u64 tag)
 }
 
 /* @g is no longer held back by its limit (it may have no bios left). */
-static void ioband_unthrottle_one(struct ioband_group *g, u64 now)
+static void ioband_unthrottle_one(struct ioband_devgroup *dg,
+				  struct ioband_group *g, u64 now)
 {
+	atomic_sub(g->nr_queued, &dg->tqueued);
 	list_del_init(&g->tnode);
 	WRITE_ONCE(g->throttled, false);
 	WRITE_ONCE(g->limited_ns, g->limited_ns + now - g->throttled_ns);
@@ -1236,7 +1250,7 @@ static void ioband_unthrottle(struct ioband_devgroup *dg, u64 now)
 		u64 tag = atomic64_read(&g->ltag);
 
 		if (!ioband_max_rate(dg, g) || ioband_pace_open(tag, now)) {
-			ioband_unthrottle_one(g, now);
+			ioband_unthrottle_one(dg, g, now);
 			if (g->nr_queued)
 				ioband_held_in(dg, g, ioband_floor(dg, g));
 		} else if (!any || (s64)(tag - first) < 0) {
@@ -1505,8 +1519,11 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 		goto issue;
 	}
 
-	/* Fast path: nothing held, room in flight, within its limit. */
-	if (!atomic_read(&dg->queued) || READ_ONCE(t->draining)) {
+	/*
+	 * Fast path: nothing held but by groups over their limit (they may
+	 * not send anyway), room in flight, within its own limit.
+	 */
+	if (!ioband_held_eligible(dg) || READ_ONCE(t->draining)) {
 		bool drain = READ_ONCE(t->draining);
 
 		if ((atomic_inc_return(&dg->inflight) <= READ_ONCE(dg->io_limit) ||
@@ -1544,6 +1561,8 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	this_cpu_inc(g->stats->delayed[dir]);
 	bio_list_add(&g->queue, bio);
 	WRITE_ONCE(g->nr_queued, g->nr_queued + 1);
+	if (g->throttled)
+		atomic_inc(&dg->tqueued);
 	if (!dg->depth_held)
 		WRITE_ONCE(dg->depth_held, true);	/* the bound binds */
 	if (g->nr_queued == 1)
@@ -1661,7 +1680,8 @@ static int ioband_end_io(struct dm_target *ti, struct bio *bio,
 	}
 	ioband_group_put(g);
 	left = atomic_dec_return(&dg->inflight);
-	if (atomic_read(&dg->queued) && left <= ioband_low_water(dg))
+	/* throttled groups' bios wait for their timer (or the watchdog) */
+	if (ioband_held_eligible(dg) && left <= ioband_low_water(dg))
 		queue_work(ioband_wq, &dg->dispatch_work);
 	return DM_ENDIO_DONE;
 }
@@ -1727,7 +1747,7 @@ static void ioband_presuspend(struct dm_target *ti)
 	list_for_each_entry_safe(g, next, &dg->throttled, tnode) {
 		if (g->t != t)
 			continue;
-		ioband_unthrottle_one(g, now);
+		ioband_unthrottle_one(dg, g, now);
 		ioband_release_held(dg, g, now, &list);
 	}
 	/* Its groups reserve nothing until resume (ioband_rsv_add()). */
@@ -2053,7 +2073,7 @@ static void ioband_group_orphan(struct ioband_devgroup *dg,
 	WRITE_ONCE(g->detached, true);
 	ioband_rsv_del(g);
 	if (g->throttled)
-		ioband_unthrottle_one(g, ktime_get_ns());
+		ioband_unthrottle_one(dg, g, ktime_get_ns());
 	if (g->nr_queued) {
 		ioband_wfq_remove(&dg->wfq, &g->ent);
 		ioband_held_out(dg, g);
