@@ -1411,8 +1411,9 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 			ioband_rsv_take(dg, g, now, pb->queued_ns, bio);
 			WRITE_ONCE(g->rsv_sectors,
 				   g->rsv_sectors + bio_sectors(bio));
-		} else
+		} else {
 			ioband_charge(dg, g, cost);
+		}
 		ioband_wfq_dispatched(&dg->wfq, e,
 				      for_rsv ? e->vtime : atomic64_read(&g->vtime),
 				      g->nr_queued);
@@ -1561,13 +1562,14 @@ static int ioband_map(struct dm_target *ti, struct bio *bio)
 	this_cpu_inc(g->stats->delayed[dir]);
 	bio_list_add(&g->queue, bio);
 	WRITE_ONCE(g->nr_queued, g->nr_queued + 1);
-	if (g->throttled)
-		atomic_inc(&dg->tqueued);
 	if (!dg->depth_held)
 		WRITE_ONCE(dg->depth_held, true);	/* the bound binds */
 	if (g->nr_queued == 1)
 		ioband_held_in(dg, g, ioband_floor(dg, g));
 	atomic_inc(&dg->queued);
+	/* after queued: a reader in between sees one more, not one fewer */
+	if (g->throttled)
+		atomic_inc(&dg->tqueued);
 	/* Pairs with ioband_end_io(): one of us sees the other's update. */
 	smp_mb__after_atomic();
 	ioband_dispatch(dg, &list);
