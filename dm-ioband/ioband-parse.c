@@ -472,12 +472,31 @@ static int parse_range_msg(char *arg, enum ioband_type type,
 	return parse_range(val, &msg->min_kbs, &msg->max_kbs, err);
 }
 
+/* The messages that take one argument. */
+static const struct {
+	const char *name;
+	enum ioband_msg_verb verb;
+} msg_verbs[] = {
+	{ "weight", IOBAND_MSG_WEIGHT },
+	{ "token", IOBAND_MSG_TOKEN },
+	{ "attach", IOBAND_MSG_ATTACH },
+	{ "detach", IOBAND_MSG_DETACH },
+	{ "type", IOBAND_MSG_TYPE },
+	{ "policy", IOBAND_MSG_POLICY },
+	{ "io_throttle", IOBAND_MSG_IO_THROTTLE },
+	{ "io_limit", IOBAND_MSG_IO_LIMIT },
+	{ "range-bw", IOBAND_MSG_RANGE_BW },
+	{ "reserve", IOBAND_MSG_RESERVE },
+	{ "limit", IOBAND_MSG_LIMIT },
+};
+
 int ioband_parse_message(unsigned int argc, char **argv,
 			 enum ioband_type type, struct ioband_msg *msg,
 			 char **err)
 {
 	const char *verb;
 	char *arg, *val, delim;
+	unsigned int i;
 	int r;
 
 	memset(msg, 0, sizeof(*msg));
@@ -493,32 +512,14 @@ int ioband_parse_message(unsigned int argc, char **argv,
 		return msg_need_args(argc, 1, err);
 	}
 
-	if (!strcmp(verb, "weight"))
-		msg->verb = IOBAND_MSG_WEIGHT;
-	else if (!strcmp(verb, "token"))
-		msg->verb = IOBAND_MSG_TOKEN;
-	else if (!strcmp(verb, "attach"))
-		msg->verb = IOBAND_MSG_ATTACH;
-	else if (!strcmp(verb, "detach"))
-		msg->verb = IOBAND_MSG_DETACH;
-	else if (!strcmp(verb, "type"))
-		msg->verb = IOBAND_MSG_TYPE;
-	else if (!strcmp(verb, "policy"))
-		msg->verb = IOBAND_MSG_POLICY;
-	else if (!strcmp(verb, "io_throttle"))
-		msg->verb = IOBAND_MSG_IO_THROTTLE;
-	else if (!strcmp(verb, "io_limit"))
-		msg->verb = IOBAND_MSG_IO_LIMIT;
-	else if (!strcmp(verb, "range-bw"))
-		msg->verb = IOBAND_MSG_RANGE_BW;
-	else if (!strcmp(verb, "reserve"))
-		msg->verb = IOBAND_MSG_RESERVE;
-	else if (!strcmp(verb, "limit"))
-		msg->verb = IOBAND_MSG_LIMIT;
-	else {
+	for (i = 0; i < ARRAY_SIZE(msg_verbs); i++)
+		if (!strcmp(verb, msg_verbs[i].name))
+			break;
+	if (i == ARRAY_SIZE(msg_verbs)) {
 		*err = "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, range-bw, reserve, limit, reset, stats)";
 		return -EINVAL;
 	}
+	msg->verb = msg_verbs[i].verb;
 
 	r = msg_need_args(argc, 2, err);
 	if (r)
