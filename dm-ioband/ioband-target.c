@@ -125,8 +125,9 @@ struct ioband_group {
 	 * Reservations and limits (ioband-limit.h): range-bw's range as
 	 * configured, KB/s, 0 = none, or the weight policies' r= and l=
 	 * (rates encoded by ioband_rate_enc());
-	 * the reservation and limit tags (ktime ns), advanced locklessly by
-	 * the fast path and under qlock by the dispatcher.  Under qlock:
+	 * the reservation tag (ktime ns), moved by the dispatcher under
+	 * qlock, and the limit tag, moved locklessly by the fast path and
+	 * under qlock by the dispatcher.  Under qlock:
 	 * fnode puts a group in the heap with a reservation on dg->floors,
 	 * tnode one held back by its limit (out of the heap) on dg->throttled.
 	 */
@@ -213,7 +214,8 @@ struct ioband_devgroup {
 	 * the heap then), when its grace is over, on detach and on its
 	 * device's presuspend, so the list never points to a freed group.
 	 * heap_wsum: the weights of the groups in the heap.  kick re-runs the
-	 * dispatcher when it held bios back for a reservation.
+	 * dispatcher when it held bios back for a reservation or a group's
+	 * limit opens (ioband_dispatch_at()).
 	 */
 	struct list_head reservers;
 	u64 heap_wsum;
@@ -228,14 +230,12 @@ struct ioband_devgroup {
 	/*
 	 * Reservations and limits (range-bw, r=, l=): the groups in the heap
 	 * that have a reservation (floors) and the groups held back by their
-	 * limit (throttled), under qlock; ltimer re-runs the dispatcher when
-	 * the first limit opens.
+	 * limit (throttled), under qlock.
 	 * range_shift turns mins into weights (ioband_range_weight()), under
 	 * lock; rsv_run counts dispatches for reservations in a row.
 	 */
 	struct list_head floors;
 	struct list_head throttled;
-	struct hrtimer ltimer;
 	u32 range_shift;
 	u32 rsv_run;
 };
@@ -378,22 +378,14 @@ static void ioband_apply_limit(struct ioband_devgroup *dg, u32 limit)
 
 static void ioband_dispatch_work(struct work_struct *ws);
 
-/* A reservation held bios back: look again once part of a grace is over. */
+/*
+ * The dispatcher held bios back (a think-time reservation) or a throttled
+ * group's limit opens: dispatch.
+ */
 static enum hrtimer_restart ioband_kick_fn(struct hrtimer *ht)
 {
 	struct ioband_devgroup *dg = container_of(ht, struct ioband_devgroup,
 						  kick);
-
-	if (!READ_ONCE(dg->dying))
-		queue_work(ioband_wq, &dg->dispatch_work);
-	return HRTIMER_NORESTART;
-}
-
-/* The first limit of a throttled group opens: dispatch. */
-static enum hrtimer_restart ioband_ltimer_fn(struct hrtimer *ht)
-{
-	struct ioband_devgroup *dg = container_of(ht, struct ioband_devgroup,
-						  ltimer);
 
 	if (!READ_ONCE(dg->dying))
 		queue_work(ioband_wq, &dg->dispatch_work);
@@ -451,12 +443,10 @@ static struct ioband_devgroup *ioband_devgroup_alloc(const char *name)
 	timer_setup(&dg->watchdog, ioband_watchdog_fn, 0);
 	INIT_LIST_HEAD(&dg->reservers);
 	dg->grace_ns = IOBAND_GRACE_NS;
-	hrtimer_init(&dg->kick, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_init(&dg->kick, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
 	dg->kick.function = ioband_kick_fn;
 	INIT_LIST_HEAD(&dg->floors);
 	INIT_LIST_HEAD(&dg->throttled);
-	hrtimer_init(&dg->ltimer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
-	dg->ltimer.function = ioband_ltimer_fn;
 	return dg;
 }
 
@@ -466,10 +456,8 @@ static void ioband_devgroup_free(struct ioband_devgroup *dg)
 	/* After shutdown the work cannot re-arm it (6.1 has it too). */
 	timer_shutdown_sync(&dg->watchdog);
 	hrtimer_cancel(&dg->kick);	/* then it queues the work no more */
-	hrtimer_cancel(&dg->ltimer);
 	cancel_work_sync(&dg->dispatch_work);
 	hrtimer_cancel(&dg->kick);	/* armed by the work before it saw dying */
-	hrtimer_cancel(&dg->ltimer);
 	WARN_ON(!list_empty(&dg->reservers));
 	WARN_ON(!list_empty(&dg->floors) || !list_empty(&dg->throttled));
 	WARN_ON(atomic_read(&dg->queued) || dg->wfq.nr);
@@ -1037,23 +1025,22 @@ static bool ioband_limit_take(struct ioband_devgroup *dg,
  * tag moves.  One that waited for it recovers the
  * dispatcher's lateness (ioband_pace_next_waited()): a disk that completes
  * in bursts frees slots only now and then, and a reservation due between
- * two bursts must not lose the time to the next.
+ * two bursts must not lose the time to the next.  Only the dispatcher
+ * moves the tag, under qlock; status reads it without.
  */
 static void ioband_rsv_take(struct ioband_devgroup *dg,
 			    struct ioband_group *g, u64 now, u64 queued,
 			    struct bio *bio)
 {
 	u64 enc = ioband_min_rate(dg, g), rate, cost;
-	s64 old;
 
+	lockdep_assert_held(&dg->qlock);
 	if (!enc)
 		return;
 	cost = ioband_pace_cost(enc, bio, &rate);
-	old = atomic64_read(&g->rtag);
-	while (!atomic64_try_cmpxchg(&g->rtag, &old,
-				     ioband_pace_next_waited(old, now, queued,
-							     cost, rate)))
-		;
+	atomic64_set(&g->rtag,
+		     ioband_pace_next_waited(atomic64_read(&g->rtag), now,
+					     queued, cost, rate));
 }
 
 /*
@@ -1214,16 +1201,20 @@ static void ioband_throttle(struct ioband_devgroup *dg, struct ioband_group *g,
 	atomic_add(g->nr_queued, &dg->tqueued);
 }
 
-/* Dispatch again at @tag (ktime ns), if the limit timer is not set earlier. */
-static void ioband_arm_ltimer(struct ioband_devgroup *dg, u64 tag)
+/*
+ * Run the dispatcher again at @when (ktime ns), unless dg->kick is set to
+ * run it earlier: the earlier run re-arms for what is still pending.
+ * Under qlock.
+ */
+static void ioband_dispatch_at(struct ioband_devgroup *dg, u64 when)
 {
-	ktime_t at = ns_to_ktime(tag);
+	ktime_t at = ns_to_ktime(when);
 
 	if (READ_ONCE(dg->dying))
 		return;
-	if (!hrtimer_is_queued(&dg->ltimer) ||
-	    ktime_before(at, hrtimer_get_expires(&dg->ltimer)))
-		hrtimer_start(&dg->ltimer, at, HRTIMER_MODE_ABS);
+	if (!hrtimer_is_queued(&dg->kick) ||
+	    ktime_before(at, hrtimer_get_expires(&dg->kick)))
+		hrtimer_start(&dg->kick, at, HRTIMER_MODE_ABS);
 }
 
 /* @g is no longer held back by its limit (it may have no bios left). */
@@ -1259,7 +1250,7 @@ static void ioband_unthrottle(struct ioband_devgroup *dg, u64 now)
 		}
 	}
 	if (any)
-		ioband_arm_ltimer(dg, first);
+		ioband_dispatch_at(dg, first);
 }
 
 /*
@@ -1381,11 +1372,7 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		if (rsv == U32_MAX)
 			rsv = ioband_reserved(dg, now, e->vtime);
 		if (rsv && atomic_read(&dg->inflight) + rsv >= limit) {
-			u64 wait = READ_ONCE(dg->grace_ns) / 2;
-
-			if (!hrtimer_is_queued(&dg->kick) && !READ_ONCE(dg->dying))
-				hrtimer_start(&dg->kick, ns_to_ktime(wait),
-					      HRTIMER_MODE_REL);
+			ioband_dispatch_at(dg, now + READ_ONCE(dg->grace_ns) / 2);
 			break;
 		}
 		g = ioband_pick(dg, now, g, &for_rsv);
@@ -1395,7 +1382,7 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		cost = ioband_bio_cost(dg, bio);
 		if (!ioband_limit_take(dg, g, now, pb->queued_ns, bio, false)) {
 			ioband_throttle(dg, g, now);
-			ioband_arm_ltimer(dg, atomic64_read(&g->ltag));
+			ioband_dispatch_at(dg, atomic64_read(&g->ltag));
 			continue;
 		}
 		bio_list_pop(&g->queue);
