@@ -17,7 +17,8 @@
  *
  * - Limit: a group may send an I/O while its limit tag is not after now.
  *   Over any window of W ns it sends at most rate x (W + slack) plus one
- *   I/O: the burst allowance is the slack's worth and one I/O.  One
+ *   I/O: the burst allowance is the slack's worth and one I/O (with a
+ *   burst b=, what it banked: ioband_burst_bank_ns()).  One
  *   exception: an I/O that waited for its limit and is sent late (the
  *   timer and the dispatch work ran late: the dispatcher's lateness, not
  *   the group's idleness) moves the tag from where it was, up to
@@ -62,6 +63,14 @@ static inline u64 ioband_rate_enc(const struct ioband_rate *r)
 	return r->rate ? r->rate | (r->iops ? IOBAND_RATE_IOPS : 0) : 0;
 }
 
+static inline struct ioband_rate ioband_rate_dec(u64 enc)
+{
+	return (struct ioband_rate) {
+		.rate = enc & ~IOBAND_RATE_IOPS,
+		.iops = !!(enc & IOBAND_RATE_IOPS),
+	};
+}
+
 /* Time an I/O of @cost takes at @rate (> 0) cost units per second. */
 static inline u64 ioband_pace_ns(u64 cost, u64 rate)
 {
@@ -74,10 +83,15 @@ static inline bool ioband_pace_open(u64 tag, u64 now)
 	return (s64)(tag - now) <= 0;
 }
 
-/* The tag after an I/O of @cost at @rate, sent at @now. */
-static inline u64 ioband_pace_next(u64 tag, u64 now, u64 cost, u64 rate)
+/*
+ * The tag after an I/O of @cost at @rate, sent at @now.  @bank (ns) is what
+ * a group with a burst may have banked while under its rate (0: none, the
+ * slack only; ioband_burst_bank_ns()).
+ */
+static inline u64 ioband_pace_next(u64 tag, u64 now, u64 cost, u64 rate,
+				   u64 bank)
 {
-	u64 from = now - IOBAND_PACE_SLACK_NS;
+	u64 from = now - max_t(u64, bank, IOBAND_PACE_SLACK_NS);
 
 	if ((s64)(tag - from) < 0)
 		tag = from;
@@ -87,19 +101,44 @@ static inline u64 ioband_pace_next(u64 tag, u64 now, u64 cost, u64 rate)
 /*
  * The limit tag after an I/O queued at @queued and sent at @now: one that
  * was queued before the tag opened waited for its limit, so the tag moves
- * from where it was (at most IOBAND_PACE_LATE_NS back); one queued later
- * was not held by its limit, as ioband_pace_next().
+ * from where it was (at most IOBAND_PACE_LATE_NS, or the @bank, back); one
+ * queued later was not held by its limit, as ioband_pace_next().
  */
 static inline u64 ioband_pace_next_waited(u64 tag, u64 now, u64 queued,
-					  u64 cost, u64 rate)
+					  u64 cost, u64 rate, u64 bank)
 {
-	u64 from = now - IOBAND_PACE_LATE_NS;
+	u64 from = now - max_t(u64, bank, IOBAND_PACE_LATE_NS);
 
 	if ((s64)(queued - tag) > 0)
-		return ioband_pace_next(tag, now, cost, rate);
+		return ioband_pace_next(tag, now, cost, rate, bank);
 	if ((s64)(tag - from) < 0)
 		tag = from;
 	return tag + ioband_pace_ns(cost, rate);
+}
+
+/*
+ * A burst (b=<peak>/<secs> beside l=<rate>, as QEMU's iops-total-max and
+ * iops-total-max-length): a group under its limit banks time, and may then
+ * go at up to @peak for @secs seconds before it is back at @rate.  The
+ * limit tag may fall behind now by the bank B, and while the group goes at
+ * the peak the tag gains on now at (peak / rate - 1) seconds per second,
+ * so B = (peak - rate) x secs / rate makes the burst last @secs.  The peak
+ * itself is a second tag, paced as a limit with the slack only.  A group
+ * that spent its bank earns it back at the rate it stays below its limit:
+ * idle, in B.  Capped at IOBAND_BANK_MAX_NS.
+ */
+#define IOBAND_BANK_MAX_NS	(1000000ULL * 1000000000ULL)	/* 11.6 days */
+
+static inline u64 ioband_burst_bank_ns(u64 rate, u64 peak, u32 secs)
+{
+	u64 extra;
+
+	if (!rate || peak <= rate || !secs)
+		return 0;
+	extra = (peak - rate) * secs;	/* < 2^40 x 3600: no overflow */
+	if (div64_u64(extra, rate) >= IOBAND_BANK_MAX_NS / 1000000000ULL)
+		return IOBAND_BANK_MAX_NS;
+	return mul_u64_u64_div_u64(extra, 1000000000ULL, rate);
 }
 
 /*

@@ -8,9 +8,10 @@
  *   <token_base> [:<weight>] [<group-id>:<weight> ...]
  *
  * where a weight may be followed by a reservation and a limit, each a rate
- * of I/Os ("500iops") or bytes ("20m": MiB, k and g too) per second:
+ * of I/Os ("500iops") or bytes ("20m": MiB, k and g too) per second, and a
+ * burst above the limit for some seconds ("2000iops/10"):
  *
- *   <weight>[,r=<rate>][,l=<rate>]
+ *   <weight>[,r=<rate>][,l=<rate>[,b=<rate>/<secs>]]
  *
  * or, with the range-bw policy, a range in KB/s per group:
  *
@@ -21,7 +22,7 @@
  *   weight [<id>:]<weight> | attach <id> | detach <id> | type <type> |
  *   policy <policy> | token [<id>:]<n> | io_throttle <n> | io_limit <n> |
  *   reset | stats | range-bw <group-id>|-1|:<min>:<max> |
- *   reserve [<id>:]<rate> | limit [<id>:]<rate>
+ *   reserve [<id>:]<rate> | limit [<id>:]<rate> | burst [<id>:]<rate>/<secs>
  *
  * Group parameters may use ':', '=' or ',' between id and value, as in 1.14.
  * Every error string names the field that was wrong; the target hands it
@@ -203,20 +204,65 @@ bad:
 	return -EINVAL;
 }
 
+int ioband_parse_burst(const char *s, struct ioband_burst *b, char **err)
+{
+	const char *slash = strchr(s, '/');
+	char rate[32];
+	u32 secs;
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	if (!strcmp(s, "0"))
+		return 0;
+	if (!slash || slash == s || slash - s >= sizeof(rate))
+		goto bad;
+	memcpy(rate, s, slash - s);
+	rate[slash - s] = '\0';
+	r = ioband_parse_rate(rate, &b->rate, err);
+	if (r)
+		return r;
+	if (!b->rate.rate ||
+	    parse_u32_range(slash + 1, 1, IOBAND_BURST_SECS_MAX, &secs))
+		goto bad;
+	b->secs = secs;
+	return 0;
+bad:
+	memset(b, 0, sizeof(*b));
+	*err = "Invalid burst (<rate>/<secs>: a rate as l= takes, above it, for 1..3600 seconds; 0 = none)";
+	return -EINVAL;
+}
+
+const char *ioband_burst_problem(const struct ioband_burst *b,
+				 const struct ioband_rate *lim)
+{
+	if (!b->rate.rate)
+		return NULL;
+	if (!lim->rate)
+		return "A burst b= needs a limit l=";
+	if (b->rate.iops != lim->iops)
+		return "A burst b= takes the unit of the limit l= (both iops, or both bytes)";
+	if (b->rate.rate <= lim->rate)
+		return "A burst b= must be above the limit l=";
+	return NULL;
+}
+
 /*
- * "<weight>[,r=<rate>][,l=<rate>]", in place (put back): each option once,
- * and a reservation not above a limit in the same unit.  @werr: the error
- * for a bad weight.
+ * "<weight>[,r=<rate>][,l=<rate>][,b=<rate>/<secs>]", in place (put back):
+ * each option once, a reservation not above a limit in the same unit, a
+ * burst only with a limit, in its unit and above it.  @werr: the error for
+ * a bad weight.
  */
 static int parse_weight_opts(char *s, u32 *weight, struct ioband_rate *rsv,
-			     struct ioband_rate *lim, char *werr, char **err)
+			     struct ioband_rate *lim, struct ioband_burst *bst,
+			     char *werr, char **err)
 {
 	char *opt = strchr(s, ','), *next;
-	bool has_r = false, has_l = false;
+	bool has_r = false, has_l = false, has_b = false;
 	int r;
 
 	memset(rsv, 0, sizeof(*rsv));
 	memset(lim, 0, sizeof(*lim));
+	memset(bst, 0, sizeof(*bst));
 	if (opt)
 		*opt = '\0';
 	r = parse_weight(s, weight, err);
@@ -236,8 +282,11 @@ static int parse_weight_opts(char *s, u32 *weight, struct ioband_rate *rsv,
 		} else if (!strncmp(o, "l=", 2) && !has_l) {
 			has_l = true;
 			r = ioband_parse_rate(o + 2, lim, err);
+		} else if (!strncmp(o, "b=", 2) && !has_b) {
+			has_b = true;
+			r = ioband_parse_burst(o + 2, bst, err);
 		} else {
-			*err = "Invalid group option (,r=<rate> and ,l=<rate> after the weight, each once)";
+			*err = "Invalid group option (,r=<rate>, ,l=<rate> and ,b=<rate>/<secs> after the weight, each once)";
 			r = -EINVAL;
 		}
 		if (next)
@@ -247,6 +296,10 @@ static int parse_weight_opts(char *s, u32 *weight, struct ioband_rate *rsv,
 	if (!r && rsv->rate && lim->rate && rsv->iops == lim->iops &&
 	    rsv->rate > lim->rate) {
 		*err = "Invalid group options: the reservation r= is above the limit l=";
+		r = -EINVAL;
+	}
+	if (!r && ioband_burst_problem(bst, lim)) {
+		*err = (char *)ioband_burst_problem(bst, lim);
 		r = -EINVAL;
 	}
 	return r;
@@ -360,6 +413,7 @@ int ioband_parse_table(unsigned int argc, char **argv,
 	cfg->default_max_kbs = 0;
 	memset(&cfg->default_rsv, 0, sizeof(cfg->default_rsv));
 	memset(&cfg->default_lim, 0, sizeof(cfg->default_lim));
+	memset(&cfg->default_bst, 0, sizeof(cfg->default_bst));
 	i = IOBAND_TABLE_FIXED_ARGS;
 	/* The default group's parameter is the first one with a leading delimiter. */
 	if (i < argc && is_delim(argv[i][0])) {
@@ -370,6 +424,7 @@ int ioband_parse_table(unsigned int argc, char **argv,
 			r = parse_weight_opts(argv[i] + 1, &cfg->default_weight,
 					      &cfg->default_rsv,
 					      &cfg->default_lim,
+					      &cfg->default_bst,
 					      "Invalid default group weight :<weight> (1..32767)",
 					      err);
 		}
@@ -411,6 +466,7 @@ int ioband_parse_table(unsigned int argc, char **argv,
 		g->weight = IOBAND_WEIGHT_DEFAULT;
 		memset(&g->rsv, 0, sizeof(g->rsv));
 		memset(&g->lim, 0, sizeof(g->lim));
+		memset(&g->bst, 0, sizeof(g->bst));
 		g->min_kbs = 0;
 		g->max_kbs = 0;
 		if (ranges) {
@@ -419,7 +475,7 @@ int ioband_parse_table(unsigned int argc, char **argv,
 				return r;
 		} else {
 			r = parse_weight_opts(val, &g->weight, &g->rsv,
-					      &g->lim,
+					      &g->lim, &g->bst,
 					      "Invalid group weight <group-id>:<weight> (1..32767)",
 					      err);
 			if (r)
@@ -488,6 +544,7 @@ static const struct {
 	{ "range-bw", IOBAND_MSG_RANGE_BW },
 	{ "reserve", IOBAND_MSG_RESERVE },
 	{ "limit", IOBAND_MSG_LIMIT },
+	{ "burst", IOBAND_MSG_BURST },
 };
 
 int ioband_parse_message(unsigned int argc, char **argv,
@@ -516,7 +573,7 @@ int ioband_parse_message(unsigned int argc, char **argv,
 		if (!strcmp(verb, msg_verbs[i].name))
 			break;
 	if (i == ARRAY_SIZE(msg_verbs)) {
-		*err = "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, range-bw, reserve, limit, reset, stats)";
+		*err = "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, range-bw, reserve, limit, burst, reset, stats)";
 		return -EINVAL;
 	}
 	msg->verb = msg_verbs[i].verb;
@@ -531,6 +588,7 @@ int ioband_parse_message(unsigned int argc, char **argv,
 	case IOBAND_MSG_TOKEN:
 	case IOBAND_MSG_RESERVE:
 	case IOBAND_MSG_LIMIT:
+	case IOBAND_MSG_BURST:
 		/* [<id>:]<value>; a bare ":<value>" addresses the default group. */
 		val = arg;
 		if (is_delim(arg[0])) {
@@ -546,6 +604,8 @@ int ioband_parse_message(unsigned int argc, char **argv,
 		if (msg->verb == IOBAND_MSG_RESERVE ||
 		    msg->verb == IOBAND_MSG_LIMIT)
 			return ioband_parse_rate(val, &msg->rate, err);
+		if (msg->verb == IOBAND_MSG_BURST)
+			return ioband_parse_burst(val, &msg->burst, err);
 		if (msg->verb == IOBAND_MSG_WEIGHT) {
 			u32 w;
 

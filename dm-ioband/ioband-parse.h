@@ -51,8 +51,19 @@ struct ioband_rate {
 };
 
 /*
+ * A burst beside a limit: up to @rate (same unit as the limit, above it)
+ * for @secs seconds (1..IOBAND_BURST_SECS_MAX); rate 0 = none.
+ */
+struct ioband_burst {
+	struct ioband_rate rate;
+	u32 secs;
+};
+
+#define IOBAND_BURST_SECS_MAX	3600
+
+/*
  * A group's parameters: its weight and optional reservation and limit
- * (weight, weight-iosize: "<weight>[,r=<rate>][,l=<rate>]"), or its range
+ * (weight, weight-iosize: "<weight>[,r=<rate>][,l=<rate>[,b=<rate>/<secs>]]"), or its range
  * in KB/s (range-bw; min 0: no reservation, max 0: no cap).  A table sets
  * those of its policy; the others keep their defaults.
  */
@@ -61,6 +72,7 @@ struct ioband_group_cfg {
 	u32 weight;
 	struct ioband_rate rsv;
 	struct ioband_rate lim;
+	struct ioband_burst bst;
 	u32 min_kbs;
 	u32 max_kbs;
 };
@@ -76,6 +88,7 @@ struct ioband_table_cfg {
 	u32 default_weight;
 	struct ioband_rate default_rsv;
 	struct ioband_rate default_lim;
+	struct ioband_burst default_bst;
 	u32 default_min_kbs;	/* range-bw */
 	u32 default_max_kbs;
 	unsigned int nr_groups;
@@ -96,6 +109,7 @@ enum ioband_msg_verb {
 	IOBAND_MSG_RANGE_BW,
 	IOBAND_MSG_RESERVE,
 	IOBAND_MSG_LIMIT,
+	IOBAND_MSG_BURST,
 };
 
 struct ioband_msg {
@@ -106,6 +120,7 @@ struct ioband_msg {
 	u32 min_kbs;		/* range-bw */
 	u32 max_kbs;
 	struct ioband_rate rate;	/* reserve, limit */
+	struct ioband_burst burst;	/* burst */
 	enum ioband_type type;
 	enum ioband_policy_id policy;
 };
@@ -119,6 +134,14 @@ int ioband_parse_group_id(const char *s, enum ioband_type type, u64 *id,
 			  char **err);
 /* "<n>iops" or "<n>[k|m|g]" (bytes/s, 1k = 1024); "0": none. */
 int ioband_parse_rate(const char *s, struct ioband_rate *r, char **err);
+/* "<rate>/<secs>", or "0": none. */
+int ioband_parse_burst(const char *s, struct ioband_burst *b, char **err);
+/*
+ * Whether burst @b may go with limit @lim: NULL, or what is wrong (no
+ * limit, another unit, not above the limit).
+ */
+const char *ioband_burst_problem(const struct ioband_burst *b,
+				 const struct ioband_rate *lim);
 
 /*
  * Parse argv[1..] of a table line (argv[0] is the device, which only the

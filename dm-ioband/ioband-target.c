@@ -124,10 +124,11 @@ struct ioband_group {
 	/*
 	 * Reservations and limits (ioband-limit.h): range-bw's range as
 	 * configured, KB/s, 0 = none, or the weight policies' r= and l=
-	 * (rates encoded by ioband_rate_enc());
+	 * (rates encoded by ioband_rate_enc()), and b=: the peak rate, its
+	 * seconds and the bank they give (ioband_burst_bank_ns());
 	 * the reservation tag (ktime ns), moved by the dispatcher under
-	 * qlock, and the limit tag, moved locklessly by the fast path and
-	 * under qlock by the dispatcher.  Under qlock:
+	 * qlock, and the limit and peak tags, moved locklessly by the fast
+	 * path and under qlock by the dispatcher.  Under qlock:
 	 * fnode puts a group in the heap with a reservation on dg->floors,
 	 * tnode one held back by its limit (out of the heap) on dg->throttled.
 	 */
@@ -135,14 +136,19 @@ struct ioband_group {
 	u32 max_kbs;
 	u64 rsv;			/* weight policies: r=, l= (encoded) */
 	u64 lim;
+	u64 bst;
+	u32 bst_secs;
+	u64 bank_ns;
 	atomic64_t rtag;
 	atomic64_t ltag;
+	atomic64_t ptag;
 	struct list_head fnode;
 	struct list_head tnode;
 	bool throttled;
 	u64 throttled_ns;		/* since when, under qlock */
 	u64 limited_ns;			/* total time held by its limit, qlock */
 	u64 rsv_sectors;		/* sent for its reservation, qlock */
+	u64 rsv_lost_ns;		/* when it last went unmet, qlock */
 	struct rcu_head rcu;
 };
 
@@ -658,6 +664,19 @@ static void ioband_devgroup_leave(struct ioband_target *t)
 	t->dg = NULL;
 }
 
+/*
+ * Set @g's burst: peak rate @enc (encoded; 0: none) for @secs, beside its
+ * current limit.  dg->lock.
+ */
+static void ioband_set_burst(struct ioband_group *g, u64 enc, u32 secs)
+{
+	WRITE_ONCE(g->bst, enc);
+	WRITE_ONCE(g->bst_secs, enc ? secs : 0);
+	WRITE_ONCE(g->bank_ns,
+		   ioband_burst_bank_ns(g->lim & ~IOBAND_RATE_IOPS,
+					enc & ~IOBAND_RATE_IOPS, secs));
+}
+
 static int ioband_group_init(struct ioband_target *t, struct ioband_group *g,
 			     const struct ioband_group_cfg *cfg)
 {
@@ -670,6 +689,7 @@ static int ioband_group_init(struct ioband_target *t, struct ioband_group *g,
 	g->max_kbs = cfg->max_kbs;
 	g->rsv = ioband_rate_enc(&cfg->rsv);
 	g->lim = ioband_rate_enc(&cfg->lim);
+	ioband_set_burst(g, ioband_rate_enc(&cfg->bst.rate), cfg->bst.secs);
 	g->t = t;
 	refcount_set(&g->ref, 1);
 	bio_list_init(&g->queue);
@@ -849,6 +869,7 @@ static int ioband_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	def.weight = t->cfg.default_weight;
 	def.rsv = t->cfg.default_rsv;
 	def.lim = t->cfg.default_lim;
+	def.bst = t->cfg.default_bst;
 	def.min_kbs = t->cfg.default_min_kbs;
 	def.max_kbs = t->cfg.default_max_kbs;
 	r = ioband_group_init(t, &t->default_group, &def);
@@ -980,6 +1001,26 @@ static u64 ioband_max_rate(struct ioband_devgroup *dg, struct ioband_group *g)
 	return READ_ONCE(g->lim);
 }
 
+/* @g's burst rate, encoded (in the unit of its limit), or 0. */
+static u64 ioband_peak_rate(struct ioband_devgroup *dg, struct ioband_group *g)
+{
+	if (ioband_ranges(dg))
+		return 0;
+	return READ_ONCE(g->bst);
+}
+
+/* When @g's limit (and its burst's peak) next lets it send. */
+static u64 ioband_limit_opens(struct ioband_devgroup *dg,
+			      struct ioband_group *g)
+{
+	u64 tag = atomic64_read(&g->ltag), ptag;
+
+	if (!ioband_peak_rate(dg, g))
+		return tag;
+	ptag = atomic64_read(&g->ptag);
+	return (s64)(ptag - tag) > 0 ? ptag : tag;
+}
+
 /*
  * What @bio costs against the encoded rate @enc (its size in bytes, a
  * discard one page as in weight-iosize, or 1 for I/Os per second); the
@@ -1004,19 +1045,36 @@ static bool ioband_limit_take(struct ioband_devgroup *dg,
 			      struct ioband_group *g, u64 now, u64 queued,
 			      struct bio *bio, bool force)
 {
-	u64 enc = ioband_max_rate(dg, g), rate, cost;
+	u64 enc = ioband_max_rate(dg, g), rate, cost, peak, bank = 0, next;
 	s64 old;
 
 	if (!enc)
 		return true;
 	cost = ioband_pace_cost(enc, bio, &rate);
+	peak = ioband_peak_rate(dg, g) & ~IOBAND_RATE_IOPS;
+	if (peak) {
+		if (!force && !ioband_pace_open(atomic64_read(&g->ptag), now))
+			return false;
+		bank = READ_ONCE(g->bank_ns);
+	}
 	old = atomic64_read(&g->ltag);
 	do {
 		if (!force && !ioband_pace_open(old, now))
 			return false;
 	} while (!atomic64_try_cmpxchg(&g->ltag, &old,
 				       ioband_pace_next_waited(old, now, queued,
-							       cost, rate)));
+							       cost, rate,
+							       bank)));
+	if (!peak)
+		return true;
+	/*
+	 * The peak tag moves after the limit's: two CPUs that both found it
+	 * open may both go, so the peak holds within one I/O per CPU.
+	 */
+	old = atomic64_read(&g->ptag);
+	do {
+		next = ioband_pace_next_waited(old, now, queued, cost, peak, 0);
+	} while (!atomic64_try_cmpxchg(&g->ptag, &old, next));
 	return true;
 }
 
@@ -1032,15 +1090,19 @@ static void ioband_rsv_take(struct ioband_devgroup *dg,
 			    struct ioband_group *g, u64 now, u64 queued,
 			    struct bio *bio)
 {
-	u64 enc = ioband_min_rate(dg, g), rate, cost;
+	u64 enc = ioband_min_rate(dg, g), rate, cost, tag;
 
 	lockdep_assert_held(&dg->qlock);
 	if (!enc)
 		return;
 	cost = ioband_pace_cost(enc, bio, &rate);
+	tag = atomic64_read(&g->rtag);
+	/* waited for the tag, and served later than the tag can recover */
+	if ((s64)(queued - tag) <= 0 &&
+	    (s64)(now - tag) > (s64)IOBAND_PACE_LATE_NS)
+		WRITE_ONCE(g->rsv_lost_ns, now);
 	atomic64_set(&g->rtag,
-		     ioband_pace_next_waited(atomic64_read(&g->rtag), now,
-					     queued, cost, rate));
+		     ioband_pace_next_waited(tag, now, queued, cost, rate, 0));
 }
 
 /*
@@ -1238,7 +1300,7 @@ static void ioband_unthrottle(struct ioband_devgroup *dg, u64 now)
 	bool any = false;
 
 	list_for_each_entry_safe(g, n, &dg->throttled, tnode) {
-		u64 tag = atomic64_read(&g->ltag);
+		u64 tag = ioband_limit_opens(dg, g);
 
 		if (!ioband_max_rate(dg, g) || ioband_pace_open(tag, now)) {
 			ioband_unthrottle_one(dg, g, now);
@@ -1382,7 +1444,7 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		cost = ioband_bio_cost(dg, bio);
 		if (!ioband_limit_take(dg, g, now, pb->queued_ns, bio, false)) {
 			ioband_throttle(dg, g, now);
-			ioband_dispatch_at(dg, atomic64_read(&g->ltag));
+			ioband_dispatch_at(dg, ioband_limit_opens(dg, g));
 			continue;
 		}
 		bio_list_pop(&g->queue);
@@ -1835,6 +1897,20 @@ static u64 ioband_rsv_lag(struct ioband_devgroup *dg, struct ioband_group *g,
 	return ioband_pace_lag(atomic64_read(&g->rtag), now);
 }
 
+/*
+ * Whether @g's reservation went unmet in the last second: served later
+ * than its tag can recover (ioband_rsv_take()), or that far behind now.
+ */
+static bool ioband_rsv_unmet(struct ioband_devgroup *dg,
+			     struct ioband_group *g, u64 now)
+{
+	u64 lost = READ_ONCE(g->rsv_lost_ns);
+
+	if (lost && now - lost < NSEC_PER_SEC)
+		return true;
+	return ioband_rsv_lag(dg, g, now) > IOBAND_PACE_LATE_NS;
+}
+
 static u64 ioband_limited(struct ioband_group *g, u64 now)
 {
 	u64 ns = READ_ONCE(g->limited_ns);
@@ -1845,9 +1921,10 @@ static u64 ioband_limited(struct ioband_group *g, u64 now)
 }
 
 /*
- * " limits <group> <rsv-lag-us> <limited-us>..." (range-bw only): per
- * group, how far behind its reservation it is now (0: met) and how long
- * its limit has held it back in all.
+ * " limits <group> <rsv> <rsv-lag-us> <limited-us>..." (range-bw, or a
+ * group with r=, l=): per group, whether its reservation was met in the
+ * last second ("met", "unmet", "-" without one), how far behind it is now
+ * (0: met) and how long its limit has held it back in all.
  */
 static void ioband_emit_limits(struct ioband_target *t, char *result,
 			       unsigned int maxlen, unsigned int *szp)
@@ -1863,7 +1940,9 @@ static void ioband_emit_limits(struct ioband_target *t, char *result,
 	ioband_for_each_group(t, id, g) {
 		DMEMIT(" ");
 		ioband_emit_group_id(t, g, result, maxlen, &sz);
-		DMEMIT(" %llu %llu",
+		DMEMIT(" %s %llu %llu",
+		       !ioband_min_rate(dg, g) ? "-" :
+		       ioband_rsv_unmet(dg, g, now) ? "unmet" : "met",
 		       div_u64(ioband_rsv_lag(dg, g, now), NSEC_PER_USEC),
 		       div_u64(ioband_limited(g, now), NSEC_PER_USEC));
 	}
@@ -2000,6 +2079,11 @@ static void ioband_status(struct dm_target *ti, status_type_t type,
 			if (g->lim)
 				ioband_emit_rate(",l=", g->lim, result, maxlen,
 						 &sz);
+			if (g->bst) {
+				ioband_emit_rate(",b=", g->bst, result, maxlen,
+						 &sz);
+				DMEMIT("/%u", g->bst_secs);
+			}
 		}
 		mutex_unlock(&dg->lock);
 		break;
@@ -2039,7 +2123,9 @@ static int ioband_msg_stats(struct ioband_target *t, char *result,
 			DMEMIT(" min_kbs=%u max_kbs=%u", READ_ONCE(g->min_kbs),
 			       READ_ONCE(g->max_kbs));
 		if (ioband_ranges(t->dg) || READ_ONCE(t->limits))
-			DMEMIT(" rsv_lag_us=%llu limited_us=%llu rsv_sectors=%llu",
+			DMEMIT(" rsv=%s rsv_lag_us=%llu limited_us=%llu rsv_sectors=%llu",
+			       !ioband_min_rate(t->dg, g) ? "-" :
+			       ioband_rsv_unmet(t->dg, g, now) ? "unmet" : "met",
 			       div_u64(ioband_rsv_lag(t->dg, g, now),
 				       NSEC_PER_USEC),
 			       div_u64(ioband_limited(g, now), NSEC_PER_USEC),
@@ -2076,7 +2162,10 @@ static void ioband_group_orphan(struct ioband_devgroup *dg,
 	spin_unlock_irq(&dg->qlock);
 }
 
-/* reserve / limit [<id>:]<rate>: a weight policy's r= or l=.  dg->lock. */
+/*
+ * reserve / limit [<id>:]<rate>, burst [<id>:]<rate>/<secs>: a weight
+ * policy's r=, l= (0 also removes the burst) or b=.  dg->lock.
+ */
 static int ioband_msg_rate(struct ioband_target *t, struct ioband_msg *msg,
 			   char **err)
 {
@@ -2101,13 +2190,29 @@ static int ioband_msg_rate(struct ioband_target *t, struct ioband_msg *msg,
 		}
 		WRITE_ONCE(g->rsv, enc);
 		ioband_floors_sync(dg);
-	} else {
+	} else if (msg->verb == IOBAND_MSG_LIMIT) {
 		if (enc && g->rsv && !((enc ^ g->rsv) & IOBAND_RATE_IOPS) &&
 		    enc < g->rsv) {
 			*err = "The limit would be below the group's reservation";
 			return -EINVAL;
 		}
+		if (enc && g->bst && ((enc ^ g->bst) & IOBAND_RATE_IOPS ||
+				      enc >= g->bst)) {
+			*err = "The limit would not be below the group's burst (change or remove the burst first)";
+			return -EINVAL;
+		}
 		WRITE_ONCE(g->lim, enc);
+		ioband_set_burst(g, enc ? g->bst : 0, g->bst_secs);
+	} else {
+		struct ioband_rate lim = ioband_rate_dec(g->lim);
+		const char *problem = ioband_burst_problem(&msg->burst, &lim);
+
+		if (problem) {
+			*err = (char *)problem;
+			return -EINVAL;
+		}
+		ioband_set_burst(g, ioband_rate_enc(&msg->burst.rate),
+				 msg->burst.secs);
 	}
 	t->limits = ioband_has_limits(t);
 	return 0;
@@ -2143,6 +2248,7 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 
 	case IOBAND_MSG_RESERVE:
 	case IOBAND_MSG_LIMIT:
+	case IOBAND_MSG_BURST:
 		return ioband_msg_rate(t, msg, err);
 
 	case IOBAND_MSG_RANGE_BW:

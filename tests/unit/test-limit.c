@@ -39,17 +39,17 @@ static void test_arith(void)
 	CHECK(ioband_pace_open(5, 5) && ioband_pace_open(4, 5) && !ioband_pace_open(6, 5),
 	      "open when not after now");
 	/* a tag far behind (idle group) starts from now - slack */
-	CHECK(ioband_pace_next(0, 10 * SEC, 8, 8) == 10 * SEC - IOBAND_PACE_SLACK_NS + SEC,
+	CHECK(ioband_pace_next(0, 10 * SEC, 8, 8, 0) == 10 * SEC - IOBAND_PACE_SLACK_NS + SEC,
 	      "idle credit is the slack");
-	CHECK(ioband_pace_next(20 * SEC, 10 * SEC, 8, 8) == 21 * SEC, "ahead: from the tag");
+	CHECK(ioband_pace_next(20 * SEC, 10 * SEC, 8, 8, 0) == 21 * SEC, "ahead: from the tag");
 	/* waited for the tag, sent 10 ms late: from the tag */
-	CHECK(ioband_pace_next_waited(10 * SEC, 10 * SEC + 10 * MS, 9 * SEC, 8, 8) == 11 * SEC,
+	CHECK(ioband_pace_next_waited(10 * SEC, 10 * SEC + 10 * MS, 9 * SEC, 8, 8, 0) == 11 * SEC,
 	      "late release: no loss");
 	/* ... but at most IOBAND_PACE_LATE_NS back */
-	CHECK(ioband_pace_next_waited(10 * SEC, 11 * SEC, 9 * SEC, 8, 8) ==
+	CHECK(ioband_pace_next_waited(10 * SEC, 11 * SEC, 9 * SEC, 8, 8, 0) ==
 	      11 * SEC - IOBAND_PACE_LATE_NS + SEC, "late release: bounded");
 	/* queued after the tag opened: the group was idle, only the slack */
-	CHECK(ioband_pace_next_waited(10 * SEC, 11 * SEC, 10 * SEC + 1, 8, 8) ==
+	CHECK(ioband_pace_next_waited(10 * SEC, 11 * SEC, 10 * SEC + 1, 8, 8, 0) ==
 	      11 * SEC - IOBAND_PACE_SLACK_NS + SEC, "idle: the slack");
 	CHECK(ioband_pace_lag(10 * SEC, 10 * SEC + IOBAND_PACE_SLACK_NS) == 0, "lag within slack");
 	CHECK(ioband_pace_lag(10 * SEC, 11 * SEC) == SEC, "lag");
@@ -83,8 +83,8 @@ static void limit_run(u32 kbs, u32 sectors, u64 late, u64 win, u64 secs,
 		   rate * IOBAND_PACE_SLACK_NS / SEC / sectors + 16, sizeof(*t));
 	while (now < end) {
 		if (ioband_pace_open(tag, now)) {
-			tag = waited ? ioband_pace_next_waited(tag, now, 0, sectors, rate) :
-				ioband_pace_next(tag, now, sectors, rate);
+			tag = waited ? ioband_pace_next_waited(tag, now, 0, sectors, rate, 0) :
+				ioband_pace_next(tag, now, sectors, rate, 0);
 			t[n++] = now;
 			now += 1000;	/* the dispatcher's own time */
 		} else {
@@ -142,7 +142,7 @@ static void test_reservation(void)
 
 	for (; now < 11 * SEC; now += MS) {
 		while (ioband_pace_open(tag, now)) {
-			tag = ioband_pace_next(tag, now, 8, rate);
+			tag = ioband_pace_next(tag, now, 8, rate, 0);
 			sent += 8;
 		}
 		if (ioband_pace_lag(tag, now) > maxlag)
@@ -156,7 +156,7 @@ static void test_reservation(void)
 	CHECK(ioband_pace_open(tag, now), "starved: due");
 	CHECK(ioband_pace_lag(tag, now) > 90 * MS, "lag %llu", (unsigned long long)ioband_pace_lag(tag, now));
 	for (k = 0; ioband_pace_open(tag, now) && k < 100000; k++)
-		tag = ioband_pace_next(tag, now, 8, rate);
+		tag = ioband_pace_next(tag, now, 8, rate, 0);
 	/* it may catch up only the slack's worth, not the 100 ms */
 	CHECK(k * per <= IOBAND_PACE_SLACK_NS + per, "caught up %llu I/Os", (unsigned long long)k);
 
@@ -169,7 +169,7 @@ static void test_reservation(void)
 	rate = 6144 * IOBAND_KBS_SECTORS;
 	for (tag = 0, sent = 0, now = SEC; now < 11 * SEC; now += 12 * MS) {
 		while (ioband_pace_open(tag, now)) {
-			tag = ioband_pace_next_waited(tag, now, 0, 128, rate);
+			tag = ioband_pace_next_waited(tag, now, 0, 128, rate, 0);
 			sent += 128;
 		}
 	}
@@ -177,11 +177,100 @@ static void test_reservation(void)
 	      (unsigned long long)sent, (unsigned long long)(rate * 10));
 	for (tag = 0, sent = 0, now = SEC; now < 11 * SEC; now += 12 * MS) {
 		if (ioband_pace_open(tag, now)) {	/* one I/O a run: the slack only */
-			tag = ioband_pace_next(tag, now, 128, rate);
+			tag = ioband_pace_next(tag, now, 128, rate, 0);
 			sent += 128;
 		}
 	}
 	CHECK(sent * 100 < rate * 10 * 90, "the plain tag loses it: %llu", (unsigned long long)sent);
+}
+
+/*
+ * A burst, b=<peak>/<secs> beside l=<rate>, I/Os per second (cost 1): the
+ * target's two tags (ioband_limit_take()).  A backlogged group that was
+ * idle long goes at the peak for @secs, then at the rate; it never exceeds
+ * the peak (its slack's worth and one I/O) in any 100 ms window, nor
+ * rate x W + what it banked in any window W; idle for half its bank after
+ * a burst, it bursts for half as long.
+ */
+struct burst_grp {
+	u64 rate, peak, bank, ltag, ptag;
+};
+
+/* Run a backlogged group from @now to @end; returns the send times' count. */
+static u64 burst_run(struct burst_grp *b, u64 now, u64 end, u64 *t, u64 n)
+{
+	while (now < end) {
+		if (ioband_pace_open(b->ltag, now) && ioband_pace_open(b->ptag, now)) {
+			b->ltag = ioband_pace_next(b->ltag, now, 1, b->rate, b->bank);
+			b->ptag = ioband_pace_next(b->ptag, now, 1, b->peak, 0);
+			t[n++] = now;
+		} else {
+			u64 at = (s64)(b->ptag - b->ltag) > 0 ? b->ptag : b->ltag;
+
+			now = at + jitter(2 * MS);	/* the timer, up to 2 ms late */
+		}
+	}
+	return n;
+}
+
+static u64 count_in(const u64 *t, u64 n, u64 from, u64 to)
+{
+	u64 i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += t[i] >= from && t[i] < to;
+	return c;
+}
+
+static u64 max_in_window(const u64 *t, u64 n, u64 win)
+{
+	u64 i, j, m = 0;
+
+	for (i = 0, j = 0; i < n; i++) {
+		while (j < n && t[j] < t[i] + win)
+			j++;
+		if (j - i > m)
+			m = j - i;
+	}
+	return m;
+}
+
+static void test_burst(void)
+{
+	struct burst_grp b = { .rate = 200, .peak = 2000 };
+	u64 *t = calloc(200000, sizeof(*t)), n, c, start = 1000 * SEC, m, a;
+
+	b.bank = ioband_burst_bank_ns(b.rate, b.peak, 10);
+	CHECK(b.bank == 90 * SEC, "bank of 2000/10 over 200: %llu ms",
+	      (unsigned long long)b.bank / MS);
+	CHECK(ioband_burst_bank_ns(200, 200, 10) == 0 && ioband_burst_bank_ns(0, 9, 1) == 0,
+	      "no burst: no bank");
+	CHECK(ioband_burst_bank_ns(1024, 1ULL << 40, 3600) == IOBAND_BANK_MAX_NS,
+	      "bank capped");
+	/* idle long: the tags are far behind */
+	n = burst_run(&b, start, start + 30 * SEC, t, 0);
+	c = count_in(t, n, start, start + 10 * SEC);
+	CHECK(c * 100 >= 2000 * 10 * 98 && c * 100 <= 2000 * 10 * 102,
+	      "burst: %llu I/Os in its 10 s (2000 IOPS)", (unsigned long long)c);
+	c = count_in(t, n, start + 12 * SEC, start + 22 * SEC);
+	CHECK(c * 100 >= 200 * 10 * 98 && c * 100 <= 200 * 10 * 102,
+	      "after it: %llu I/Os in 10 s (200 IOPS)", (unsigned long long)c);
+	m = max_in_window(t, n, 100 * MS);
+	a = 2000 * (100 * MS + IOBAND_PACE_SLACK_NS) / SEC + 1;
+	CHECK(m <= a, "peak: %llu I/Os in 100 ms, allowed %llu", (unsigned long long)m,
+	      (unsigned long long)a);
+	m = max_in_window(t, n, 20 * SEC);
+	a = 200 * 20 + 200 * b.bank / SEC + 200 * IOBAND_PACE_SLACK_NS / SEC + 1;
+	CHECK(m <= a, "20 s: %llu I/Os, allowed %llu", (unsigned long long)m,
+	      (unsigned long long)a);
+	/* idle for half the bank: a burst half as long (5 s) */
+	start += 30 * SEC + b.bank / 2;
+	n = burst_run(&b, start, start + 10 * SEC, t, 0);
+	c = count_in(t, n, start, start + 10 * SEC);
+	/* 5 s at 2000 and 5 s at 200: 11000 */
+	CHECK(c * 100 >= 11000 * 97 && c * 100 <= 11000 * 103,
+	      "half a bank: %llu I/Os in 10 s (11000)", (unsigned long long)c);
+	free(t);
 }
 
 int main(void)
@@ -189,5 +278,6 @@ int main(void)
 	test_arith();
 	test_limit();
 	test_reservation();
+	test_burst();
 	return utest_report("test-limit");
 }

@@ -106,6 +106,18 @@ static void test_good_tables(void)
 	      c.groups[2].lim.rate == 1ULL << 40, "r=1g, l=2^40 bytes");
 	r = parse_line("8:18 1 0 0 uid weight-iosize 0 :40 7:100,r=10m,l=100iops", &c, &err);
 	CHECK(r == 0, "r bytes above l iops: different units, accepted: %s", err);
+
+	/* a burst after a limit, in its unit */
+	r = parse_line("8:18 1 0 0 uid weight 0 :40,l=20m,b=100m/30 7:100,b=2000iops/10,l=200iops 8:5,l=1m,b=0",
+		       &c, &err);
+	CHECK(r == 0, "bursts: %s", err);
+	CHECK(c.default_bst.rate.rate == 100ULL << 20 && !c.default_bst.rate.iops &&
+	      c.default_bst.secs == 30, "default group b=100m/30");
+	CHECK(c.groups[0].bst.rate.rate == 2000 && c.groups[0].bst.rate.iops &&
+	      c.groups[0].bst.secs == 10 && c.groups[0].lim.rate == 200, "b= before l=");
+	CHECK(!c.groups[1].bst.rate.rate && !c.groups[1].bst.secs, "b=0: none");
+	r = parse_line("8:18 1 0 0 uid weight 0 :40,l=20m,b=100m/3600", &c, &err);
+	CHECK(r == 0 && c.default_bst.secs == 3600, "3600 s: %s", err);
 }
 
 struct bad_case {
@@ -144,11 +156,23 @@ static const struct bad_case bad_tables[] = {
 	{ "8:16 g 0 0 uid weight 0 :10 7:10,l=1025g", "Invalid rate (<n>iops up to 10^8, or bytes/s from 1k to 2^40: <n>, <n>k, <n>m, <n>g; 0 = none)" },
 	{ "8:16 g 0 0 uid weight 0 :10 7:10,l=100000001iops", "Invalid rate (<n>iops up to 10^8, or bytes/s from 1k to 2^40: <n>, <n>k, <n>m, <n>g; 0 = none)" },
 	{ "8:16 g 0 0 uid weight 0 :10 7:10,l=-1", "Invalid rate (<n>iops up to 10^8, or bytes/s from 1k to 2^40: <n>, <n>k, <n>m, <n>g; 0 = none)" },
-	{ "8:16 g 0 0 uid weight 0 :10 7:10,x=1", "Invalid group option (,r=<rate> and ,l=<rate> after the weight, each once)" },
-	{ "8:16 g 0 0 uid weight 0 :10 7:10,l=1m,l=2m", "Invalid group option (,r=<rate> and ,l=<rate> after the weight, each once)" },
-	{ "8:16 g 0 0 uid weight 0 :10 7:10,", "Invalid group option (,r=<rate> and ,l=<rate> after the weight, each once)" },
+	{ "8:16 g 0 0 uid weight 0 :10 7:10,x=1", "Invalid group option (,r=<rate>, ,l=<rate> and ,b=<rate>/<secs> after the weight, each once)" },
+	{ "8:16 g 0 0 uid weight 0 :10 7:10,l=1m,l=2m", "Invalid group option (,r=<rate>, ,l=<rate> and ,b=<rate>/<secs> after the weight, each once)" },
+	{ "8:16 g 0 0 uid weight 0 :10 7:10,", "Invalid group option (,r=<rate>, ,l=<rate> and ,b=<rate>/<secs> after the weight, each once)" },
 	{ "8:16 g 0 0 uid weight 0 :10 7:10,r=200iops,l=100iops", "Invalid group options: the reservation r= is above the limit l=" },
 	{ "8:16 g 0 0 uid weight 0 :10,r=2m,l=1m", "Invalid group options: the reservation r= is above the limit l=" },
+	{ "8:16 g 0 0 uid weight 0 :10 7:10,b=2m/10", "A burst b= needs a limit l=" },
+	{ "8:16 g 0 0 uid weight 0 :10 7:10,l=1m,b=2000iops/10", "A burst b= takes the unit of the limit l= (both iops, or both bytes)" },
+	{ "8:16 g 0 0 uid weight 0 :10 7:10,l=1m,b=1m/10", "A burst b= must be above the limit l=" },
+	{ "8:16 g 0 0 uid weight 0 :10,l=2m,b=1m/10", "A burst b= must be above the limit l=" },
+	{ "8:16 g 0 0 uid weight 0 :10,l=2m,b=3m", "Invalid burst (<rate>/<secs>: a rate as l= takes, above it, for 1..3600 seconds; 0 = none)" },
+	{ "8:16 g 0 0 uid weight 0 :10,l=2m,b=3m/0", "Invalid burst (<rate>/<secs>: a rate as l= takes, above it, for 1..3600 seconds; 0 = none)" },
+	{ "8:16 g 0 0 uid weight 0 :10,l=2m,b=3m/3601", "Invalid burst (<rate>/<secs>: a rate as l= takes, above it, for 1..3600 seconds; 0 = none)" },
+	{ "8:16 g 0 0 uid weight 0 :10,l=2m,b=3m/1.5", "Invalid burst (<rate>/<secs>: a rate as l= takes, above it, for 1..3600 seconds; 0 = none)" },
+	{ "8:16 g 0 0 uid weight 0 :10,l=2m,b=/10", "Invalid burst (<rate>/<secs>: a rate as l= takes, above it, for 1..3600 seconds; 0 = none)" },
+	{ "8:16 g 0 0 uid weight 0 :10,l=2m,b=0/10", "Invalid burst (<rate>/<secs>: a rate as l= takes, above it, for 1..3600 seconds; 0 = none)" },
+	{ "8:16 g 0 0 uid weight 0 :10,l=2m,b=3x/10", "Invalid rate (<n>iops up to 10^8, or bytes/s from 1k to 2^40: <n>, <n>k, <n>m, <n>g; 0 = none)" },
+	{ "8:16 g 0 0 uid weight 0 :10,l=2m,b=3m/10,b=4m/10", "Invalid group option (,r=<rate>, ,l=<rate> and ,b=<rate>/<secs> after the weight, each once)" },
 	{ "8:16 g 0 0 uid weight 0 :x,r=2m", "Invalid default group weight :<weight> (1..32767)" },
 	{ "8:16 g 0 0 none weight abc", "Invalid token_base (0..2^40, 0 = default)" },
 	{ "8:16 g 0 0 none weight 1099511627777", "Invalid token_base (0..2^40, 0 = default)" },
@@ -312,6 +336,14 @@ static void test_messages(void)
 	      !m.rate.iops, "limit bytes, default group");
 	CHECK(!parse_msg("limit :0", IOBAND_TYPE_NONE, &m, &err) &&
 	      !m.has_id && !m.rate.rate, "limit :0 lifts it");
+	CHECK(!parse_msg("burst 7:2000iops/10", IOBAND_TYPE_UID, &m, &err) &&
+	      m.verb == IOBAND_MSG_BURST && m.has_id && m.id == 7 &&
+	      m.burst.rate.rate == 2000 && m.burst.rate.iops && m.burst.secs == 10, "burst id:");
+	CHECK(!parse_msg("burst 64m/5", IOBAND_TYPE_NONE, &m, &err) &&
+	      !m.has_id && m.burst.rate.rate == 64ULL << 20 && m.burst.secs == 5,
+	      "burst, default group");
+	CHECK(!parse_msg("burst :0", IOBAND_TYPE_NONE, &m, &err) &&
+	      !m.has_id && !m.burst.rate.rate, "burst :0 removes it");
 }
 
 static const struct {
@@ -320,8 +352,8 @@ static const struct {
 	const char *error;
 } bad_msgs[] = {
 	{ "", IOBAND_TYPE_NONE, "Empty message" },
-	{ "weigh 10", IOBAND_TYPE_NONE, "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, range-bw, reserve, limit, reset, stats)" },
-	{ "WEIGHT 10", IOBAND_TYPE_NONE, "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, range-bw, reserve, limit, reset, stats)" },
+	{ "weigh 10", IOBAND_TYPE_NONE, "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, range-bw, reserve, limit, burst, reset, stats)" },
+	{ "WEIGHT 10", IOBAND_TYPE_NONE, "Unknown message (weight, attach, detach, type, policy, token, io_throttle, io_limit, range-bw, reserve, limit, burst, reset, stats)" },
 	{ "weight", IOBAND_TYPE_NONE, "Message takes exactly one argument" },
 	{ "weight 10 20", IOBAND_TYPE_NONE, "Message takes exactly one argument" },
 	{ "weight 0", IOBAND_TYPE_NONE, "Invalid weight (1..32767)" },
@@ -346,6 +378,9 @@ static const struct {
 	{ "range-bw 5:1:10 6:1:10", IOBAND_TYPE_UID, "Message takes exactly one argument" },
 	{ "reserve 5:12x", IOBAND_TYPE_UID, "Invalid rate (<n>iops up to 10^8, or bytes/s from 1k to 2^40: <n>, <n>k, <n>m, <n>g; 0 = none)" },
 	{ "limit", IOBAND_TYPE_UID, "Message takes exactly one argument" },
+	{ "burst 5:2m", IOBAND_TYPE_UID, "Invalid burst (<rate>/<secs>: a rate as l= takes, above it, for 1..3600 seconds; 0 = none)" },
+	{ "burst 5:2m/0", IOBAND_TYPE_UID, "Invalid burst (<rate>/<secs>: a rate as l= takes, above it, for 1..3600 seconds; 0 = none)" },
+	{ "burst 0:2m/1", IOBAND_TYPE_PID, "Invalid group id (uid/gid 0..4294967294, pid/pgrp 1..4194304, cgroup id >= 1)" },
 	{ "limit x:1m", IOBAND_TYPE_UID, "Invalid group id (uid/gid 0..4294967294, pid/pgrp 1..4194304, cgroup id >= 1)" },
 	{ "token -3", IOBAND_TYPE_NONE, "Invalid token (0..2^40, 0 = default)" },
 	{ "io_throttle 40000", IOBAND_TYPE_NONE, "Invalid io_throttle (0..32767, 0 = default)" },
