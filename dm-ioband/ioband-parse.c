@@ -20,7 +20,7 @@
  * Messages:
  *
  *   weight [<id>:]<weight> | attach <id> | detach <id> | type <type> |
- *   policy <policy> | token [<id>:]<n> | io_throttle <n> | io_limit <n> |
+ *   policy <policy>[,l=<rate>][,b=<rate>/<secs>] | token [<id>:]<n> | io_throttle <n> | io_limit <n> |
  *   reset | stats | range-bw <group-id>|-1|:<min>:<max> |
  *   reserve [<id>:]<rate> | limit [<id>:]<rate> | burst [<id>:]<rate>/<secs>
  *
@@ -247,6 +247,48 @@ const char *ioband_burst_problem(const struct ioband_burst *b,
 }
 
 /*
+ * The options after a weight or a policy, from the ',' at @opt (NULL: none),
+ * in place (put back): "r=<rate>" (only with @rsv), "l=<rate>",
+ * "b=<rate>/<secs>", each once; *@has_l and *@has_b say which were given.
+ * @unknown: the error for anything else.
+ */
+static int parse_opts(char *opt, struct ioband_rate *rsv,
+		      struct ioband_rate *lim, struct ioband_burst *bst,
+		      bool *has_l, bool *has_b, char *unknown, char **err)
+{
+	bool has_r = false;
+	char *next;
+	int r = 0;
+
+	*has_l = false;
+	*has_b = false;
+	while (!r && opt) {
+		char *o = opt + 1;
+
+		next = strchr(o, ',');
+		if (next)
+			*next = '\0';
+		if (rsv && !strncmp(o, "r=", 2) && !has_r) {
+			has_r = true;
+			r = ioband_parse_rate(o + 2, rsv, err);
+		} else if (!strncmp(o, "l=", 2) && !*has_l) {
+			*has_l = true;
+			r = ioband_parse_rate(o + 2, lim, err);
+		} else if (!strncmp(o, "b=", 2) && !*has_b) {
+			*has_b = true;
+			r = ioband_parse_burst(o + 2, bst, err);
+		} else {
+			*err = unknown;
+			r = -EINVAL;
+		}
+		if (next)
+			*next = ',';
+		opt = next;
+	}
+	return r;
+}
+
+/*
  * "<weight>[,r=<rate>][,l=<rate>][,b=<rate>/<secs>]", in place (put back):
  * each option once, a reservation not above a limit in the same unit, a
  * burst only with a limit, in its unit and above it.  @werr: the error for
@@ -256,8 +298,8 @@ static int parse_weight_opts(char *s, u32 *weight, struct ioband_rate *rsv,
 			     struct ioband_rate *lim, struct ioband_burst *bst,
 			     char *werr, char **err)
 {
-	char *opt = strchr(s, ','), *next;
-	bool has_r = false, has_l = false, has_b = false;
+	char *opt = strchr(s, ',');
+	bool has_l, has_b;
 	int r;
 
 	memset(rsv, 0, sizeof(*rsv));
@@ -270,29 +312,10 @@ static int parse_weight_opts(char *s, u32 *weight, struct ioband_rate *rsv,
 		*err = werr;
 	if (opt)
 		*opt = ',';
-	while (!r && opt) {
-		char *o = opt + 1;
-
-		next = strchr(o, ',');
-		if (next)
-			*next = '\0';
-		if (!strncmp(o, "r=", 2) && !has_r) {
-			has_r = true;
-			r = ioband_parse_rate(o + 2, rsv, err);
-		} else if (!strncmp(o, "l=", 2) && !has_l) {
-			has_l = true;
-			r = ioband_parse_rate(o + 2, lim, err);
-		} else if (!strncmp(o, "b=", 2) && !has_b) {
-			has_b = true;
-			r = ioband_parse_burst(o + 2, bst, err);
-		} else {
-			*err = "Invalid group option (,r=<rate>, ,l=<rate> and ,b=<rate>/<secs> after the weight, each once)";
-			r = -EINVAL;
-		}
-		if (next)
-			*next = ',';
-		opt = next;
-	}
+	if (!r)
+		r = parse_opts(opt, rsv, lim, bst, &has_l, &has_b,
+			       "Invalid group option (,r=<rate>, ,l=<rate> and ,b=<rate>/<secs> after the weight, each once)",
+			       err);
 	if (!r && rsv->rate && lim->rate && rsv->iops == lim->iops &&
 	    rsv->rate > lim->rate) {
 		*err = "Invalid group options: the reservation r= is above the limit l=";
@@ -302,6 +325,26 @@ static int parse_weight_opts(char *s, u32 *weight, struct ioband_rate *rsv,
 		*err = (char *)ioband_burst_problem(bst, lim);
 		r = -EINVAL;
 	}
+	return r;
+}
+
+int ioband_parse_policy_opts(char *s, enum ioband_policy_id *policy,
+			     struct ioband_dg_limit *dgl, char **err)
+{
+	char *opt = strchr(s, ',');
+	int r;
+
+	memset(dgl, 0, sizeof(*dgl));
+	if (opt)
+		*opt = '\0';
+	r = ioband_parse_policy(s, policy, err);
+	if (opt)
+		*opt = ',';
+	if (!r)
+		r = parse_opts(opt, NULL, &dgl->lim, &dgl->bst, &dgl->has_lim,
+			       &dgl->has_bst,
+			       "Invalid device group option (,l=<rate> and ,b=<rate>/<secs> after the policy, each once)",
+			       err);
 	return r;
 }
 
@@ -398,7 +441,13 @@ int ioband_parse_table(unsigned int argc, char **argv,
 	r = ioband_parse_type(argv[4], &cfg->type, err);
 	if (r)
 		return r;
-	r = ioband_parse_policy(argv[5], &cfg->policy, err);
+	r = ioband_parse_policy_opts(argv[5], &cfg->policy, &cfg->dg_limit,
+				     err);
+	if (!r && ioband_burst_problem(&cfg->dg_limit.bst, &cfg->dg_limit.lim)) {
+		*err = (char *)ioband_burst_problem(&cfg->dg_limit.bst,
+						    &cfg->dg_limit.lim);
+		r = -EINVAL;
+	}
 	if (r)
 		return r;
 
@@ -627,7 +676,8 @@ int ioband_parse_message(unsigned int argc, char **argv,
 	case IOBAND_MSG_TYPE:
 		return ioband_parse_type(arg, &msg->type, err);
 	case IOBAND_MSG_POLICY:
-		return ioband_parse_policy(arg, &msg->policy, err);
+		return ioband_parse_policy_opts(arg, &msg->policy,
+						&msg->dg_limit, err);
 	case IOBAND_MSG_IO_THROTTLE:
 	case IOBAND_MSG_IO_LIMIT: {
 		u32 v;

@@ -62,6 +62,18 @@ struct ioband_burst {
 #define IOBAND_BURST_SECS_MAX	3600
 
 /*
+ * A device group's limit and burst, after its policy:
+ * "<policy>[,l=<rate>][,b=<rate>/<secs>]".  has_*: given (a member's table
+ * without them inherits the device group's; a message keeps them).
+ */
+struct ioband_dg_limit {
+	struct ioband_rate lim;
+	struct ioband_burst bst;
+	bool has_lim;
+	bool has_bst;
+};
+
+/*
  * A group's parameters: its weight and optional reservation and limit
  * (weight, weight-iosize: "<weight>[,r=<rate>][,l=<rate>[,b=<rate>/<secs>]]"), or its range
  * in KB/s (range-bw; min 0: no reservation, max 0: no cap).  A table sets
@@ -84,6 +96,7 @@ struct ioband_table_cfg {
 	u32 io_limit;		/* 0: default */
 	enum ioband_type type;
 	enum ioband_policy_id policy;
+	struct ioband_dg_limit dg_limit;
 	u64 token_base;		/* 0: default */
 	u32 default_weight;
 	struct ioband_rate default_rsv;
@@ -123,6 +136,7 @@ struct ioband_msg {
 	struct ioband_burst burst;	/* burst */
 	enum ioband_type type;
 	enum ioband_policy_id policy;
+	struct ioband_dg_limit dg_limit;	/* policy */
 };
 
 const char *ioband_type_name(enum ioband_type type);
@@ -130,6 +144,9 @@ const char *ioband_policy_name(enum ioband_policy_id policy);
 int ioband_parse_type(const char *s, enum ioband_type *type, char **err);
 int ioband_parse_policy(const char *s, enum ioband_policy_id *policy,
 			char **err);
+/* "<policy>[,l=<rate>][,b=<rate>/<secs>]", in place (put back). */
+int ioband_parse_policy_opts(char *s, enum ioband_policy_id *policy,
+			     struct ioband_dg_limit *dgl, char **err);
 int ioband_parse_group_id(const char *s, enum ioband_type type, u64 *id,
 			  char **err);
 /* "<n>iops" or "<n>[k|m|g]" (bytes/s, 1k = 1024); "0": none. */

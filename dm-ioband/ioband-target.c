@@ -244,6 +244,18 @@ struct ioband_devgroup {
 	struct list_head throttled;
 	u32 range_shift;
 	u32 rsv_run;
+
+	/*
+	 * The device group's own limit and burst (",l=" and ",b=" after the
+	 * policy): all its members' bios together, paced as a group's are
+	 * (ioband_cap_take()).  Set under lock, tags moved locklessly.
+	 */
+	u64 lim;
+	u64 bst;
+	u32 bst_secs;
+	u64 bank_ns;
+	atomic64_t ltag;
+	atomic64_t ptag;
 };
 
 /* Per-bio data: what end_io must know. */
@@ -506,6 +518,46 @@ static int ioband_set_params(struct ioband_devgroup *dg, u32 io_throttle,
 	return 0;
 }
 
+/*
+ * Set the device group's own limit (@lim, encoded; 0: none, and no burst)
+ * and burst (peak @bst for @secs).  dg->lock.
+ */
+static void ioband_dg_set_limit(struct ioband_devgroup *dg, u64 lim, u64 bst,
+				u32 secs)
+{
+	lockdep_assert_held(&dg->lock);
+	if (!lim)
+		bst = 0;
+	WRITE_ONCE(dg->lim, lim);
+	WRITE_ONCE(dg->bst, bst);
+	WRITE_ONCE(dg->bst_secs, bst ? secs : 0);
+	WRITE_ONCE(dg->bank_ns,
+		   ioband_burst_bank_ns(lim & ~IOBAND_RATE_IOPS,
+					bst & ~IOBAND_RATE_IOPS, secs));
+}
+
+/*
+ * The device group's limit and burst after @dgl (what it does not give
+ * stays; a limit of 0 takes the burst with it) into *@lim, *@bst, *@secs.
+ * Returns NULL, or what is wrong with the result.  dg->lock.
+ */
+static const char *ioband_dg_limit_merge(struct ioband_devgroup *dg,
+					 const struct ioband_dg_limit *dgl,
+					 u64 *lim, u64 *bst, u32 *secs)
+{
+	struct ioband_rate l;
+	struct ioband_burst b;
+
+	*lim = dgl->has_lim ? ioband_rate_enc(&dgl->lim) : dg->lim;
+	*bst = dgl->has_bst ? ioband_rate_enc(&dgl->bst.rate) :
+		*lim ? dg->bst : 0;
+	*secs = dgl->has_bst ? dgl->bst.secs : dg->bst_secs;
+	l = ioband_rate_dec(*lim);
+	b.rate = ioband_rate_dec(*bst);
+	b.secs = *secs;
+	return ioband_burst_problem(&b, &l);
+}
+
 static struct ioband_devgroup *ioband_devgroup_find(const char *name)
 {
 	struct ioband_devgroup *dg;
@@ -588,6 +640,15 @@ static int ioband_devgroup_join(struct ioband_target *t, char **err)
 		} else if (cfg->token_base && cfg->token_base != dg->token_cfg) {
 			*err = "token_base differs from the device group's (give 0 to inherit)";
 			r = -EINVAL;
+		} else if (cfg->dg_limit.has_lim &&
+			   ioband_rate_enc(&cfg->dg_limit.lim) != dg->lim) {
+			*err = "The policy's l= differs from the device group's (leave it out to inherit)";
+			r = -EINVAL;
+		} else if (cfg->dg_limit.has_bst &&
+			   (ioband_rate_enc(&cfg->dg_limit.bst.rate) != dg->bst ||
+			    cfg->dg_limit.bst.secs != dg->bst_secs)) {
+			*err = "The policy's b= differs from the device group's (leave it out to inherit)";
+			r = -EINVAL;
 		}
 		mutex_unlock(&dg->lock);
 		if (r)
@@ -609,6 +670,10 @@ static int ioband_devgroup_join(struct ioband_target *t, char **err)
 		mutex_lock(&dg->lock);
 		r = ioband_set_params(dg, cfg->io_throttle, cfg->io_limit,
 				      cfg->policy, cfg->token_base, err);
+		if (!r)
+			ioband_dg_set_limit(dg, ioband_rate_enc(&cfg->dg_limit.lim),
+					    ioband_rate_enc(&cfg->dg_limit.bst.rate),
+					    cfg->dg_limit.bst.secs);
 		mutex_unlock(&dg->lock);
 		if (r) {
 			ioband_devgroup_free(dg);
@@ -1037,44 +1102,89 @@ static u64 ioband_pace_cost(u64 enc, struct bio *bio, u64 *rate)
 }
 
 /*
+ * Take an I/O of @cost from a cap: a limit tag @lt paced at @rate, with a
+ * burst's @bank, and a peak tag @pt paced at @peak (0: no burst).  Unless
+ * @force, only while both are open (false otherwise).  The peak tag moves
+ * after the limit's compare-and-swap: two CPUs that both found it open may
+ * both go, so the peak holds within one I/O per CPU.  Lock-free.
+ */
+static bool ioband_cap_take(atomic64_t *lt, atomic64_t *pt, u64 rate,
+			    u64 peak, u64 bank, u64 cost, u64 now, u64 queued,
+			    bool force)
+{
+	s64 old;
+	u64 next;
+
+	if (peak && !force && !ioband_pace_open(atomic64_read(pt), now))
+		return false;
+	old = atomic64_read(lt);
+	do {
+		if (!force && !ioband_pace_open(old, now))
+			return false;
+		next = ioband_pace_next_waited(old, now, queued, cost, rate,
+					       bank);
+	} while (!atomic64_try_cmpxchg(lt, &old, next));
+	if (!peak)
+		return true;
+	old = atomic64_read(pt);
+	do {
+		next = ioband_pace_next_waited(old, now, queued, cost, peak, 0);
+	} while (!atomic64_try_cmpxchg(pt, &old, next));
+	return true;
+}
+
+/* Whether the device group's own limit lets a bio go at @now. */
+static bool ioband_dg_open(struct ioband_devgroup *dg, u64 now)
+{
+	if (!READ_ONCE(dg->lim))
+		return true;
+	return ioband_pace_open(atomic64_read(&dg->ltag), now) &&
+		(!READ_ONCE(dg->bst) ||
+		 ioband_pace_open(atomic64_read(&dg->ptag), now));
+}
+
+/* When the device group's own limit next lets a bio go. */
+static u64 ioband_dg_opens(struct ioband_devgroup *dg)
+{
+	u64 tag = atomic64_read(&dg->ltag), ptag;
+
+	if (!READ_ONCE(dg->bst))
+		return tag;
+	ptag = atomic64_read(&dg->ptag);
+	return (s64)(ptag - tag) > 0 ? ptag : tag;
+}
+
+/*
  * @bio of @g, queued at @queued (@now if it was not held), may go at @now
- * as far as its limit goes: if so (or if @force: urgent bios, draining)
- * its limit tag moves.  Lock-free.
+ * as far as its limit and the device group's go: if so (or if @force:
+ * urgent bios, draining) their tags move.  The device group's is checked
+ * first and taken after the group's (at most one I/O per CPU over it, as
+ * the peak).  Lock-free.
  */
 static bool ioband_limit_take(struct ioband_devgroup *dg,
 			      struct ioband_group *g, u64 now, u64 queued,
 			      struct bio *bio, bool force)
 {
-	u64 enc = ioband_max_rate(dg, g), rate, cost, peak, bank = 0, next;
-	s64 old;
+	u64 enc = ioband_max_rate(dg, g), dgenc = READ_ONCE(dg->lim);
+	u64 rate, cost, peak;
 
-	if (!enc)
-		return true;
-	cost = ioband_pace_cost(enc, bio, &rate);
-	peak = ioband_peak_rate(dg, g) & ~IOBAND_RATE_IOPS;
-	if (peak) {
-		if (!force && !ioband_pace_open(atomic64_read(&g->ptag), now))
+	if (!force && !ioband_dg_open(dg, now))
+		return false;
+	if (enc) {
+		cost = ioband_pace_cost(enc, bio, &rate);
+		peak = ioband_peak_rate(dg, g) & ~IOBAND_RATE_IOPS;
+		if (!ioband_cap_take(&g->ltag, &g->ptag, rate, peak,
+				     peak ? READ_ONCE(g->bank_ns) : 0, cost,
+				     now, queued, force))
 			return false;
-		bank = READ_ONCE(g->bank_ns);
 	}
-	old = atomic64_read(&g->ltag);
-	do {
-		if (!force && !ioband_pace_open(old, now))
-			return false;
-	} while (!atomic64_try_cmpxchg(&g->ltag, &old,
-				       ioband_pace_next_waited(old, now, queued,
-							       cost, rate,
-							       bank)));
-	if (!peak)
-		return true;
-	/*
-	 * The peak tag moves after the limit's: two CPUs that both found it
-	 * open may both go, so the peak holds within one I/O per CPU.
-	 */
-	old = atomic64_read(&g->ptag);
-	do {
-		next = ioband_pace_next_waited(old, now, queued, cost, peak, 0);
-	} while (!atomic64_try_cmpxchg(&g->ptag, &old, next));
+	if (dgenc) {
+		cost = ioband_pace_cost(dgenc, bio, &rate);
+		peak = READ_ONCE(dg->bst) & ~IOBAND_RATE_IOPS;
+		ioband_cap_take(&dg->ltag, &dg->ptag, rate, peak,
+				peak ? READ_ONCE(dg->bank_ns) : 0, cost, now,
+				queued, true);
+	}
 	return true;
 }
 
@@ -1427,6 +1537,11 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 
 		if (atomic_read(&dg->inflight) >= limit)
 			break;
+		/* The device group's own limit: all wait for it. */
+		if (!ioband_dg_open(dg, now)) {
+			ioband_dispatch_at(dg, ioband_dg_opens(dg));
+			break;
+		}
 		/*
 		 * Again only when a group joined the reservers: the head's tag
 		 * only grows, lagging groups stay so.
@@ -2059,10 +2174,17 @@ static void ioband_status(struct dm_target *ti, status_type_t type,
 	case STATUSTYPE_TABLE:
 		mutex_lock(&dg->lock);
 		/* As configured: 0 stays default (automatic io_limit). */
-		DMEMIT("%s %s %u %u %s %s %llu", t->dev->name, dg->name,
+		DMEMIT("%s %s %u %u %s %s", t->dev->name, dg->name,
 		       dg->io_throttle_cfg, dg->io_limit_cfg,
 		       ioband_type_name(t->type),
-		       ioband_policy_name(dg->policy), dg->token_cfg);
+		       ioband_policy_name(dg->policy));
+		if (dg->lim)
+			ioband_emit_rate(",l=", dg->lim, result, maxlen, &sz);
+		if (dg->bst) {
+			ioband_emit_rate(",b=", dg->bst, result, maxlen, &sz);
+			DMEMIT("/%u", dg->bst_secs);
+		}
+		DMEMIT(" %llu", dg->token_cfg);
 		/* the default group's parameter, then each group's */
 		ioband_for_each_group(t, id, g) {
 			DMEMIT(" ");
@@ -2319,13 +2441,26 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 	 * (0) follows the others (a default token the policy and io_limit,
 	 * io_limit 0 the disk); one set explicitly stays.
 	 */
-	case IOBAND_MSG_POLICY:
+	case IOBAND_MSG_POLICY: {
+		const char *problem;
+		u64 lim, bst;
+		u32 secs;
+
+		problem = ioband_dg_limit_merge(dg, &msg->dg_limit, &lim, &bst,
+						&secs);
+		if (problem) {
+			*err = (char *)problem;
+			return -EINVAL;
+		}
 		r = ioband_set_params(dg, dg->io_throttle_cfg,
 				      dg->io_limit_cfg, msg->policy,
 				      dg->token_cfg, err);
-		if (!r)
+		if (!r) {
+			ioband_dg_set_limit(dg, lim, bst, secs);
 			ioband_floors_sync(dg);
+		}
 		return r;
+	}
 
 	case IOBAND_MSG_TOKEN:
 		return ioband_set_params(dg, dg->io_throttle_cfg,
@@ -2390,6 +2525,9 @@ static void ioband_resume(struct dm_target *ti)
 	if (ioband_set_params(dg, t->cfg.io_throttle, t->cfg.io_limit,
 			      t->cfg.policy, t->cfg.token_base, &err))
 		DMERR("%s: %s", ioband_dev_name(t), err);	/* checked at load */
+	ioband_dg_set_limit(dg, ioband_rate_enc(&t->cfg.dg_limit.lim),
+			    ioband_rate_enc(&t->cfg.dg_limit.bst.rate),
+			    t->cfg.dg_limit.bst.secs);
 	ioband_floors_sync(dg);
 	mutex_unlock(&dg->lock);
 	t->cfg_pending = false;

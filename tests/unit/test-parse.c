@@ -118,6 +118,18 @@ static void test_good_tables(void)
 	CHECK(!c.groups[1].bst.rate.rate && !c.groups[1].bst.secs, "b=0: none");
 	r = parse_line("8:18 1 0 0 uid weight 0 :40,l=20m,b=100m/3600", &c, &err);
 	CHECK(r == 0 && c.default_bst.secs == 3600, "3600 s: %s", err);
+
+	/* the device group's own limit and burst, after the policy */
+	r = parse_line("8:18 1 0 0 uid weight-iosize,l=400m,b=1g/10 0 :40", &c, &err);
+	CHECK(r == 0 && c.policy == IOBAND_POLICY_WEIGHT_IOSIZE && c.dg_limit.has_lim &&
+	      c.dg_limit.lim.rate == 400ULL << 20 && c.dg_limit.has_bst &&
+	      c.dg_limit.bst.rate.rate == 1ULL << 30 && c.dg_limit.bst.secs == 10,
+	      "policy,l=,b=: %s", err);
+	r = parse_line("8:18 1 0 0 uid range-bw,l=5000iops 0 :0:0", &c, &err);
+	CHECK(r == 0 && c.policy == IOBAND_POLICY_RANGE_BW && c.dg_limit.lim.iops &&
+	      c.dg_limit.lim.rate == 5000 && !c.dg_limit.has_bst, "range-bw,l=: %s", err);
+	r = parse_line("8:18 1 0 0 uid weight 0 :40", &c, &err);
+	CHECK(r == 0 && !c.dg_limit.has_lim && !c.dg_limit.has_bst, "no device group limit");
 }
 
 struct bad_case {
@@ -172,6 +184,13 @@ static const struct bad_case bad_tables[] = {
 	{ "8:16 g 0 0 uid weight 0 :10,l=2m,b=/10", "Invalid burst (<rate>/<secs>: a rate as l= takes, above it, for 1..3600 seconds; 0 = none)" },
 	{ "8:16 g 0 0 uid weight 0 :10,l=2m,b=0/10", "Invalid burst (<rate>/<secs>: a rate as l= takes, above it, for 1..3600 seconds; 0 = none)" },
 	{ "8:16 g 0 0 uid weight 0 :10,l=2m,b=3x/10", "Invalid rate (<n>iops up to 10^8, or bytes/s from 1k to 2^40: <n>, <n>k, <n>m, <n>g; 0 = none)" },
+	{ "8:16 g 0 0 none weight,r=1m 0", "Invalid device group option (,l=<rate> and ,b=<rate>/<secs> after the policy, each once)" },
+	{ "8:16 g 0 0 none weight,l=1m,l=2m 0", "Invalid device group option (,l=<rate> and ,b=<rate>/<secs> after the policy, each once)" },
+	{ "8:16 g 0 0 none weight, 0", "Invalid device group option (,l=<rate> and ,b=<rate>/<secs> after the policy, each once)" },
+	{ "8:16 g 0 0 none weight,b=2m/3 0", "A burst b= needs a limit l=" },
+	{ "8:16 g 0 0 none weight,l=2m,b=1m/3 0", "A burst b= must be above the limit l=" },
+	{ "8:16 g 0 0 none weight,l=2x 0", "Invalid rate (<n>iops up to 10^8, or bytes/s from 1k to 2^40: <n>, <n>k, <n>m, <n>g; 0 = none)" },
+	{ "8:16 g 0 0 none wait,l=2m 0", "Invalid policy (default, weight, weight-iosize, range-bw)" },
 	{ "8:16 g 0 0 uid weight 0 :10,l=2m,b=3m/10,b=4m/10", "Invalid group option (,r=<rate>, ,l=<rate> and ,b=<rate>/<secs> after the weight, each once)" },
 	{ "8:16 g 0 0 uid weight 0 :x,r=2m", "Invalid default group weight :<weight> (1..32767)" },
 	{ "8:16 g 0 0 none weight abc", "Invalid token_base (0..2^40, 0 = default)" },
@@ -342,6 +361,14 @@ static void test_messages(void)
 	CHECK(!parse_msg("burst 64m/5", IOBAND_TYPE_NONE, &m, &err) &&
 	      !m.has_id && m.burst.rate.rate == 64ULL << 20 && m.burst.secs == 5,
 	      "burst, default group");
+	CHECK(!parse_msg("policy weight,l=300iops", IOBAND_TYPE_NONE, &m, &err) &&
+	      m.verb == IOBAND_MSG_POLICY && m.policy == IOBAND_POLICY_WEIGHT &&
+	      m.dg_limit.has_lim && m.dg_limit.lim.rate == 300 && !m.dg_limit.has_bst,
+	      "policy with a device group limit");
+	CHECK(!parse_msg("policy weight-iosize", IOBAND_TYPE_NONE, &m, &err) &&
+	      !m.dg_limit.has_lim && !m.dg_limit.has_bst, "policy alone keeps the limit");
+	CHECK(!parse_msg("policy weight,b=0", IOBAND_TYPE_NONE, &m, &err) &&
+	      m.dg_limit.has_bst && !m.dg_limit.bst.rate.rate, "policy,b=0");
 	CHECK(!parse_msg("burst :0", IOBAND_TYPE_NONE, &m, &err) &&
 	      !m.has_id && !m.burst.rate.rate, "burst :0 removes it");
 }
@@ -378,6 +405,8 @@ static const struct {
 	{ "range-bw 5:1:10 6:1:10", IOBAND_TYPE_UID, "Message takes exactly one argument" },
 	{ "reserve 5:12x", IOBAND_TYPE_UID, "Invalid rate (<n>iops up to 10^8, or bytes/s from 1k to 2^40: <n>, <n>k, <n>m, <n>g; 0 = none)" },
 	{ "limit", IOBAND_TYPE_UID, "Message takes exactly one argument" },
+	{ "policy weight,r=1m", IOBAND_TYPE_UID, "Invalid device group option (,l=<rate> and ,b=<rate>/<secs> after the policy, each once)" },
+	{ "policy weight,b=1m", IOBAND_TYPE_UID, "Invalid burst (<rate>/<secs>: a rate as l= takes, above it, for 1..3600 seconds; 0 = none)" },
 	{ "burst 5:2m", IOBAND_TYPE_UID, "Invalid burst (<rate>/<secs>: a rate as l= takes, above it, for 1..3600 seconds; 0 = none)" },
 	{ "burst 5:2m/0", IOBAND_TYPE_UID, "Invalid burst (<rate>/<secs>: a rate as l= takes, above it, for 1..3600 seconds; 0 = none)" },
 	{ "burst 0:2m/1", IOBAND_TYPE_PID, "Invalid group id (uid/gid 0..4294967294, pid/pgrp 1..4194304, cgroup id >= 1)" },
