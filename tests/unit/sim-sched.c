@@ -3,7 +3,7 @@
  * sim-sched.c - a deterministic simulator of dm-ioband's scheduler.
  *
  * It links the module's own ioband-sched.c (policies, virtual time, backlog
- * heap) and drives it the way ioband-target.c does (fast path while nothing
+ * heap) and drives it the way ioband-io.c does (fast path while nothing
  * is held and io_limit is not reached; hold and dispatch smallest start tag
  * first; dispatch on completion below the low-water mark), against a model
  * disk, with synthetic closed-loop groups (each keeps qd I/Os outstanding

@@ -1,0 +1,565 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioband-devgroup.c - device groups and their groups: the registry of device groups, their
+ * shared parameters (as configured and as in effect), members joining and
+ * leaving, and the life of a group (attach, orphan, free after RCU).
+ */
+#include "ioband-core.h"
+
+static LIST_HEAD(ioband_devgroups);
+static DEFINE_MUTEX(ioband_devgroups_lock);
+
+static u64 ioband_default_token(enum ioband_policy_id policy, u32 io_limit)
+{
+	return ioband_policy_get(policy)->default_token(io_limit);
+}
+
+/*
+ * The effective io_throttle for a configured one (0 = default) under an
+ * effective io_limit.  The dispatcher runs when io_throttle slots are free,
+ * so the disk sees between io_limit - io_throttle and io_limit bios: 4
+ * (1.14's default) for deep queues, less for shallow ones, where a batch
+ * of 4 would leave much of the disk idle.  A configured value above an
+ * automatic io_limit is cut to it.
+ */
+static u32 ioband_eff_throttle(u32 io_throttle, u32 io_limit)
+{
+	if (!io_throttle)
+		return clamp_t(u32, io_limit / 16, 1, IOBAND_DEFAULT_IO_THROTTLE);
+	return min(io_throttle, io_limit);
+}
+
+/*
+ * Check configured values (0 = default; io_limit 0 = automatic) of a table
+ * or message.  Returns 0 or -EINVAL with *err set; changes nothing.
+ */
+static int ioband_check_params(u32 io_throttle, u32 io_limit, char **err)
+{
+	if (io_throttle && io_limit && io_throttle > io_limit) {
+		*err = "io_throttle must not exceed io_limit";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The per-CPU completion sums of the device group, added up. */
+void ioband_depth_sum(struct ioband_devgroup *dg,
+		      struct ioband_depth_pcpu *sum)
+{
+	int cpu, b;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		struct ioband_depth_pcpu *p = per_cpu_ptr(dg->dstat, cpu);
+
+		for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++) {
+			sum->nr[b] += READ_ONCE(p->nr[b]);
+			sum->lat_ns[b] += READ_ONCE(p->lat_ns[b]);
+		}
+	}
+}
+
+/* Start a new depth period now.  Caller holds depth_busy. */
+static void ioband_depth_restart(struct ioband_devgroup *dg)
+{
+	ioband_depth_sum(dg, &dg->dsnap);
+	WRITE_ONCE(dg->depth_held, false);
+	WRITE_ONCE(dg->period_start, ktime_get_ns());
+}
+
+static void ioband_depth_lock(struct ioband_devgroup *dg)
+{
+	while (test_and_set_bit_lock(0, &dg->depth_busy))
+		cpu_relax();
+}
+
+void ioband_depth_unlock(struct ioband_devgroup *dg)
+{
+	clear_bit_unlock(0, &dg->depth_busy);
+}
+
+/*
+ * Set the effective io_limit (and what follows from it: io_throttle and a
+ * default token) from the configured values, or from the controller's
+ * bound when io_limit is automatic.  Caller holds depth_busy.
+ */
+void ioband_apply_limit(struct ioband_devgroup *dg, u32 limit)
+{
+	WRITE_ONCE(dg->io_limit, limit);
+	WRITE_ONCE(dg->io_throttle,
+		   ioband_eff_throttle(dg->io_throttle_cfg, limit));
+	WRITE_ONCE(dg->token_base, dg->token_cfg ? dg->token_cfg :
+		   ioband_default_token(dg->policy, limit));
+}
+
+/*
+ * Make room in the backlog heap for @need groups.  The heap only grows;
+ * allocation happens here, outside qlock, so the I/O path never allocates.
+ */
+int ioband_heap_reserve(struct ioband_devgroup *dg, u32 need)
+{
+	struct ioband_entity **heap, **old;
+	u32 cap;
+
+	lockdep_assert_held(&dg->lock);
+	if (need <= dg->wfq.cap)
+		return 0;
+	cap = max3(need, 2 * dg->wfq.cap, 16U);
+	heap = kvmalloc_array(cap, sizeof(*heap), GFP_KERNEL);
+	if (!heap)
+		return -ENOMEM;
+	spin_lock_irq(&dg->qlock);
+	old = ioband_wfq_set_heap(&dg->wfq, heap, cap);
+	spin_unlock_irq(&dg->qlock);
+	kvfree(old);
+	return 0;
+}
+
+static struct ioband_devgroup *ioband_devgroup_alloc(const char *name)
+{
+	struct ioband_devgroup *dg = kzalloc(sizeof(*dg), GFP_KERNEL);
+
+	if (!dg)
+		return NULL;
+	dg->dstat = alloc_percpu(struct ioband_depth_pcpu);
+	if (!dg->dstat) {
+		kfree(dg);
+		return NULL;
+	}
+	strscpy(dg->name, name, sizeof(dg->name));
+	INIT_LIST_HEAD(&dg->members);
+	mutex_init(&dg->lock);
+	spin_lock_init(&dg->qlock);
+	ioband_wfq_init(&dg->wfq);
+	INIT_WORK(&dg->dispatch_work, ioband_dispatch_work);
+	timer_setup(&dg->watchdog, ioband_watchdog_fn, 0);
+	INIT_LIST_HEAD(&dg->reservers);
+	dg->grace_ns = IOBAND_GRACE_NS;
+	hrtimer_init(&dg->kick, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+	dg->kick.function = ioband_kick_fn;
+	INIT_LIST_HEAD(&dg->floors);
+	INIT_LIST_HEAD(&dg->throttled);
+	return dg;
+}
+
+static void ioband_devgroup_free(struct ioband_devgroup *dg)
+{
+	WRITE_ONCE(dg->dying, true);
+	/* After shutdown the work cannot re-arm it (6.1 has it too). */
+	timer_shutdown_sync(&dg->watchdog);
+	hrtimer_cancel(&dg->kick);	/* then it queues the work no more */
+	cancel_work_sync(&dg->dispatch_work);
+	hrtimer_cancel(&dg->kick);	/* armed by the work before it saw dying */
+	WARN_ON(!list_empty(&dg->reservers));
+	WARN_ON(!list_empty(&dg->floors) || !list_empty(&dg->throttled));
+	WARN_ON(atomic_read(&dg->queued) || dg->wfq.nr);
+	kvfree(dg->wfq.heap);
+	free_percpu(dg->dstat);
+	mutex_destroy(&dg->lock);
+	kfree(dg);
+}
+
+/*
+ * Set the device group's shared parameters from configured values (0 =
+ * default; io_limit 0 = automatic).  Returns 0, or -EINVAL with *err set
+ * and nothing changed.
+ */
+int ioband_set_params(struct ioband_devgroup *dg, u32 io_throttle,
+		      u32 io_limit, enum ioband_policy_id policy,
+		      u64 token, char **err)
+{
+	bool was_auto = !dg->io_limit_cfg && dg->io_limit;
+	int r;
+
+	lockdep_assert_held(&dg->lock);
+	r = ioband_check_params(io_throttle, io_limit, err);
+	if (r)
+		return r;
+	ioband_depth_lock(dg);
+	dg->io_throttle_cfg = io_throttle;
+	WRITE_ONCE(dg->io_limit_cfg, io_limit);
+	dg->token_cfg = token;
+	WRITE_ONCE(dg->policy, policy);
+	if (!io_limit && !was_auto) {
+		/* Automatic from now on: start from scratch. */
+		ioband_depth_init(&dg->depth, dg->depth_max);
+		ioband_depth_restart(dg);
+	}
+	ioband_apply_limit(dg, io_limit ? io_limit : dg->depth.limit);
+	if (io_limit)	/* no latency measured: the plain grace */
+		WRITE_ONCE(dg->grace_ns, IOBAND_GRACE_NS);
+	ioband_depth_unlock(dg);
+	return 0;
+}
+
+/*
+ * Set the device group's own limit (@lim, encoded; 0: none, and no burst)
+ * and burst (peak @bst for @secs).  dg->lock.
+ */
+void ioband_dg_set_limit(struct ioband_devgroup *dg, u64 lim, u64 bst,
+			 u32 secs)
+{
+	lockdep_assert_held(&dg->lock);
+	if (!lim)
+		bst = 0;
+	WRITE_ONCE(dg->lim, lim);
+	WRITE_ONCE(dg->bst, bst);
+	WRITE_ONCE(dg->bst_secs, bst ? secs : 0);
+	WRITE_ONCE(dg->bank_ns,
+		   ioband_burst_bank_ns(lim & ~IOBAND_RATE_IOPS,
+					bst & ~IOBAND_RATE_IOPS, secs));
+}
+
+/*
+ * The device group's limit and burst after @dgl (what it does not give
+ * stays; a limit of 0 takes the burst with it) into *@lim, *@bst, *@secs.
+ * Returns NULL, or what is wrong with the result.  dg->lock.
+ */
+const char *ioband_dg_limit_merge(struct ioband_devgroup *dg,
+				  const struct ioband_dg_limit *dgl,
+				  u64 *lim, u64 *bst, u32 *secs)
+{
+	struct ioband_rate l;
+	struct ioband_burst b;
+
+	*lim = dgl->has_lim ? ioband_rate_enc(&dgl->lim) : dg->lim;
+	*bst = dgl->has_bst ? ioband_rate_enc(&dgl->bst.rate) :
+		*lim ? dg->bst : 0;
+	*secs = dgl->has_bst ? dgl->bst.secs : dg->bst_secs;
+	l = ioband_rate_dec(*lim);
+	b.rate = ioband_rate_dec(*bst);
+	b.secs = *secs;
+	return ioband_burst_problem(&b, &l);
+}
+
+static struct ioband_devgroup *ioband_devgroup_find(const char *name)
+{
+	struct ioband_devgroup *dg;
+
+	lockdep_assert_held(&ioband_devgroups_lock);
+	list_for_each_entry(dg, &ioband_devgroups, node)
+		if (!strcmp(dg->name, name))
+			return dg;
+	return NULL;
+}
+
+static bool ioband_devgroup_has_other_md(struct ioband_devgroup *dg,
+					 struct mapped_device *md)
+{
+	struct ioband_target *m;
+
+	lockdep_assert_held(&ioband_devgroups_lock);
+	list_for_each_entry(m, &dg->members, dg_node)
+		if (m->md != md)
+			return true;
+	return false;
+}
+
+/*
+ * What the disk below takes in flight: its tags for a request-based queue;
+ * for a bio-based one (dm, md, NVMe multipath), which has no such bound,
+ * IOBAND_DEPTH_MAX_DEFAULT.
+ */
+static u32 ioband_disk_depth(struct block_device *bdev)
+{
+	struct request_queue *q = bdev_get_queue(bdev);
+	u64 depth = IOBAND_DEPTH_MAX_DEFAULT;
+
+	/* the queues that take reads and writes, not the polled ones */
+	if (queue_is_mq(q) && q->tag_set)
+		depth = (u64)q->tag_set->queue_depth *
+			max(q->tag_set->map[HCTX_TYPE_DEFAULT].nr_queues, 1U);
+	return clamp_t(u64, depth, 1, IOBAND_THROTTLE_MAX);
+}
+
+/*
+ * range-bw weighs a group by its min shifted right by dg->range_shift
+ * (ioband_range_weight()): make it fit @min_kbs.  It only grows, so that
+ * no member's groups need visiting.  Caller holds dg->lock.
+ */
+void ioband_range_fit(struct ioband_devgroup *dg, u32 min_kbs)
+{
+	u32 shift = ioband_range_shift(min_kbs);
+
+	if (shift > dg->range_shift)
+		WRITE_ONCE(dg->range_shift, shift);
+}
+
+/*
+ * Join (or create) the device group named in the table.  A new member of a
+ * group that other devices already use must agree with its policy and with
+ * every shared parameter it gives explicitly (0 inherits); a reload of the
+ * group's only device may change them, which takes effect at resume.
+ */
+int ioband_devgroup_join(struct ioband_target *t, char **err)
+{
+	struct ioband_table_cfg *cfg = &t->cfg;
+	struct ioband_devgroup *dg;
+	int r = 0;
+
+	mutex_lock(&ioband_devgroups_lock);
+	dg = ioband_devgroup_find(cfg->devgroup);
+	if (dg && ioband_devgroup_has_other_md(dg, t->md)) {
+		mutex_lock(&dg->lock);
+		if (cfg->policy != dg->policy) {
+			*err = "Device group already uses another policy (change it with the policy message)";
+			r = -EINVAL;
+		} else if (cfg->io_throttle &&
+			   cfg->io_throttle != dg->io_throttle_cfg) {
+			*err = "io_throttle differs from the device group's (give 0 to inherit)";
+			r = -EINVAL;
+		} else if (cfg->io_limit && cfg->io_limit != dg->io_limit_cfg) {
+			*err = "io_limit differs from the device group's (give 0 to inherit)";
+			r = -EINVAL;
+		} else if (cfg->token_base && cfg->token_base != dg->token_cfg) {
+			*err = "token_base differs from the device group's (give 0 to inherit)";
+			r = -EINVAL;
+		} else if (cfg->dg_limit.has_lim &&
+			   ioband_rate_enc(&cfg->dg_limit.lim) != dg->lim) {
+			*err = "The policy's l= differs from the device group's (leave it out to inherit)";
+			r = -EINVAL;
+		} else if (cfg->dg_limit.has_bst &&
+			   (ioband_rate_enc(&cfg->dg_limit.bst.rate) != dg->bst ||
+			    cfg->dg_limit.bst.secs != dg->bst_secs)) {
+			*err = "The policy's b= differs from the device group's (leave it out to inherit)";
+			r = -EINVAL;
+		}
+		mutex_unlock(&dg->lock);
+		if (r)
+			goto out;
+	} else if (dg) {
+		/* Reload of the group's only device: check now, apply at resume. */
+		r = ioband_check_params(cfg->io_throttle, cfg->io_limit, err);
+		if (r)
+			goto out;
+		t->cfg_pending = true;
+	} else {
+		dg = ioband_devgroup_alloc(cfg->devgroup);
+		if (!dg) {
+			*err = "Cannot allocate device group";
+			r = -ENOMEM;
+			goto out;
+		}
+		dg->depth_max = ioband_disk_depth(t->dev->bdev);
+		mutex_lock(&dg->lock);
+		r = ioband_set_params(dg, cfg->io_throttle, cfg->io_limit,
+				      cfg->policy, cfg->token_base, err);
+		if (!r)
+			ioband_dg_set_limit(dg, ioband_rate_enc(&cfg->dg_limit.lim),
+					    ioband_rate_enc(&cfg->dg_limit.bst.rate),
+					    cfg->dg_limit.bst.secs);
+		mutex_unlock(&dg->lock);
+		if (r) {
+			ioband_devgroup_free(dg);
+			goto out;
+		}
+		list_add(&dg->node, &ioband_devgroups);
+	}
+
+	/* A heap slot for each of this table's groups; start them at vnow. */
+	mutex_lock(&dg->lock);
+	r = ioband_heap_reserve(dg, dg->nr_entities + 1 + t->nr_groups);
+	if (!r) {
+		struct ioband_group *g;
+		unsigned long id;
+
+		dg->nr_entities += 1 + t->nr_groups;
+		ioband_for_each_group(t, id, g) {
+			atomic64_set(&g->vtime, atomic64_read(&dg->vnow));
+			ioband_range_fit(dg, g->min_kbs);
+		}
+	}
+	mutex_unlock(&dg->lock);
+	if (r) {
+		*err = "Cannot allocate scheduler heap";
+		if (!dg->ref) {
+			list_del(&dg->node);
+			ioband_devgroup_free(dg);
+		}
+		goto out;
+	}
+	dg->ref++;
+	list_add_tail(&t->dg_node, &dg->members);
+	t->dg = dg;
+out:
+	mutex_unlock(&ioband_devgroups_lock);
+	return r;
+}
+
+void ioband_devgroup_leave(struct ioband_target *t)
+{
+	struct ioband_devgroup *dg = t->dg;
+
+	mutex_lock(&ioband_devgroups_lock);
+	list_del(&t->dg_node);
+	mutex_lock(&dg->lock);
+	dg->nr_entities -= 1 + t->nr_groups;
+	mutex_unlock(&dg->lock);
+	if (!--dg->ref) {
+		list_del(&dg->node);
+		ioband_devgroup_free(dg);
+	}
+	mutex_unlock(&ioband_devgroups_lock);
+	t->dg = NULL;
+}
+
+/*
+ * Set @g's burst: peak rate @enc (encoded; 0: none) for @secs, beside its
+ * current limit.  dg->lock.
+ */
+void ioband_set_burst(struct ioband_group *g, u64 enc, u32 secs)
+{
+	WRITE_ONCE(g->bst, enc);
+	WRITE_ONCE(g->bst_secs, enc ? secs : 0);
+	WRITE_ONCE(g->bank_ns,
+		   ioband_burst_bank_ns(g->lim & ~IOBAND_RATE_IOPS,
+					enc & ~IOBAND_RATE_IOPS, secs));
+}
+
+int ioband_group_init(struct ioband_target *t, struct ioband_group *g,
+		      const struct ioband_group_cfg *cfg)
+{
+	g->stats = alloc_percpu(struct ioband_stats);
+	if (!g->stats)
+		return -ENOMEM;
+	g->id = cfg->id;
+	g->weight = cfg->weight;
+	g->min_kbs = cfg->min_kbs;
+	g->max_kbs = cfg->max_kbs;
+	g->rsv = ioband_rate_enc(&cfg->rsv);
+	g->lim = ioband_rate_enc(&cfg->lim);
+	ioband_set_burst(g, ioband_rate_enc(&cfg->bst.rate), cfg->bst.secs);
+	g->t = t;
+	refcount_set(&g->ref, 1);
+	bio_list_init(&g->queue);
+	g->ent.heap_idx = IOBAND_NOT_QUEUED;
+	INIT_LIST_HEAD(&g->rnode);
+	INIT_LIST_HEAD(&g->fnode);
+	INIT_LIST_HEAD(&g->tnode);
+	return 0;
+}
+
+static void ioband_group_free(struct ioband_group *g)
+{
+	free_percpu(g->stats);
+	kfree(g);
+}
+
+static void ioband_group_free_rcu(struct rcu_head *head)
+{
+	ioband_group_free(container_of(head, struct ioband_group, rcu));
+}
+
+/*
+ * Drop a reference to a group; the last one frees it after a grace period
+ * (in an RCU callback, not in the completion's context).  The default
+ * group's own reference is the target's, never dropped.  Returns the
+ * references left: @g must not be used after this.
+ */
+int ioband_group_put(struct ioband_group *g)
+{
+	int old;
+
+	if (__refcount_dec_and_test(&g->ref, &old))
+		call_rcu(&g->rcu, ioband_group_free_rcu);
+	return old - 1;
+}
+
+/*
+ * A detached group's own reference, dropped once map(), which looks groups
+ * up under rcu_read_lock(), can no longer find it: until then a map() may
+ * still take a reference for a bio.  Already after a grace period: the
+ * last reference frees the group at once.
+ */
+void ioband_group_unref_rcu(struct rcu_head *head)
+{
+	struct ioband_group *g = container_of(head, struct ioband_group, rcu);
+
+	if (refcount_dec_and_test(&g->ref))
+		ioband_group_free(g);
+}
+
+/* Create and publish an extra group.  Caller holds dg->lock or owns t. */
+int ioband_group_attach(struct ioband_target *t,
+			const struct ioband_group_cfg *cfg)
+{
+	struct ioband_group *g;
+	int r;
+
+	g = kzalloc(sizeof(*g), GFP_KERNEL);
+	if (!g)
+		return -ENOMEM;
+	r = ioband_group_init(t, g, cfg);
+	if (r) {
+		kfree(g);
+		return r;
+	}
+	r = xa_insert(&t->groups, cfg->id, g, GFP_KERNEL);
+	if (r) {
+		ioband_group_put(g);
+		return r;
+	}
+	t->nr_groups++;
+	return 0;
+}
+
+/*
+ * At dtr dm core has no bio of ours in flight and calls map() no more, so
+ * the groups' own references are the last: each group goes after a grace
+ * period, as at the end of a detach (module exit waits: rcu_barrier()).
+ */
+void ioband_free_groups(struct ioband_target *t)
+{
+	struct ioband_group *g;
+	unsigned long id;
+
+	xa_for_each(&t->groups, id, g) {
+		xa_erase(&t->groups, id);
+		WARN_ON_ONCE(ioband_group_put(g));
+	}
+	xa_destroy(&t->groups);
+	t->nr_groups = 0;
+}
+
+/*
+ * Whether a group of @t has a reservation or limit (r=, l=).  dg->lock, or
+ * t is not live yet.
+ */
+bool ioband_has_limits(struct ioband_target *t)
+{
+	struct ioband_group *g;
+	unsigned long id;
+
+	ioband_for_each_group(t, id, g)
+		if (g->rsv || g->lim)
+			return true;
+	return false;
+}
+
+/*
+ * A detached group's held bios join the tail of the default group's queue,
+ * in their order, rather than being lost or issued out of turn.  map()
+ * checks detached under qlock, so nothing is held on @g after this.
+ */
+void ioband_group_orphan(struct ioband_devgroup *dg,
+			 struct ioband_target *t, struct ioband_group *g)
+{
+	struct ioband_group *def = &t->default_group;
+
+	spin_lock_irq(&dg->qlock);
+	WRITE_ONCE(g->detached, true);
+	ioband_rsv_del(g);
+	if (g->throttled)
+		ioband_unthrottle_one(dg, g, ktime_get_ns());
+	if (g->nr_queued) {
+		ioband_wfq_remove(&dg->wfq, &g->ent);
+		ioband_held_out(dg, g);
+		bio_list_merge(&def->queue, &g->queue);
+		bio_list_init(&g->queue);
+		if (!def->nr_queued)
+			ioband_held_in(dg, def, atomic64_read(&dg->vnow));
+		WRITE_ONCE(def->nr_queued, def->nr_queued + g->nr_queued);
+		WRITE_ONCE(g->nr_queued, 0);
+	}
+	spin_unlock_irq(&dg->qlock);
+}

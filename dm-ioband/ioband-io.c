@@ -1,0 +1,891 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioband-io.c - the I/O path: classify a bio, charge it, hold it or let it
+ * through (limits and reservations included), dispatch held bios by virtual
+ * time, count completions for the automatic depth, and the timers and work
+ * that keep the dispatcher running.
+ */
+#include "ioband-core.h"
+
+/*
+ * The dispatcher held bios back (a think-time reservation) or a throttled
+ * group's limit opens: dispatch.
+ */
+enum hrtimer_restart ioband_kick_fn(struct hrtimer *ht)
+{
+	struct ioband_devgroup *dg = container_of(ht, struct ioband_devgroup,
+						  kick);
+
+	if (!READ_ONCE(dg->dying))
+		queue_work(ioband_wq, &dg->dispatch_work);
+	return HRTIMER_NORESTART;
+}
+
+void ioband_watchdog_fn(struct timer_list *tl)
+{
+	struct ioband_devgroup *dg = from_timer(dg, tl, watchdog);
+
+	if (atomic_read(&dg->queued) && !READ_ONCE(dg->dying))
+		queue_work(ioband_wq, &dg->dispatch_work);
+}
+
+/*
+ * Find the group of a bio.  Called under rcu_read_lock(); the group stays
+ * valid, with its own reference, until rcu_read_unlock() (a detach drops
+ * that reference only after a grace period), so the caller may take one.
+ * A group found may be detached by then: held bios must check (map()).
+ */
+static struct ioband_group *ioband_classify(struct ioband_target *t,
+					    struct bio *bio)
+{
+	enum ioband_type type = READ_ONCE(t->type);
+	struct cgroup_subsys_state *css;
+	struct ioband_group *g;
+	struct cgroup *cgrp;
+	u64 id;
+
+	/* uid..pgrp from dm core's worker, a flusher: the owner is unknown */
+	if (type != IOBAND_TYPE_CGROUP && ioband_owner_is_kthread())
+		return &t->default_group;
+
+	switch (type) {
+	case IOBAND_TYPE_UID:
+		id = from_kuid(&init_user_ns, current_uid());
+		break;
+	case IOBAND_TYPE_GID:
+		id = from_kgid(&init_user_ns, current_gid());
+		break;
+	case IOBAND_TYPE_PID:
+		id = task_tgid_nr(current);
+		break;
+	case IOBAND_TYPE_PGRP:
+		id = task_pgrp_nr(current);
+		break;
+	case IOBAND_TYPE_CGROUP:
+		/*
+		 * The original bio's blkcg, not current's: writeback is
+		 * issued by flusher threads on behalf of the cgroup that
+		 * dirtied the pages (ioband-owner.c).  The nearest ancestor
+		 * with a group gets the bio, so that a guest's sub-cgroups
+		 * (vcpu, emulator) count as the guest.
+		 */
+		css = ioband_owner_css(t->ti, t->md, bio);
+		if (!css)
+			return &t->default_group;
+		for (cgrp = css->cgroup; cgrp; cgrp = cgroup_parent(cgrp)) {
+			g = xa_load(&t->groups, cgroup_id(cgrp));
+			if (g)
+				return g;
+		}
+		return &t->default_group;
+	default:
+		return &t->default_group;
+	}
+	g = xa_load(&t->groups, id);
+	return g ? g : &t->default_group;
+}
+
+/* When @g's limit (and its burst's peak) next lets it send. */
+static u64 ioband_limit_opens(struct ioband_devgroup *dg,
+			      struct ioband_group *g)
+{
+	u64 tag = atomic64_read(&g->ltag), ptag;
+
+	if (!ioband_peak_rate(dg, g))
+		return tag;
+	ptag = atomic64_read(&g->ptag);
+	return (s64)(ptag - tag) > 0 ? ptag : tag;
+}
+
+/*
+ * What @bio costs against the encoded rate @enc (its size in bytes, a
+ * discard one page as in weight-iosize, or 1 for I/Os per second); the
+ * rate itself goes to *@rate.
+ */
+static u64 ioband_pace_cost(u64 enc, struct bio *bio, u64 *rate)
+{
+	*rate = enc & ~IOBAND_RATE_IOPS;
+	if (enc & IOBAND_RATE_IOPS)
+		return 1;
+	if (op_is_discard(bio->bi_opf) || !bio_sectors(bio))
+		return PAGE_SIZE;
+	return (u64)bio_sectors(bio) << SECTOR_SHIFT;
+}
+
+/*
+ * Take an I/O of @cost from a cap: a limit tag @lt paced at @rate, with a
+ * burst's @bank, and a peak tag @pt paced at @peak (0: no burst).  Unless
+ * @force, only while both are open (false otherwise).  The peak tag moves
+ * after the limit's compare-and-swap: two CPUs that both found it open may
+ * both go, so the peak holds within one I/O per CPU.  Lock-free.
+ */
+static bool ioband_cap_take(atomic64_t *lt, atomic64_t *pt, u64 rate,
+			    u64 peak, u64 bank, u64 cost, u64 now, u64 queued,
+			    bool force)
+{
+	s64 old;
+	u64 next;
+
+	if (peak && !force && !ioband_pace_open(atomic64_read(pt), now))
+		return false;
+	old = atomic64_read(lt);
+	do {
+		if (!force && !ioband_pace_open(old, now))
+			return false;
+		next = ioband_pace_next_waited(old, now, queued, cost, rate,
+					       bank);
+	} while (!atomic64_try_cmpxchg(lt, &old, next));
+	if (!peak)
+		return true;
+	old = atomic64_read(pt);
+	do {
+		next = ioband_pace_next_waited(old, now, queued, cost, peak, 0);
+	} while (!atomic64_try_cmpxchg(pt, &old, next));
+	return true;
+}
+
+/* Whether the device group's own limit lets a bio go at @now. */
+static bool ioband_dg_open(struct ioband_devgroup *dg, u64 now)
+{
+	if (!READ_ONCE(dg->lim))
+		return true;
+	return ioband_pace_open(atomic64_read(&dg->ltag), now) &&
+		(!READ_ONCE(dg->bst) ||
+		 ioband_pace_open(atomic64_read(&dg->ptag), now));
+}
+
+/* When the device group's own limit next lets a bio go. */
+static u64 ioband_dg_opens(struct ioband_devgroup *dg)
+{
+	u64 tag = atomic64_read(&dg->ltag), ptag;
+
+	if (!READ_ONCE(dg->bst))
+		return tag;
+	ptag = atomic64_read(&dg->ptag);
+	return (s64)(ptag - tag) > 0 ? ptag : tag;
+}
+
+/*
+ * @bio of @g, queued at @queued (@now if it was not held), may go at @now
+ * as far as its limit and the device group's go: if so (or if @force:
+ * urgent bios, draining) their tags move.  The device group's is checked
+ * first and taken after the group's (at most one I/O per CPU over it, as
+ * the peak).  Lock-free.
+ */
+static bool ioband_limit_take(struct ioband_devgroup *dg,
+			      struct ioband_group *g, u64 now, u64 queued,
+			      struct bio *bio, bool force)
+{
+	u64 enc = ioband_max_rate(dg, g), dgenc = READ_ONCE(dg->lim);
+	u64 rate, cost, peak;
+
+	if (!force && !ioband_dg_open(dg, now))
+		return false;
+	if (enc) {
+		cost = ioband_pace_cost(enc, bio, &rate);
+		peak = ioband_peak_rate(dg, g) & ~IOBAND_RATE_IOPS;
+		if (!ioband_cap_take(&g->ltag, &g->ptag, rate, peak,
+				     peak ? READ_ONCE(g->bank_ns) : 0, cost,
+				     now, queued, force))
+			return false;
+	}
+	if (dgenc) {
+		cost = ioband_pace_cost(dgenc, bio, &rate);
+		peak = READ_ONCE(dg->bst) & ~IOBAND_RATE_IOPS;
+		ioband_cap_take(&dg->ltag, &dg->ptag, rate, peak,
+				peak ? READ_ONCE(dg->bank_ns) : 0, cost, now,
+				queued, true);
+	}
+	return true;
+}
+
+/*
+ * @bio of @g, queued at @queued, went at @now for its reservation: the
+ * tag moves.  One that waited for it recovers the
+ * dispatcher's lateness (ioband_pace_next_waited()): a disk that completes
+ * in bursts frees slots only now and then, and a reservation due between
+ * two bursts must not lose the time to the next.  Only the dispatcher
+ * moves the tag, under qlock; status reads it without.
+ */
+static void ioband_rsv_take(struct ioband_devgroup *dg,
+			    struct ioband_group *g, u64 now, u64 queued,
+			    struct bio *bio)
+{
+	u64 enc = ioband_min_rate(dg, g), rate, cost, tag;
+
+	lockdep_assert_held(&dg->qlock);
+	if (!enc)
+		return;
+	cost = ioband_pace_cost(enc, bio, &rate);
+	tag = atomic64_read(&g->rtag);
+	/* waited for the tag, and served later than the tag can recover */
+	if ((s64)(queued - tag) <= 0 &&
+	    (s64)(now - tag) > (s64)IOBAND_PACE_LATE_NS)
+		WRITE_ONCE(g->rsv_lost_ns, now);
+	atomic64_set(&g->rtag,
+		     ioband_pace_next_waited(tag, now, queued, cost, rate, 0));
+}
+
+/*
+ * Charge @cost to @g.  Lock-free: the fast path calls it without qlock,
+ * the dispatcher with it.  The group's start tag is raised to the floor (no
+ * credit hoarded while idle beyond the token), and vnow follows the largest
+ * start tag issued, within half a token (ioband_vnow_lags()).
+ */
+static void ioband_charge(struct ioband_devgroup *dg, struct ioband_group *g,
+			  u64 cost)
+{
+	u32 w = ioband_weight(dg, g);
+	u64 token = READ_ONCE(dg->token_base);
+	u64 vcost = ioband_vt_cost(cost, w);
+	u64 floor = ioband_vt_floor(atomic64_read(&dg->vnow), token, w);
+	s64 old = atomic64_read(&g->vtime);
+	u64 start;
+
+	do {
+		start = ioband_vt_start(old, floor);
+	} while (!atomic64_try_cmpxchg(&g->vtime, &old, start + vcost));
+	WRITE_ONCE(g->vcost, vcost);
+
+	old = atomic64_read(&dg->vnow);
+	while (ioband_vnow_lags(old, start, token, w) &&
+	       !atomic64_try_cmpxchg(&dg->vnow, &old, start))
+		;
+}
+
+static u64 ioband_bio_cost(struct ioband_devgroup *dg, struct bio *bio)
+{
+	struct ioband_io io = {
+		.sectors = bio_sectors(bio),
+		.write = op_is_write(bio_op(bio)),
+		.discard = op_is_discard(bio->bi_opf),
+	};
+
+	return ioband_policy_get(READ_ONCE(dg->policy))->io_cost(&io);
+}
+
+/*
+ * At or below this many in flight, completions kick the dispatcher: once
+ * io_throttle slots are free.  (The two values may come from different
+ * updates of the automatic depth: never below 0.)
+ */
+static int ioband_low_water(struct ioband_devgroup *dg)
+{
+	u32 limit = READ_ONCE(dg->io_limit);
+
+	return limit - min(READ_ONCE(dg->io_throttle), limit);
+}
+
+/*
+ * A bio of @g goes to the disk: end_io will account for it, and the bio
+ * holds a reference to @g until then.  With an automatic io_limit, reads
+ * and writes are timed from here (@now, the caller's clock) to end_io: the
+ * disk's latency, not the time held in ioband.
+ */
+static void ioband_issued(struct ioband_devgroup *dg, struct ioband_group *g,
+			  struct ioband_bio *pb, struct bio *bio, u64 now)
+{
+	refcount_inc(&g->ref);
+	ioband_habit_issue(&g->habit, refcount_read(&g->ref) - 1);
+	pb->g = g;
+	pb->counted = true;
+	pb->issued_ns = 0;
+	if (!READ_ONCE(dg->io_limit_cfg) &&
+	    (bio_op(bio) == REQ_OP_READ || bio_op(bio) == REQ_OP_WRITE)) {
+		pb->issued_ns = now;
+		pb->bucket = ioband_depth_bucket(bio_sectors(bio));
+	}
+}
+
+/*
+ * The reservers list and the backlog heap (think time, docs/scheduling.md).
+ * All under qlock.
+ */
+void ioband_rsv_del(struct ioband_group *g)
+{
+	if (g->reserving) {
+		list_del_init(&g->rnode);
+		WRITE_ONCE(g->reserving, false);
+	}
+}
+
+/* @g is active and holds nothing: it may reserve slots. */
+static void ioband_rsv_add(struct ioband_devgroup *dg, struct ioband_group *g)
+{
+	if (!g->reserving && !g->nr_queued && !g->detached &&
+	    !READ_ONCE(g->t->draining)) {
+		list_add_tail(&g->rnode, &dg->reservers);
+		WRITE_ONCE(g->reserving, true);
+	}
+}
+
+/* @g gets held bios: into the backlog with its start tag raised to @floor. */
+void ioband_held_in(struct ioband_devgroup *dg, struct ioband_group *g,
+		    u64 floor)
+{
+	g->ent.vtime = atomic64_read(&g->vtime);
+	ioband_wfq_activate(&dg->wfq, &g->ent, floor);
+	g->held_weight = ioband_weight(dg, g);
+	dg->heap_wsum += g->held_weight;
+	ioband_rsv_del(g);
+	if (ioband_min_rate(dg, g))
+		list_add_tail(&g->fnode, &dg->floors);
+}
+
+/* @g left the backlog (the heap took it out already). */
+void ioband_held_out(struct ioband_devgroup *dg, struct ioband_group *g)
+{
+	dg->heap_wsum -= g->held_weight;
+	g->held_weight = 0;
+	list_del_init(&g->fnode);
+}
+
+/*
+ * A reservation set, or the range-bw policy chosen, while groups are in
+ * the backlog: those with a reservation join dg->floors now, not at their
+ * next activation (a deep group may never leave the backlog).  O(backlog),
+ * at reconfiguration only.
+ */
+void ioband_floors_sync(struct ioband_devgroup *dg)
+{
+	u32 i;
+
+	spin_lock_irq(&dg->qlock);
+	for (i = 0; i < dg->wfq.nr; i++) {
+		struct ioband_group *g = container_of(dg->wfq.heap[i],
+						      struct ioband_group, ent);
+
+		if (list_empty(&g->fnode) && ioband_min_rate(dg, g))
+			list_add_tail(&g->fnode, &dg->floors);
+	}
+	spin_unlock_irq(&dg->qlock);
+}
+
+/* @g's start tag may not be below this when it enters the backlog. */
+static u64 ioband_floor(struct ioband_devgroup *dg, struct ioband_group *g)
+{
+	return ioband_vt_floor(atomic64_read(&dg->vnow),
+			       READ_ONCE(dg->token_base), ioband_weight(dg, g));
+}
+
+/*
+ * Limits (range-bw max): @g, at the head of what the dispatcher looked at,
+ * may not send its next bio before its limit tag.  Out of the backlog it
+ * goes, onto dg->throttled, until ioband_unthrottle() finds the tag open.
+ */
+static void ioband_throttle(struct ioband_devgroup *dg, struct ioband_group *g,
+			    u64 now)
+{
+	ioband_wfq_remove(&dg->wfq, &g->ent);
+	ioband_held_out(dg, g);
+	WRITE_ONCE(g->throttled_ns, now);
+	WRITE_ONCE(g->throttled, true);		/* status reads both */
+	list_add_tail(&g->tnode, &dg->throttled);
+	atomic_add(g->nr_queued, &dg->tqueued);
+}
+
+/*
+ * Run the dispatcher again at @when (ktime ns), unless dg->kick is set to
+ * run it earlier: the earlier run re-arms for what is still pending.
+ * Under qlock.
+ */
+static void ioband_dispatch_at(struct ioband_devgroup *dg, u64 when)
+{
+	ktime_t at = ns_to_ktime(when);
+
+	if (READ_ONCE(dg->dying))
+		return;
+	if (!hrtimer_is_queued(&dg->kick) ||
+	    ktime_before(at, hrtimer_get_expires(&dg->kick)))
+		hrtimer_start(&dg->kick, at, HRTIMER_MODE_ABS);
+}
+
+/* @g is no longer held back by its limit (it may have no bios left). */
+void ioband_unthrottle_one(struct ioband_devgroup *dg,
+			   struct ioband_group *g, u64 now)
+{
+	atomic_sub(g->nr_queued, &dg->tqueued);
+	list_del_init(&g->tnode);
+	WRITE_ONCE(g->throttled, false);
+	WRITE_ONCE(g->limited_ns, g->limited_ns + now - g->throttled_ns);
+}
+
+/*
+ * Throttled groups whose limit opened (or was lifted) go back into the
+ * backlog; the timer is set for the first of the others.  O(throttled).
+ */
+static void ioband_unthrottle(struct ioband_devgroup *dg, u64 now)
+{
+	struct ioband_group *g, *n;
+	u64 first = 0;
+	bool any = false;
+
+	list_for_each_entry_safe(g, n, &dg->throttled, tnode) {
+		u64 tag = ioband_limit_opens(dg, g);
+
+		if (!ioband_max_rate(dg, g) || ioband_pace_open(tag, now)) {
+			ioband_unthrottle_one(dg, g, now);
+			if (g->nr_queued)
+				ioband_held_in(dg, g, ioband_floor(dg, g));
+		} else if (!any || (s64)(tag - first) < 0) {
+			first = tag;
+			any = true;
+		}
+	}
+	if (any)
+		ioband_dispatch_at(dg, first);
+}
+
+/*
+ * Reservations (range-bw min): the group in the backlog whose reservation
+ * is due (its tag not after @now) and earliest, or NULL.  O(floors).
+ */
+static struct ioband_group *ioband_due(struct ioband_devgroup *dg, u64 now)
+{
+	struct ioband_group *g, *best = NULL;
+	u64 best_tag = 0;
+
+	list_for_each_entry(g, &dg->floors, fnode) {
+		u64 tag = atomic64_read(&g->rtag);
+
+		if (!ioband_min_rate(dg, g) || !ioband_pace_open(tag, now))
+			continue;
+		if (!best || (s64)(tag - best_tag) < 0) {
+			best = g;
+			best_tag = tag;
+		}
+	}
+	return best;
+}
+
+/*
+ * The slots kept free for the active groups that hold nothing and lag
+ * @head, the start tag of the head of the backlog (ioband_habit_reserve());
+ * groups whose grace is over leave the list.
+ */
+static u32 ioband_reserved(struct ioband_devgroup *dg, u64 now, u64 head)
+{
+	u32 limit = READ_ONCE(dg->io_limit);
+	u64 token = READ_ONCE(dg->token_base);
+	u64 vnow = atomic64_read(&dg->vnow);
+	u64 grace = READ_ONCE(dg->grace_ns);
+	u64 wsum = dg->heap_wsum;
+	struct ioband_group *g, *n;
+	u32 r = 0;
+
+	if (list_empty(&dg->reservers))
+		return 0;
+	list_for_each_entry_safe(g, n, &dg->reservers, rnode) {
+		if (refcount_read(&g->ref) == 1 &&
+		    now - READ_ONCE(g->last_done_ns) >= grace) {
+			ioband_rsv_del(g);	/* it stopped */
+			continue;
+		}
+		wsum += ioband_weight(dg, g);
+	}
+	list_for_each_entry(g, &dg->reservers, rnode) {
+		u32 w = ioband_weight(dg, g);
+
+		if (ioband_lagging(atomic64_read(&g->vtime),
+				   ioband_vt_floor(vnow, token, w), head,
+				   READ_ONCE(g->vcost)))
+			r += ioband_habit_reserve(&g->habit, limit, w, wsum,
+						  refcount_read(&g->ref) - 1,
+						  grace);
+	}
+	return r;
+}
+
+/*
+ * The group the dispatcher serves next: one whose reservation is due
+ * (range-bw; *@for_rsv is set), else the head of the backlog, @head; but
+ * after IOBAND_RSV_RUN dispatches for reservations of others in a row, the
+ * head once.
+ */
+static struct ioband_group *ioband_pick(struct ioband_devgroup *dg, u64 now,
+					struct ioband_group *head, bool *for_rsv)
+{
+	struct ioband_group *g;
+
+	*for_rsv = false;
+	if (list_empty(&dg->floors))
+		return head;
+	g = ioband_due(dg, now);
+	if (!g || (g != head && dg->rsv_run >= IOBAND_RSV_RUN)) {
+		dg->rsv_run = 0;
+		return head;
+	}
+	if (g != head)
+		dg->rsv_run++;
+	*for_rsv = true;
+	return g;
+}
+
+/*
+ * Dispatch held bios, smallest start tag first (reservations that are due
+ * before that), while there is room in flight beside the slots reserved
+ * for groups with think time; a group over its limit leaves the backlog
+ * until the limit opens.  The bios go to @out, for the caller to submit
+ * without qlock.
+ */
+static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
+{
+	u64 now = ktime_get_ns();
+	u32 limit = READ_ONCE(dg->io_limit);
+	u32 rsv = U32_MAX;		/* not computed yet */
+	struct ioband_entity *e;
+
+	lockdep_assert_held(&dg->qlock);
+
+	if (!list_empty(&dg->throttled))
+		ioband_unthrottle(dg, now);
+	while ((e = ioband_wfq_first(&dg->wfq))) {
+		struct ioband_group *g = container_of(e, struct ioband_group, ent);
+		struct ioband_bio *pb;
+		struct bio *bio;
+		bool for_rsv;
+		u64 cost;
+
+		if (atomic_read(&dg->inflight) >= limit)
+			break;
+		/* The device group's own limit: all wait for it. */
+		if (!ioband_dg_open(dg, now)) {
+			ioband_dispatch_at(dg, ioband_dg_opens(dg));
+			break;
+		}
+		/*
+		 * Again only when a group joined the reservers: the head's tag
+		 * only grows, lagging groups stay so.
+		 */
+		if (rsv == U32_MAX)
+			rsv = ioband_reserved(dg, now, e->vtime);
+		if (rsv && atomic_read(&dg->inflight) + rsv >= limit) {
+			ioband_dispatch_at(dg, now + READ_ONCE(dg->grace_ns) / 2);
+			break;
+		}
+		g = ioband_pick(dg, now, g, &for_rsv);
+		e = &g->ent;
+		bio = bio_list_peek(&g->queue);
+		pb = dm_per_bio_data(bio, sizeof(*pb));
+		cost = ioband_bio_cost(dg, bio);
+		if (!ioband_limit_take(dg, g, now, pb->queued_ns, bio, false)) {
+			ioband_throttle(dg, g, now);
+			ioband_dispatch_at(dg, ioband_limit_opens(dg, g));
+			continue;
+		}
+		bio_list_pop(&g->queue);
+		WRITE_ONCE(g->nr_queued, g->nr_queued - 1);
+		atomic_dec(&dg->queued);
+		/*
+		 * For its reservation, or by weight: one or the other pays.
+		 * For a reservation the heap key stays: g->vtime may be below
+		 * it (the key was raised to the floor when g entered the
+		 * backlog), and a key must only grow in place.
+		 */
+		if (for_rsv) {
+			ioband_rsv_take(dg, g, now, pb->queued_ns, bio);
+			WRITE_ONCE(g->rsv_sectors,
+				   g->rsv_sectors + bio_sectors(bio));
+		} else {
+			ioband_charge(dg, g, cost);
+		}
+		ioband_wfq_dispatched(&dg->wfq, e,
+				      for_rsv ? e->vtime : atomic64_read(&g->vtime),
+				      g->nr_queued);
+		if (!g->nr_queued) {
+			/* it may now reserve slots for its next bios */
+			ioband_held_out(dg, g);
+			ioband_rsv_add(dg, g);
+			rsv = U32_MAX;
+		}
+		atomic_inc(&dg->inflight);
+
+		ioband_issued(dg, g, pb, bio, now);
+		this_cpu_add(g->stats->wait_ns, now - pb->queued_ns);
+		bio_list_add(out, bio);
+	}
+}
+
+void ioband_submit_list(struct bio_list *list)
+{
+	struct bio *bio;
+
+	while ((bio = bio_list_pop(list)))
+		dm_submit_bio_remap(bio, NULL);
+}
+
+static void ioband_arm_watchdog(struct ioband_devgroup *dg)
+{
+	if (atomic_read(&dg->queued) && !timer_pending(&dg->watchdog) &&
+	    !READ_ONCE(dg->dying))
+		mod_timer(&dg->watchdog, jiffies + IOBAND_WATCHDOG);
+}
+
+void ioband_dispatch_work(struct work_struct *ws)
+{
+	struct ioband_devgroup *dg =
+		container_of(ws, struct ioband_devgroup, dispatch_work);
+	struct bio_list list = BIO_EMPTY_LIST;
+
+	spin_lock_irq(&dg->qlock);
+	ioband_dispatch(dg, &list);
+	spin_unlock_irq(&dg->qlock);
+	ioband_submit_list(&list);
+	ioband_arm_watchdog(dg);
+}
+
+/* A bio of @g is mapped (not refused): count it for status. */
+static void ioband_count(struct ioband_group *g, int dir, unsigned int sectors)
+{
+	this_cpu_inc(g->stats->ios[dir]);
+	this_cpu_add(g->stats->sectors[dir], sectors);
+}
+
+/*
+ * A bio of @g arrives: the time since its last completion, if none came in
+ * between, is how long it thought (a long pause counts as 50 ms).  Returns
+ * the clock read, for the fast path's ioband_issued().
+ */
+static u64 ioband_think(struct ioband_group *g)
+{
+	u64 now = ktime_get_ns();
+	u64 done = READ_ONCE(g->last_done_ns);
+
+	if (done > READ_ONCE(g->last_submit_ns))
+		ioband_habit_submit(&g->habit,
+				    min(now - done, 2 * IOBAND_GRACE_MAX_NS));
+	WRITE_ONCE(g->last_submit_ns, now);
+	return now;
+}
+
+int ioband_map(struct dm_target *ti, struct bio *bio)
+{
+	struct ioband_target *t = ti->private;
+	struct ioband_devgroup *dg = t->dg;
+	struct ioband_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
+	struct bio_list list = BIO_EMPTY_LIST;
+	unsigned int sectors = bio_sectors(bio);
+	int dir = bio_data_dir(bio);
+	struct ioband_group *g;
+	unsigned long flags;
+	u64 now, cost;
+
+	pb->counted = false;
+	bio_set_dev(bio, t->dev->bdev);
+	if (sectors)
+		bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
+
+	/*
+	 * An empty flush carries no data: nothing to charge.  It need not
+	 * wait for held writes either: a flush covers writes that completed
+	 * before it was issued, and held ones have not.
+	 */
+	if (!sectors && op_is_flush(bio->bi_opf))
+		return DM_MAPIO_REMAPPED;
+
+	rcu_read_lock();
+	g = ioband_classify(t, bio);
+	now = ioband_think(g);
+	cost = ioband_bio_cost(dg, bio);
+
+	/* Urgent: past its limit too, which it pays for later. */
+	if (bio->bi_opf & IOBAND_REQ_URGENT) {
+		atomic_inc(&dg->inflight);
+		ioband_limit_take(dg, g, now, now, bio, true);
+		goto issue;
+	}
+
+	/*
+	 * Fast path: nothing held but by groups over their limit (they may
+	 * not send anyway), room in flight, within its own limit.
+	 */
+	if (!ioband_held_eligible(dg) || READ_ONCE(t->draining)) {
+		bool drain = READ_ONCE(t->draining);
+
+		if ((atomic_inc_return(&dg->inflight) <= READ_ONCE(dg->io_limit) ||
+		     drain) && ioband_limit_take(dg, g, now, now, bio, drain))
+			goto issue;
+		atomic_dec(&dg->inflight);
+	}
+
+	/* Not counted: the caller retries it without REQ_NOWAIT. */
+	if (bio->bi_opf & REQ_NOWAIT) {
+		rcu_read_unlock();
+		bio_wouldblock_error(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+
+	/* Slow path: hold the bio on its group's FIFO and dispatch in order. */
+	spin_lock_irqsave(&dg->qlock, flags);
+	/*
+	 * presuspend sets draining under qlock and then releases what is
+	 * held: a bio must not be held after it did (as in dm-delay's
+	 * delay_bio()).
+	 */
+	if (READ_ONCE(t->draining)) {
+		spin_unlock_irqrestore(&dg->qlock, flags);
+		atomic_inc(&dg->inflight);
+		ioband_limit_take(dg, g, now, now, bio, true);
+		goto issue;
+	}
+	/* Detached since classify(): nothing is held on it any more. */
+	if (g->detached)
+		g = &t->default_group;
+	/* Under qlock, so that presuspend's and dispatch's clock is later. */
+	pb->queued_ns = ktime_get_ns();
+	ioband_count(g, dir, sectors);
+	this_cpu_inc(g->stats->delayed[dir]);
+	bio_list_add(&g->queue, bio);
+	WRITE_ONCE(g->nr_queued, g->nr_queued + 1);
+	if (!dg->depth_held)
+		WRITE_ONCE(dg->depth_held, true);	/* the bound binds */
+	if (g->nr_queued == 1)
+		ioband_held_in(dg, g, ioband_floor(dg, g));
+	atomic_inc(&dg->queued);
+	/* after queued: a reader in between sees one more, not one fewer */
+	if (g->throttled)
+		atomic_inc(&dg->tqueued);
+	/* Pairs with ioband_end_io(): one of us sees the other's update. */
+	smp_mb__after_atomic();
+	ioband_dispatch(dg, &list);
+	spin_unlock_irqrestore(&dg->qlock, flags);
+	rcu_read_unlock();
+
+	/* Inside map() these are only queued on current->bio_list. */
+	ioband_submit_list(&list);
+	ioband_arm_watchdog(dg);
+	return DM_MAPIO_SUBMITTED;
+
+issue:
+	ioband_count(g, dir, sectors);
+	ioband_charge(dg, g, cost);
+	ioband_issued(dg, g, pb, bio, now);
+	rcu_read_unlock();
+	return DM_MAPIO_REMAPPED;
+}
+
+/*
+ * End of a depth period: the counters' increase since the last one goes to
+ * the controller, whose bound becomes the effective io_limit.  A period
+ * lasts IOBAND_DEPTH_PERIOD_NS and IOBAND_DEPTH_MIN_SAMPLES completions;
+ * one that lasted over a second without holding anything back was mostly
+ * idle and teaches nothing (its rate would mislead the probes): dropped.
+ * Caller holds depth_busy.
+ */
+static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
+{
+	struct ioband_depth_period p = { .len_ns = now - dg->period_start };
+	struct ioband_depth_pcpu sum;
+	u64 n = 0;
+	u32 old, lim;
+	int b;
+
+	ioband_depth_sum(dg, &sum);
+	for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++) {
+		p.nr[b] = sum.nr[b] - dg->dsnap.nr[b];
+		p.lat_ns[b] = sum.lat_ns[b] - dg->dsnap.lat_ns[b];
+		n += p.nr[b];
+	}
+	if (n < IOBAND_DEPTH_MIN_SAMPLES)
+		return;			/* the period goes on */
+	p.held = READ_ONCE(dg->depth_held) || atomic_read(&dg->queued);
+	dg->dsnap = sum;
+	WRITE_ONCE(dg->depth_held, false);
+	WRITE_ONCE(dg->period_start, now);
+	if (READ_ONCE(dg->io_limit_cfg))
+		return;			/* made fixed meanwhile */
+	if (!p.held && p.len_ns > 20 * IOBAND_DEPTH_PERIOD_NS)
+		return;
+	old = READ_ONCE(dg->io_limit);
+	lim = ioband_depth_update(&dg->depth, &p);
+	WRITE_ONCE(dg->grace_ns,
+		   clamp(ioband_depth_base_ns(&dg->depth) / 2, IOBAND_GRACE_NS,
+			 IOBAND_GRACE_MAX_NS));
+	if (lim != old)
+		ioband_apply_limit(dg, lim);
+	if (lim > old && atomic_read(&dg->queued))
+		queue_work(ioband_wq, &dg->dispatch_work);
+}
+
+/* A timed bio completed: count it; end the period if it is over. */
+static void ioband_depth_done(struct ioband_devgroup *dg,
+			      struct ioband_bio *pb, u64 now)
+{
+	this_cpu_inc(dg->dstat->nr[pb->bucket]);
+	this_cpu_add(dg->dstat->lat_ns[pb->bucket], now - pb->issued_ns);
+	if (now - READ_ONCE(dg->period_start) < IOBAND_DEPTH_PERIOD_NS)
+		return;
+	if (test_and_set_bit_lock(0, &dg->depth_busy))
+		return;			/* another completion does it */
+	ioband_depth_period_end(dg, now);
+	ioband_depth_unlock(dg);
+}
+
+int ioband_end_io(struct dm_target *ti, struct bio *bio,
+		  blk_status_t *error)
+{
+	struct ioband_target *t = ti->private;
+	struct ioband_devgroup *dg = t->dg;
+	struct ioband_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
+	struct ioband_group *g = pb->g;
+	unsigned long flags;
+	u64 now;
+	int left;
+
+	if (!pb->counted)
+		return DM_ENDIO_DONE;
+	now = ktime_get_ns();
+	if (pb->issued_ns)
+		ioband_depth_done(dg, pb, now);
+
+	/*
+	 * Think time: g holds nothing while others wait; it may keep slots
+	 * free for its next bios (ioband_reserved()).  The put is the last
+	 * use of g: a detached group may be freed once its last bio drops
+	 * its reference.
+	 */
+	WRITE_ONCE(g->last_done_ns, now);
+	if (!READ_ONCE(g->detached)) {
+		/* in flight after this one: all references but two */
+		ioband_habit_done(&g->habit, refcount_read(&g->ref) - 2);
+		if (atomic_read(&dg->queued) && !READ_ONCE(g->reserving) &&
+		    !READ_ONCE(g->nr_queued)) {
+			spin_lock_irqsave(&dg->qlock, flags);
+			ioband_rsv_add(dg, g);
+			spin_unlock_irqrestore(&dg->qlock, flags);
+		}
+	}
+	ioband_group_put(g);
+	left = atomic_dec_return(&dg->inflight);
+	/* throttled groups' bios wait for their timer (or the watchdog) */
+	if (ioband_held_eligible(dg) && left <= ioband_low_water(dg))
+		queue_work(ioband_wq, &dg->dispatch_work);
+	return DM_ENDIO_DONE;
+}
+
+bool ioband_entity_of(struct ioband_entity *e, const void *t)
+{
+	return container_of(e, struct ioband_group, ent)->t == t;
+}
+
+/* Send all of @g's held bios to @list, past its limit.  Under qlock. */
+void ioband_release_held(struct ioband_devgroup *dg,
+			 struct ioband_group *g, u64 now,
+			 struct bio_list *list)
+{
+	struct bio *bio;
+
+	while ((bio = bio_list_pop(&g->queue))) {
+		struct ioband_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
+		u64 cost = ioband_bio_cost(dg, bio);
+
+		atomic_dec(&dg->queued);
+		atomic_inc(&dg->inflight);
+		ioband_limit_take(dg, g, now, now, bio, true);
+		ioband_charge(dg, g, cost);
+		ioband_issued(dg, g, pb, bio, now);
+		this_cpu_add(g->stats->wait_ns, now - pb->queued_ns);
+		bio_list_add(list, bio);
+	}
+	WRITE_ONCE(g->nr_queued, 0);
+}
