@@ -610,6 +610,34 @@ static unsigned long long total_weight(const struct iob_table *t, const struct d
 	return w ? w : 1;
 }
 
+/* "options" as the table has them, and each of r=, l=, b= by name. */
+static void limits_json(json_object *go, const struct iob_limits *l)
+{
+	char b[IOB_RATE_STR_MAX], *o;
+
+	if (!iob_limits_any(l))
+		return;
+	o = iob_limits_format(l);
+	json_object_object_add(go, "options", json_object_new_string(o + 1));
+	free(o);
+	if (l->rsv.rate) {
+		iob_rate_format(&l->rsv, b, sizeof(b));
+		json_object_object_add(go, "reservation", json_object_new_string(b));
+	}
+	if (l->lim.rate) {
+		iob_rate_format(&l->lim, b, sizeof(b));
+		json_object_object_add(go, "limit", json_object_new_string(b));
+	}
+	if (l->burst.rate) {
+		json_object *bo = json_object_new_object();
+
+		iob_rate_format(&l->burst, b, sizeof(b));
+		json_object_object_add(bo, "rate", json_object_new_string(b));
+		json_object_object_add(bo, "seconds", json_object_new_int(l->burst_secs));
+		json_object_object_add(go, "burst", bo);
+	}
+}
+
 static json_object *status_json(const struct devstat *s, size_t n, const char *only)
 {
 	json_object *root = json_object_new_object(), *devs = json_object_new_array();
@@ -666,14 +694,15 @@ static json_object *status_json(const struct devstat *s, size_t n, const char *o
 			} else {
 				const struct iob_group *tg = g->id == IOB_DEFAULT_GROUP ? NULL :
 					iob_table_group(&s[i].t, (uint64_t)g->id);
-				const char *opts = tg ? tg->opts : s[i].t.default_opts;
+				const struct iob_limits *l = tg ? &tg->lim : &s[i].t.default_lim;
 
 				json_object_object_add(go, "weight", json_object_new_int(w));
 				json_object_object_add(go, "target_share",
 					json_object_new_double(round(1000.0 * w / total_weight(&s[i].t, s, n)) / 1000.0));
-				if (*opts)	/* ",r=...,l=..." as the table has them */
-					json_object_object_add(go, "options", json_object_new_string(opts + 1));
+				limits_json(go, l);
 				if (s[i].s.has_limits) {
+					if (g->rsv != IOB_RSV_UNKNOWN)
+						json_object_object_add(go, "rsv", json_object_new_string(iob_rsv_name(g->rsv)));
 					json_object_object_add(go, "rsv_lag_us", json_object_new_uint64(g->rsv_lag_us));
 					json_object_object_add(go, "limited_us", json_object_new_uint64(g->limited_us));
 				}
