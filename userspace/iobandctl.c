@@ -1283,18 +1283,23 @@ static const struct cmd cmds[] = {
 	{ "group remove", "NAME ID", 2, 2, { NULL }, cmd_group_remove,
 	  "Detach group ID from NAME; its I/O goes to the default group." },
 	{ "status", "[NAME] [--json]", 0, 1, { "json" }, cmd_status,
-	  "Show every ioband device (or NAME): table, groups, weights, counters." },
+	  "Show every ioband device (or NAME): table, groups, weights, reservations,\n"
+	  "limits and bursts, counters." },
 	{ "top", "[NAME...] [--interval SECS] [--count N]", 0, -1, { "interval=", "count=" }, cmd_top,
 	  "Live per-group view, refreshed every --interval seconds (1): IOPS, MB/s,\n"
 	  "the share of the device group's work each group got against its target\n"
-	  "(its weight among the groups that were busy), and queued bios. --count\n"
-	  "stops after N refreshes." },
+	  "(its weight among the groups that were busy), queued bios, and whether\n"
+	  "its reservation is met, how much of the interval its limit held it back,\n"
+	  "its r=, l=, b=. --count stops after N refreshes." },
 	{ "apply", "FILE [--dry-run [--json]] [--quiet]", 1, 1, { "dry-run", "json", "quiet" }, cmd_apply,
 	  "Bring the host to the state FILE describes (see HOST FILE in iobandctl(8)):\n"
 	  "only what differs changes; nothing changes when FILE is invalid; a failure\n"
-	  "midway undoes what this run did. --dry-run prints the plan." },
+	  "midway undoes what this run did. --dry-run prints the plan. Warns when a\n"
+	  "device group without a declared capacity has reservations above the IOPS\n"
+	  "its status suggests (an estimate)." },
 	{ "check", "FILE", 1, 1, { NULL }, cmd_check,
-	  "Validate a host file without looking at the system." },
+	  "Validate a host file without looking at the system (min, max, burst, and\n"
+	  "reservations against each device group's declared capacity too)." },
 	{ "cgroup create", "PATH [PID...]", 1, -1, { NULL }, cmd_cgroup_create,
 	  "Create cgroup v2 group PATH (relative to the cgroup root) with the io\n"
 	  "controller, move PIDs into it, print its id." },
