@@ -72,10 +72,10 @@ static int limit_msg(const char *dev, const uint64_t *id, const char *verb,
 }
 
 /*
- * From FROM to TO: first drop a burst that is going or that the new limit
+ * From FROM to TO: first drop a burst that is going, or that the new limit
  * would not stay under; then the reservation and the limit, the one first
  * that keeps the reservation under the limit (TO has it so, and FROM);
- * then the new burst.
+ * then the new burst, if it differs.
  */
 int group_set_limits(const char *dev, const uint64_t *id, const struct iob_limits *from,
 		     const struct iob_limits *to, struct iob_limits *at)
@@ -83,12 +83,15 @@ int group_set_limits(const char *dev, const uint64_t *id, const struct iob_limit
 	const struct iob_rate none = { 0, false };
 	bool burst_same = iob_rate_eq(&from->burst, &to->burst) &&
 			  (!to->burst.rate || from->burst_secs == to->burst_secs);
-	bool lim_same = iob_rate_eq(&from->lim, &to->lim);
+	/* The old burst may stay while the limit changes (TO is valid). */
+	bool under = burst_same || iob_rate_eq(&from->lim, &to->lim) ||
+		     (to->lim.rate && to->lim.iops == from->burst.iops &&
+		      to->lim.rate < from->burst.rate);
 	bool rsv_first;
 	int r, k;
 
 	*at = *from;
-	if (at->burst.rate && (!burst_same || !lim_same)) {
+	if (at->burst.rate && (!to->burst.rate || !under)) {
 		r = limit_msg(dev, id, "burst", &none, 0);
 		if (r)
 			return r;

@@ -310,10 +310,32 @@ static char *take_log(void)
 		free(l_);                                 \
 	} while (0)
 
+/* base with web1's own disk given KEYS (min, max, burst lines) */
+static char *own_limits(const char *keys)
+{
+	static const char own[] = "        device-group: ssd0\n        weight: 200\n";
+	char *k = xasprintf("%s%s", own, keys), *y = edit(own, k);
+
+	free(k);
+	return y;
+}
+
+/* Apply web1's own disk with KEYS: the fake must have had exactly WANT. */
+static void limits_step(const char *keys, const char *want)
+{
+	char *y = own_limits(keys);
+
+	CHECK(apply(y) == EX_OK);
+	EXPECT_LOG(want);
+	EXPECT_PLAN(y, "nothing to do\n");
+	free(y);
+}
+
+#define WR "ioband-web1-root: "
+
 /* min, max, burst: in new tables, changed live in a safe order, removed. */
 static void test_limits(void)
 {
-	static const char own[] = "        device-group: ssd0\n        weight: 200\n";
 	char *y, *s, *e;
 	uint64_t id1;
 
@@ -321,33 +343,33 @@ static void test_limits(void)
 	CHECK(cgroup_id("machine.slice/web1", &id1) == 0);
 	free(take_log());
 
-	y = edit(own, "        device-group: ssd0\n        weight: 200\n        min: 500iops\n        max: 2000iops\n        burst: 4000iops/10\n");
+	y = own_limits("        min: 500iops\n        max: 2000iops\n        burst: 4000iops/10\n");
 	EXPECT_PLAN(y, "limits ioband-web1-root default group r=500iops,l=2000iops,b=4000iops/10 (was none)\n");
-	CHECK(apply(y) == EX_OK);
-	EXPECT_LOG("ioband-web1-root: reserve 500iops\nioband-web1-root: limit 2000iops\nioband-web1-root: burst 4000iops/10\n");
-	EXPECT_PLAN(y, "nothing to do\n");
+	free(y);
+	limits_step("        min: 500iops\n        max: 2000iops\n        burst: 4000iops/10\n",
+		    WR "reserve 500iops\n" WR "limit 2000iops\n" WR "burst 4000iops/10\n");
 	s = dump_devices();
 	CHECK(strstr(s, "ioband-web1-root IOBAND-apply-ioband-web1-root 254:1 ssd0 0 0 none weight 0 :200,r=500iops,l=2000iops,b=4000iops/10\n") != NULL);
 	free(s);
-	free(y);
-
 	/* Up: the limit before the reservation that would exceed the old one. */
-	y = edit(own, "        device-group: ssd0\n        weight: 200\n        min: 3000iops\n        max: 5000iops\n        burst: 8000iops/30\n");
-	CHECK(apply(y) == EX_OK);
-	EXPECT_LOG("ioband-web1-root: burst 0\nioband-web1-root: limit 5000iops\nioband-web1-root: reserve 3000iops\nioband-web1-root: burst 8000iops/30\n");
-	free(y);
-	/* Down, and the burst's seconds alone. */
-	y = edit(own, "        device-group: ssd0\n        weight: 200\n        min: 100iops\n        max: 1000iops\n        burst: 8000iops/30\n");
-	CHECK(apply(y) == EX_OK);
-	EXPECT_LOG("ioband-web1-root: burst 0\nioband-web1-root: reserve 100iops\nioband-web1-root: limit 1000iops\nioband-web1-root: burst 8000iops/30\n");
-	free(y);
-	y = edit(own, "        device-group: ssd0\n        weight: 200\n        min: 100iops\n        max: 1000iops\n        burst: 8000iops/60\n");
+	limits_step("        min: 3000iops\n        max: 5000iops\n        burst: 8000iops/30\n",
+		    WR "burst 0\n" WR "limit 5000iops\n" WR "reserve 3000iops\n" WR "burst 8000iops/30\n");
+	/* Down, under the same burst: it stays; then its seconds alone. */
+	limits_step("        min: 100iops\n        max: 1000iops\n        burst: 8000iops/30\n",
+		    WR "reserve 100iops\n" WR "limit 1000iops\n");
+	y = own_limits("        min: 100iops\n        max: 1000iops\n        burst: 8000iops/60\n");
 	EXPECT_PLAN(y, "limits ioband-web1-root default group r=100iops,l=1000iops,b=8000iops/60 (was r=100iops,l=1000iops,b=8000iops/30)\n");
-	CHECK(apply(y) == EX_OK);
-	EXPECT_LOG("ioband-web1-root: burst 0\nioband-web1-root: burst 8000iops/60\n");
 	free(y);
+	limits_step("        min: 100iops\n        max: 1000iops\n        burst: 8000iops/60\n",
+		    WR "burst 8000iops/60\n");
+	/* A new burst over a limit that stays under the old one: no gap. */
+	limits_step("        min: 100iops\n        max: 1500iops\n        burst: 3000iops/60\n",
+		    WR "limit 1500iops\n" WR "burst 3000iops/60\n");
+	/* A limit above the old burst: the burst goes first. */
+	limits_step("        min: 100iops\n        max: 5000iops\n        burst: 8000iops/60\n",
+		    WR "burst 0\n" WR "limit 5000iops\n" WR "burst 8000iops/60\n");
 	/* A failure midway (the second message) goes back to where it was. */
-	y = edit(own, "        device-group: ssd0\n        weight: 200\n        min: 1m\n        max: 20m\n");
+	y = own_limits("        min: 1m\n        max: 20m\n");
 	s = dump_devices();
 	setenv("IOBAND_FAIL_AT", "2", 1);
 	bk_fail_reset();
@@ -357,14 +379,11 @@ static void test_limits(void)
 	CHECK_STR(e, s);
 	free(e);
 	free(s);
+	free(y);
 	free(take_log());
 	/* Another unit, bytes as written or as the module prints them. */
-	free(y);
-	y = edit(own, "        device-group: ssd0\n        weight: 200\n        min: 1048576\n        max: 20480k\n");
-	CHECK(apply(y) == EX_OK);
-	EXPECT_LOG("ioband-web1-root: burst 0\nioband-web1-root: reserve 1m\nioband-web1-root: limit 20m\n");
-	EXPECT_PLAN(y, "nothing to do\n");
-	free(y);
+	limits_step("        min: 1048576\n        max: 20480k\n",
+		    WR "burst 0\n" WR "reserve 1m\n" WR "limit 20m\n");
 	/* Gone from the file: removed (0). */
 	CHECK(apply(base) == EX_OK);
 	EXPECT_LOG("ioband-web1-root: reserve 0\nioband-web1-root: limit 0\n");
