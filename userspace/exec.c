@@ -72,12 +72,15 @@ static int limit_msg(const char *dev, const uint64_t *id, const char *verb,
 }
 
 /*
- * From FROM to TO: first drop a burst that is going, or that the new limit
- * would not stay under; then the reservation and the limit, the one first
- * that keeps the reservation under the limit (TO has it so, and FROM);
- * then the new burst, if it differs.
+ * The messages that take a group of DEV (ID NULL: the default group) from
+ * limits FROM to TO, in an order the module accepts at every step: first
+ * drop a burst that is going, or that the new limit would not stay under;
+ * then the reservation and the limit, the one first that keeps the
+ * reservation under the limit (TO has it so, and FROM); then the new
+ * burst, if it differs.  *AT: the limits reached (on failure, where to go
+ * back from).
  */
-int group_set_limits(const char *dev, const uint64_t *id, const struct iob_limits *from,
+static int group_set_limits(const char *dev, const uint64_t *id, const struct iob_limits *from,
 		     const struct iob_limits *to, struct iob_limits *at)
 {
 	const struct iob_rate none = { 0, false };

@@ -117,15 +117,6 @@ char *plan_json(const struct plan *p);
 /* The ioband-tc arguments the host file asks for (without the program). */
 void net_args(const struct host_cfg *cfg, struct strv *args);
 
-/*
- * The messages that take a group of DEV from limits FROM to TO, in an order
- * the module accepts at every step (reservation never above the limit, a
- * burst only above it); ID NULL: the default group.  On failure *AT holds
- * the limits reached, so that the caller can go back from there.
- */
-int group_set_limits(const char *dev, const uint64_t *id, const struct iob_limits *from,
-		     const struct iob_limits *to, struct iob_limits *at);
-
 /* 0, or EX_ROLLEDBACK / EX_FAIL (rollback failed too). */
 int plan_execute(const struct plan *p);
 
