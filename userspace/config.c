@@ -411,6 +411,78 @@ const char *size_problem(const char *s)
 	return NULL;
 }
 
+const char *iob_rate_problem(const char *s)
+{
+	struct iob_rate r;
+	size_t n = strspn(s, "0123456789");
+	const char *u = s + n;
+
+	if (!iob_rate_parse(s, &r))
+		return NULL;
+	if (!n || (*u && strcmp(u, "iops") && strcmp(u, "k") && strcmp(u, "m") && strcmp(u, "g")))
+		return "must be a rate: <n>iops, or bytes/s as <n>, <n>k, <n>m or <n>g (e.g. 500iops, 20m)";
+	if (!strcmp(u, "iops"))
+		return "must be at most 100000000iops";
+	if (!*u && n <= 4 && strtoul(s, NULL, 10) < IOB_RATE_BYTES_MIN)
+		return "must be at least 1k bytes/s (1024), or 0 for none";
+	return "must be at most 1024g bytes/s (2^40)";
+}
+
+int limits_parse(const char *min, const char *max, const char *burst, struct iob_limits *l,
+		 const char **key, char **why)
+{
+	const char *const vals[3] = { min, max, burst };
+	static const char *const keys[3] = { "min", "max", "burst" };
+	struct iob_rate *dst[3] = { &l->rsv, &l->lim, &l->burst };
+	char rb[IOB_RATE_STR_MAX], lb[IOB_RATE_STR_MAX];
+	const char *p;
+	int i;
+
+	memset(l, 0, sizeof(*l));
+	*why = NULL;
+	for (i = 0; i < 2; i++) {
+		*key = keys[i];
+		if (vals[i] && (p = iob_rate_problem(vals[i]))) {
+			*why = xasprintf("\"%s\": %s", vals[i], p);
+			return -EINVAL;
+		}
+		if (vals[i])
+			iob_rate_parse(vals[i], dst[i]);
+	}
+	*key = "burst";
+	if (burst && iob_burst_parse(burst, &l->burst, &l->burst_secs)) {
+		const char *slash = strchr(burst, '/');
+		char *r = slash ? xstrndup(burst, (size_t)(slash - burst)) : NULL;
+		uint64_t secs;
+
+		if (!slash)
+			p = "must be <rate>/<seconds> (e.g. 2000iops/10, 40m/30)";
+		else if ((p = iob_rate_problem(r)))
+			;
+		else if (!strcmp(r, "0"))
+			p = "the rate must not be 0 (leave burst out for none)";
+		else if (parse_u64_range(slash + 1, 1, IOB_BURST_SECS_MAX, &secs))
+			p = "the seconds must be 1..3600";
+		free(r);
+		*why = xasprintf("\"%s\": %s", burst, p ? p : "malformed");
+		return -EINVAL;
+	}
+	if (!iob_limits_problem(l, key))
+		return 0;
+	iob_rate_format(&l->rsv, rb, sizeof(rb));
+	iob_rate_format(&l->lim, lb, sizeof(lb));
+	if (!strcmp(*key, "min"))
+		*why = xasprintf("%s is above max %s", rb, lb);
+	else if (!l->lim.rate)
+		*why = xasprintf("needs max (a burst lets the group go above its limit)");
+	else if (l->burst.iops != l->lim.iops)
+		*why = xasprintf("\"%s\" is in %s, max %s in %s: give both in the same unit", burst,
+				 l->burst.iops ? "iops" : "bytes/s", lb, l->lim.iops ? "iops" : "bytes/s");
+	else
+		*why = xasprintf("\"%s\": the rate must be above max %s", burst, lb);
+	return -EINVAL;
+}
+
 static int get_rate(struct pctx *c, node_t *n, const char *field, char **out)
 {
 	const char *why;
@@ -461,13 +533,51 @@ static int walk_seq(struct pctx *c, node_t *n, const char *field,
 	return 0;
 }
 
+/* One value, or a list of them: fn on each. */
+static int walk_one_or_seq(struct pctx *c, node_t *n, const char *field,
+			   int (*fn)(struct pctx *, node_t *, const char *, void *), void *arg)
+{
+	return n->type == YAML_SEQUENCE_NODE ? walk_seq(c, n, field, fn, arg) : fn(c, n, field, arg);
+}
+
 /* ---------------------------------------------------------------- entries */
+
+/* One capacity rate: IOPS or bytes/s, each kind once. */
+static int parse_capacity(struct pctx *c, node_t *n, const char *field, void *arg)
+{
+	struct cfg_devgroup *dg = arg;
+	const char *s = scalar(n), *why;
+	struct iob_rate r, *dst;
+
+	if (!s || is_null(n)) {
+		perr(c, n, field, "must be a rate (e.g. 20000iops, 400m) or a list of one in iops and one in bytes/s");
+		return -EINVAL;
+	}
+	if ((why = iob_rate_problem(s))) {
+		perr(c, n, field, "\"%s\": %s", s, why);
+		return -EINVAL;
+	}
+	iob_rate_parse(s, &r);
+	if (!r.rate) {
+		perr(c, n, field, "\"%s\": must not be 0 (leave capacity out when unknown)", s);
+		return -EINVAL;
+	}
+	dst = r.iops ? &dg->cap_iops : &dg->cap_bytes;
+	if (dst->rate) {
+		perr(c, n, field, "\"%s\": a capacity in %s is given already", s,
+		     r.iops ? "iops" : "bytes/s");
+		return -EINVAL;
+	}
+	*dst = r;
+	return 0;
+}
 
 static int parse_dg(struct pctx *c, node_t *n, const char *field, void *arg)
 {
 	struct host_cfg *cfg = arg;
 	struct field f[] = {
-		{ .key = "id" }, { .key = "policy" }, { .key = "io-throttle" }, { .key = "io-limit" }, { .key = "token-base" }, { .key = NULL },
+		{ .key = "id" }, { .key = "policy" }, { .key = "io-throttle" }, { .key = "io-limit" }, { .key = "token-base" },
+		{ .key = "capacity" }, { .key = NULL },
 	};
 	struct cfg_devgroup *dg;
 	node_t *v;
@@ -519,6 +629,12 @@ static int parse_dg(struct pctx *c, node_t *n, const char *field, void *arg)
 	fp = fpath(field, "token-base");
 	if ((v = fval(f, "token-base")) && get_uint(c, v, fp, 0, IOB_TOKEN_MAX, &dg->token_base))
 		goto out;
+	free(fp);
+	fp = fpath(field, "capacity");
+	if ((v = fval(f, "capacity"))) {
+		if (walk_one_or_seq(c, v, fp, parse_capacity, dg))
+			goto out;
+	}
 	r = 0;
 out:
 	free(fp);
@@ -598,12 +714,14 @@ static int parse_disk(struct pctx *c, node_t *n, const char *field, void *arg)
 	struct cfg_guest *g = arg;
 	struct field f[] = {
 		{ .key = "name" }, { .key = "device" }, { .key = "device-group" }, { .key = "ioband" }, { .key = "group" },
-		{ .key = "weight" }, { .key = NULL },
+		{ .key = "weight" }, { .key = "min" }, { .key = "max" }, { .key = "burst" }, { .key = NULL },
 	};
+	static const char *const lkeys[] = { "min", "max", "burst" };
+	const char *lv[3], *bad;
 	struct cfg_disk *k;
 	node_t *v;
 	uint64_t x;
-	char *fp = NULL;
+	char *fp = NULL, *why;
 	int r = -EINVAL;
 
 	if (walk_map(c, n, field, f))
@@ -634,6 +752,23 @@ static int parse_disk(struct pctx *c, node_t *n, const char *field, void *arg)
 		if (get_uint(c, v, fp, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &x))
 			goto out;
 		k->weight = x;
+	}
+	for (x = 0; x < 3; x++) {
+		free(fp);
+		fp = fpath(field, lkeys[x]);
+		lv[x] = NULL;
+		if ((v = fval(f, lkeys[x])) && !(lv[x] = scalar(v))) {
+			perr(c, v, fp, "must be a rate (e.g. 500iops, 20m%s), not %s",
+			     x == 2 ? ", with /<seconds>" : "", node_kind(v));
+			goto out;
+		}
+	}
+	if (limits_parse(lv[0], lv[1], lv[2], &k->lim, &bad, &why)) {
+		free(fp);
+		fp = fpath(field, bad);
+		perr(c, fval(f, bad), fp, "%s", why);
+		free(why);
+		goto out;
 	}
 	free(fp);
 	fp = NULL;
@@ -777,8 +912,7 @@ static int parse_iface(struct pctx *c, node_t *n, const char *field, void *arg)
 	free(fp);
 	fp = fpath(field, "ip");
 	if ((v = fval(f, "ip"))) {
-		if (v->type == YAML_SEQUENCE_NODE ? walk_seq(c, v, fp, parse_ip, i) :
-		    parse_ip(c, v, fp, i))
+		if (walk_one_or_seq(c, v, fp, parse_ip, i))
 			goto out;
 	}
 	if (!i->mac && !i->ips.n) {
@@ -932,6 +1066,33 @@ char *config_dev_dmname(const struct cfg_device *d)
 char *config_disk_dmname(const struct cfg_guest *g, const struct cfg_disk *k)
 {
 	return xasprintf(IOB_DM_PREFIX "%s-%s", g->name, k->name);
+}
+
+/* The device group of disk K: its own device's, or its shared device's. */
+static const char *disk_devgroup(const struct host_cfg *cfg, const struct cfg_disk *k)
+{
+	const struct cfg_device *d;
+
+	if (k->device)
+		return k->devgroup;
+	d = config_device(cfg, k->ioband);
+	return d ? d->devgroup : NULL;
+}
+
+void config_dg_reserved(const struct host_cfg *cfg, const char *id, uint64_t *iops,
+			uint64_t *bytes)
+{
+	size_t i, j;
+
+	*iops = *bytes = 0;
+	for (i = 0; i < cfg->n_guests; i++)
+		for (j = 0; j < cfg->guests[i].n_disks; j++) {
+			const struct cfg_disk *k = &cfg->guests[i].disks[j];
+			const char *dg = disk_devgroup(cfg, k);
+
+			if (dg && !strcmp(dg, id))
+				*(k->lim.rsv.iops ? iops : bytes) += k->lim.rsv.rate;
+		}
 }
 
 /* Cross-entry rules; errors point at the later of two clashing entries. */
@@ -1103,6 +1264,37 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 						       f->name, h->ifaces[l].pos.field, h->ifaces[l].pos.line);
 			}
 		}
+	}
+	/*
+	 * Reservations within a declared capacity, per unit; the message names
+	 * the disk whose reservation goes over (a migrating guest's: last).
+	 */
+	for (l = 0; l < cfg->n_dgs; l++) {
+		const struct cfg_devgroup *dg = &cfg->dgs[l];
+		uint64_t sum[2] = { 0, 0 };
+
+		if (!dg->cap_iops.rate && !dg->cap_bytes.rate)
+			continue;
+		for (i = 0; i < cfg->n_guests; i++)
+			for (k = 0; k < cfg->guests[i].n_disks; k++) {
+				const struct cfg_disk *dk = &cfg->guests[i].disks[k];
+				const char *id = disk_devgroup(cfg, dk);
+				const struct iob_rate *cap = dk->lim.rsv.iops ? &dg->cap_iops : &dg->cap_bytes;
+				char a[IOB_RATE_STR_MAX], b[IOB_RATE_STR_MAX];
+				struct iob_rate t;
+
+				if (!dk->lim.rsv.rate || !id || strcmp(id, dg->id))
+					continue;
+				sum[dk->lim.rsv.iops] += dk->lim.rsv.rate;
+				if (!cap->rate || sum[dk->lim.rsv.iops] <= cap->rate)
+					continue;
+				t.iops = dk->lim.rsv.iops;
+				t.rate = sum[t.iops];
+				iob_rate_format(&t, a, sizeof(a));
+				iob_rate_format(cap, b, sizeof(b));
+				POSERR(&dk->pos, "min", "the reservations in device group %s add up to %s, above its capacity %s (%s:%d: %s.capacity)",
+				       dg->id, a, b, c->file, cfg_line(&dg->pos, "capacity"), dg->pos.field);
+			}
 	}
 	r = 0;
 out:

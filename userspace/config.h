@@ -37,6 +37,8 @@ struct cfg_devgroup {
 	enum iob_policy policy;
 	unsigned int io_throttle, io_limit;	/* 0 = kernel default */
 	uint64_t token_base;
+	/* What the disk delivers, for the reservations: rate 0 = not given. */
+	struct iob_rate cap_iops, cap_bytes;
 };
 
 /* A shared ioband device: guests get groups on it. */
@@ -60,6 +62,7 @@ struct cfg_disk {
 	bool has_group;
 	uint64_t group;
 	unsigned int weight;
+	struct iob_limits lim;	/* min (r=), max (l=), burst (b=) of its group */
 };
 
 struct cfg_iface {
@@ -142,6 +145,20 @@ bool valid_rate(const char *s);
 bool valid_size(const char *s);
 const char *rate_problem(const char *s);
 const char *size_problem(const char *s);
+/*
+ * A disk's min, max and burst as the host file and the libvirt metadata
+ * give them (NULL: not given): rates as the module's r= and l=, a burst
+ * "<rate>/<secs>".  On error return -EINVAL with *key the one at fault
+ * ("min", "max", "burst") and *why (malloc'ed) what is wrong.
+ */
+int limits_parse(const char *min, const char *max, const char *burst, struct iob_limits *l,
+		 const char **key, char **why);
+/* What is wrong with rate S (min, max, capacity), or NULL. */
+const char *iob_rate_problem(const char *s);
+/* The reservations of the device group ID, per unit (0: none). */
+void config_dg_reserved(const struct host_cfg *cfg, const char *id, uint64_t *iops,
+			uint64_t *bytes);
+
 /* Not multicast, not all zeros; NULL if fine. */
 const char *mac_problem(const char *s);
 /* Guest, disk and device-group names: 1..MAX of A-Z a-z 0-9 _ . + - */

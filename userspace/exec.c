@@ -12,6 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* While undoing: straight to the backend, no failure points, no log. */
+static bool undoing;
+
 static int msg(const char *dev, const char *fmt, ...) PRINTF(2, 3);
 static int msg(const char *dev, const char *fmt, ...)
 {
@@ -22,7 +25,7 @@ static int msg(const char *dev, const char *fmt, ...)
 	va_start(ap, fmt);
 	sb_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	r = bk_message(dev, sb.s, NULL);
+	r = undoing ? be->message(dev, sb.s, NULL) : bk_message(dev, sb.s, NULL);
 	sb_free(&sb);
 	return r;
 }
@@ -54,15 +57,108 @@ static char *id_str(const struct action *a, uint64_t id)
 	return a->has_id ? xasprintf("%llu:", (unsigned long long)id) : xstrdup("");
 }
 
-static int attach(const char *dev, uint64_t id, unsigned int weight)
+/* One of reserve, limit, burst for group ID (NULL: the default group). */
+static int limit_msg(const char *dev, const uint64_t *id, const char *verb,
+		     const struct iob_rate *r, unsigned int secs)
 {
+	char b[IOB_RATE_STR_MAX], ids[24] = "";
+
+	if (id)
+		snprintf(ids, sizeof(ids), "%llu:", (unsigned long long)*id);
+	iob_rate_format(r, b, sizeof(b));
+	if (r->rate && secs)
+		return msg(dev, "%s %s%s/%u", verb, ids, b, secs);
+	return msg(dev, "%s %s%s", verb, ids, b);
+}
+
+/*
+ * The messages that take a group of DEV (ID NULL: the default group) from
+ * limits FROM to TO, in an order the module accepts at every step: first
+ * drop a burst that is going, or that the new limit would not stay under;
+ * then the reservation and the limit, the one first that keeps the
+ * reservation under the limit (TO has it so, and FROM); then the new
+ * burst, if it differs.  *AT: the limits reached (on failure, where to go
+ * back from).
+ */
+static int group_set_limits(const char *dev, const uint64_t *id, const struct iob_limits *from,
+		     const struct iob_limits *to, struct iob_limits *at)
+{
+	const struct iob_rate none = { 0, false };
+	bool burst_same = iob_rate_eq(&from->burst, &to->burst) &&
+			  (!to->burst.rate || from->burst_secs == to->burst_secs);
+	/* The old burst may stay while the limit changes (TO is valid). */
+	bool under = burst_same || iob_rate_eq(&from->lim, &to->lim) ||
+		     (to->lim.rate && to->lim.iops == from->burst.iops &&
+		      to->lim.rate < from->burst.rate);
+	bool rsv_first;
+	int r, k;
+
+	*at = *from;
+	if (at->burst.rate && (!to->burst.rate || !under)) {
+		r = limit_msg(dev, id, "burst", &none, 0);
+		if (r)
+			return r;
+		at->burst = none;
+		at->burst_secs = 0;
+	}
+	/* The reservation first unless it would go above the current limit. */
+	rsv_first = !(to->rsv.rate && at->lim.rate && to->rsv.iops == at->lim.iops &&
+		      to->rsv.rate > at->lim.rate);
+	for (k = 0; k < 2; k++) {
+		bool rsv = (k == 0) == rsv_first;
+		const struct iob_rate *want = rsv ? &to->rsv : &to->lim;
+		struct iob_rate *have = rsv ? &at->rsv : &at->lim;
+
+		if (iob_rate_eq(have, want))
+			continue;
+		r = limit_msg(dev, id, rsv ? "reserve" : "limit", want, 0);
+		if (r)
+			return r;
+		*have = *want;
+		if (!rsv && !want->rate) {	/* limit 0 takes the burst too */
+			at->burst = none;
+			at->burst_secs = 0;
+		}
+	}
+	if (to->burst.rate && !(iob_rate_eq(&at->burst, &to->burst) &&
+				at->burst_secs == to->burst_secs)) {
+		r = limit_msg(dev, id, "burst", &to->burst, to->burst_secs);
+		if (r)
+			return r;
+		at->burst = to->burst;
+		at->burst_secs = to->burst_secs;
+	}
+	return 0;
+}
+
+/* Limits from FROM to TO; on failure, back to FROM as far as it goes. */
+static int set_limits(const char *dev, const uint64_t *id, const struct iob_limits *from,
+		      const struct iob_limits *to)
+{
+	struct iob_limits at, back;
+	bool was = undoing;
+	int r = group_set_limits(dev, id, from, to, &at);
+
+	if (r) {
+		undoing = true;
+		if (group_set_limits(dev, id, &at, from, &back))
+			msg_err("%s: limits of the group left as they were reached", dev);
+		undoing = was;
+	}
+	return r;
+}
+
+static int attach(const char *dev, uint64_t id, unsigned int weight, const struct iob_limits *lim)
+{
+	static const struct iob_limits none;
 	int r = msg(dev, "attach %llu", (unsigned long long)id);
 
-	if (!r && weight != IOB_WEIGHT_DEFAULT) {
+	if (!r && weight != IOB_WEIGHT_DEFAULT)
 		r = msg(dev, "weight %llu:%u", (unsigned long long)id, weight);
-		if (r)
-			msg(dev, "detach %llu", (unsigned long long)id);
-	}
+	if (!r && iob_limits_any(lim))
+		r = set_limits(dev, &id, &none, lim);
+	if (r)
+		msg(dev, "detach %llu", (unsigned long long)id);
 	return r;
 }
 
@@ -124,10 +220,13 @@ static int do_action(const struct action *a, uint64_t *id)
 				break;
 			}
 		}
-		r = attach(a->dev, *id, a->weight);
+		r = attach(a->dev, *id, a->weight, &a->lim);
 		break;
 	case ACT_GROUP_WEIGHT:
 		r = msg(a->dev, "weight %s%u", ids, a->weight);
+		break;
+	case ACT_GROUP_LIMITS:
+		r = set_limits(a->dev, a->has_id ? &a->id : NULL, &a->old_lim, &a->lim);
 		break;
 	case ACT_NET_APPLY:
 		r = net_apply(&a->args);
@@ -146,6 +245,7 @@ static int undo_action(const struct action *a, uint64_t id)
 	char *ids = id_str(a, id), *p;
 	int r = 0;
 
+	undoing = true;
 	switch (a->kind) {
 	case ACT_CGROUP_CREATE:
 		p = cgroup_fs_path(a->cgroup);
@@ -159,7 +259,7 @@ static int undo_action(const struct action *a, uint64_t id)
 		free(p);
 		break;
 	case ACT_GROUP_DETACH:
-		r = attach(a->dev, id, a->old_weight);
+		r = attach(a->dev, id, a->old_weight, &a->old_lim);
 		break;
 	case ACT_DEV_REMOVE:
 		r = be->create(a->dev, a->uuid, a->old, a->nold);
@@ -184,6 +284,9 @@ static int undo_action(const struct action *a, uint64_t id)
 		r = be->message(a->dev, p, NULL);
 		free(p);
 		break;
+	case ACT_GROUP_LIMITS:
+		r = set_limits(a->dev, a->has_id ? &id : NULL, &a->lim, &a->old_lim);
+		break;
 	case ACT_NET_APPLY:
 		if (a->old_net) {
 			r = tc_run(&a->old_args, NULL);
@@ -207,6 +310,7 @@ static int undo_action(const struct action *a, uint64_t id)
 			r = state_file_save(true, &a->old_args);
 		break;
 	}
+	undoing = false;
 	free(ids);
 	return r;
 }

@@ -9,7 +9,13 @@
  *     "devices": [ { "name": "x", "uuid": "", "minor": 0, "open": 0,
  *                    "suspended": false, "table": [ [0, 2048, "linear", "8:16 0"] ],
  *                    "inactive": null, "counters": { "-1": [r, dr, rs, w, dw, ws, q, us] } } ],
- *     "next_minor": 1 }
+ *     "next_minor": 1, "log": [ "x: weight 50" ] }
+ *
+ * "log" records every message the fake accepted (but stats), as
+ * "<device>: <message>", for tests of what apply and the hook send.  A
+ * device's counters may go on with [..., rsv-lag-us, limited-us, unmet
+ * (0/1)] for the status's limits part, and "depth_us": [base, target]
+ * gives the depth part's latencies (0 0 otherwise).
  *
  * ioband tables are normalised the way the kernel prints them (device as
  * maj:min; io_throttle, io_limit and token_base as configured, 0 = default
@@ -349,16 +355,19 @@ static int fk_remove(const char *name)
 	return 0;
 }
 
-static void counters(json_object *d, int64_t id, uint64_t v[8])
+/* r, dr, rs, w, dw, ws, queued, wait-us, rsv-lag-us, limited-us, unmet */
+#define FAKE_COUNTERS 11
+
+static void counters(json_object *d, int64_t id, uint64_t v[FAKE_COUNTERS])
 {
 	json_object *c = jget(d, "counters"), *a;
 	char key[32];
 	size_t i;
 
-	memset(v, 0, 8 * sizeof(*v));
+	memset(v, 0, FAKE_COUNTERS * sizeof(*v));
 	snprintf(key, sizeof(key), "%lld", (long long)id);
 	a = c ? jget(c, key) : NULL;
-	for (i = 0; a && i < 8 && i < json_object_array_length(a); i++)
+	for (i = 0; a && i < FAKE_COUNTERS && i < json_object_array_length(a); i++)
 		v[i] = json_object_get_int64(json_object_array_get_idx(a, i));
 }
 
@@ -380,7 +389,9 @@ static int fk_status(const char *name, char **params)
 	json_object *d = find_dev(name, NULL);
 	struct strbuf sb = { 0 };
 	struct iob_table t;
-	uint64_t v[8];
+	json_object *dus;
+	bool has_lim;
+	uint64_t v[FAKE_COUNTERS];
 	size_t i;
 
 	if (!d)
@@ -406,10 +417,68 @@ static int fk_status(const char *name, char **params)
 		sb_addf(&sb, " %lld %llu %llu", (long long)id, (unsigned long long)v[6],
 			(unsigned long long)v[7]);
 	}
-	sb_addf(&sb, " depth %u %s 0 0", t.io_limit ? t.io_limit : FAKE_LIMIT,
-		t.io_limit ? "fixed" : "auto");
+	dus = jget(d, "depth_us");
+	sb_addf(&sb, " depth %u %s %lld %lld", t.io_limit ? t.io_limit : FAKE_LIMIT,
+		t.io_limit ? "fixed" : "auto",
+		dus ? (long long)json_object_get_int64(json_object_array_get_idx(dus, 0)) : 0LL,
+		dus ? (long long)json_object_get_int64(json_object_array_get_idx(dus, 1)) : 0LL);
+	/* The limits part, as the module: when any group has r=, l= or b=. */
+	has_lim = iob_limits_any(&t.default_lim);
+	for (i = 0; i < t.n_groups; i++)
+		has_lim |= iob_limits_any(&t.groups[i].lim);
+	if (has_lim)
+		sb_adds(&sb, " limits");
+	for (i = 0; has_lim && i <= t.n_groups; i++) {
+		int64_t id = i ? (int64_t)t.groups[i - 1].id : -1;
+		const struct iob_limits *l = i ? &t.groups[i - 1].lim : &t.default_lim;
+
+		counters(d, id, v);
+		sb_addf(&sb, " %lld %s %llu %llu", (long long)id,
+			!l->rsv.rate ? "-" : v[10] ? "unmet" : "met",
+			(unsigned long long)v[8], (unsigned long long)v[9]);
+	}
 	iob_table_free(&t);
 	*params = sb_steal(&sb);
+	return 0;
+}
+
+/*
+ * reserve|limit [<id>:]<rate>, burst [<id>:]<rate>/<secs> or 0, as the
+ * module: not under range-bw, and the group's limits stay consistent
+ * (limit 0 takes the burst too).
+ */
+static int fk_limit(struct iob_table *t, const char *verb, char *arg)
+{
+	char *c = strchr(arg, ':'), *val = c ? c + 1 : arg;
+	struct iob_limits *l = &t->default_lim, nl;
+	const char *key;
+	uint64_t id;
+
+	if (t->policy == IOB_RANGE_BW)
+		return -EINVAL;
+	if (c) {
+		*c = '\0';
+		if (parse_u64(arg, &id) || !iob_table_group(t, id))
+			return -EINVAL;
+		l = &iob_table_group(t, id)->lim;
+	}
+	nl = *l;
+	if (!strcmp(verb, "burst") && !strcmp(val, "0")) {
+		memset(&nl.burst, 0, sizeof(nl.burst));
+		nl.burst_secs = 0;
+	} else if (!strcmp(verb, "burst")) {
+		if (iob_burst_parse(val, &nl.burst, &nl.burst_secs))
+			return -EINVAL;
+	} else if (iob_rate_parse(val, !strcmp(verb, "reserve") ? &nl.rsv : &nl.lim)) {
+		return -EINVAL;
+	}
+	if (!nl.lim.rate) {
+		memset(&nl.burst, 0, sizeof(nl.burst));
+		nl.burst_secs = 0;
+	}
+	if (iob_limits_problem(&nl, &key))
+		return -EINVAL;
+	*l = nl;
 	return 0;
 }
 
@@ -431,7 +500,7 @@ static int fk_message(const char *name, const char *msg, char **reply)
 	if (n == 1 && !strcmp(verb, "stats")) {
 		struct strbuf sb = { 0 };
 		size_t i;
-		uint64_t c[8];
+		uint64_t c[FAKE_COUNTERS];
 
 		for (i = 0; i <= t.n_groups; i++) {
 			int64_t gid = i ? (int64_t)t.groups[i - 1].id : -1;
@@ -470,6 +539,8 @@ static int fk_message(const char *name, const char *msg, char **reply)
 			else if (!r)
 				iob_table_group(&t, id)->weight = v;
 		}
+	} else if (!strcmp(verb, "reserve") || !strcmp(verb, "limit") || !strcmp(verb, "burst")) {
+		r = fk_limit(&t, verb, arg);
 	} else if (!strcmp(verb, "attach")) {
 		if (parse_u64(arg, &id) || iob_check_group_id(t.type, id) || iob_table_group(&t, id))
 			r = -EINVAL;
@@ -511,7 +582,16 @@ static int fk_message(const char *name, const char *msg, char **reply)
 		json_object *l = json_object_array_get_idx(jget(d, "table"), 0);
 		char *p = iob_table_format(&t);
 
+		json_object *log = jget(st, "log");
+
 		json_object_array_put_idx(l, 3, json_object_new_string(p));
+		free(p);
+		if (!log) {
+			log = json_object_new_array();
+			json_object_object_add(st, "log", log);
+		}
+		p = xasprintf("%s: %s", name, msg);
+		json_object_array_add(log, json_object_new_string(p));
 		free(p);
 		fake_save();
 	}

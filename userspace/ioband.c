@@ -165,29 +165,199 @@ static bool is_delim(char c)
 	return c == ':' || c == '=' || c == ',';
 }
 
-/*
- * "<weight>[,r=<rate>][,l=<rate>]": the weight, and the options kept as
- * given for a table that round-trips (the module checks them).
- */
-static int parse_weight_opts(char *s, unsigned int *weight, char *opts, const char **err)
+int iob_rate_parse(const char *s, struct iob_rate *r)
 {
-	char *o = strchr(s, ',');
+	size_t n = strspn(s, "0123456789");
+	const char *unit = s + n;
+	uint64_t v, mul = 1, max = IOB_RATE_BYTES_MAX;
+	char *num;
+	int bad;
+
+	memset(r, 0, sizeof(*r));
+	if (!strcmp(unit, "iops")) {
+		r->iops = true;
+		max = IOB_RATE_IOPS_MAX;
+	} else if (!strcmp(unit, "k")) {
+		mul = 1ULL << 10;
+	} else if (!strcmp(unit, "m")) {
+		mul = 1ULL << 20;
+	} else if (!strcmp(unit, "g")) {
+		mul = 1ULL << 30;
+	} else if (*unit) {
+		return -EINVAL;
+	}
+	if (!n || n > 20)
+		return -EINVAL;
+	num = xstrndup(s, n);
+	bad = parse_u64(num, &v) || v > max / mul;
+	free(num);
+	if (bad)
+		return -EINVAL;
+	r->rate = v * mul;
+	if (!r->rate)
+		r->iops = false;	/* 0: none, in any unit */
+	else if (!r->iops && r->rate < IOB_RATE_BYTES_MIN)
+		return -EINVAL;
+	return 0;
+}
+
+int iob_burst_parse(const char *s, struct iob_rate *r, unsigned int *secs)
+{
+	const char *slash = strchr(s, '/');
+	char *rs;
+	uint64_t v;
+	int bad;
+
+	if (!slash)
+		return -EINVAL;
+	rs = xstrndup(s, (size_t)(slash - s));
+	bad = iob_rate_parse(rs, r) || !r->rate ||
+	      parse_u64_range(slash + 1, 1, IOB_BURST_SECS_MAX, &v);
+	free(rs);
+	if (bad)
+		return -EINVAL;
+	*secs = (unsigned int)v;
+	return 0;
+}
+
+void iob_rate_format(const struct iob_rate *r, char *buf, size_t len)
+{
+	static const char units[] = "gmk";
+	unsigned int i;
+
+	if (r->iops) {
+		snprintf(buf, len, "%lluiops", (unsigned long long)r->rate);
+		return;
+	}
+	for (i = 0; r->rate && i < 3; i++) {
+		unsigned int shift = 30 - 10 * i;
+
+		if (!(r->rate & ((1ULL << shift) - 1))) {
+			snprintf(buf, len, "%llu%c", (unsigned long long)(r->rate >> shift), units[i]);
+			return;
+		}
+	}
+	snprintf(buf, len, "%llu", (unsigned long long)r->rate);
+}
+
+bool iob_rate_eq(const struct iob_rate *a, const struct iob_rate *b)
+{
+	return a->rate == b->rate && (!a->rate || a->iops == b->iops);
+}
+
+bool iob_limits_eq(const struct iob_limits *a, const struct iob_limits *b)
+{
+	return iob_rate_eq(&a->rsv, &b->rsv) && iob_rate_eq(&a->lim, &b->lim) &&
+	       iob_rate_eq(&a->burst, &b->burst) &&
+	       (!a->burst.rate || a->burst_secs == b->burst_secs);
+}
+
+bool iob_limits_any(const struct iob_limits *l)
+{
+	return l->rsv.rate || l->lim.rate || l->burst.rate;
+}
+
+const char *iob_limits_problem(const struct iob_limits *l, const char **key)
+{
+	*key = "min";
+	if (l->rsv.rate && l->lim.rate && l->rsv.iops == l->lim.iops && l->rsv.rate > l->lim.rate)
+		return "the reservation is above the limit (max)";
+	*key = "burst";
+	if (!l->burst.rate)
+		return NULL;
+	if (!l->lim.rate)
+		return "a burst needs a limit (max)";
+	if (l->burst.iops != l->lim.iops)
+		return l->lim.iops ? "must be in iops, as the limit (max)" :
+				     "must be in bytes/s, as the limit (max)";
+	if (l->burst.rate <= l->lim.rate)
+		return "must be above the limit (max)";
+	return NULL;
+}
+
+char *iob_limits_format(const struct iob_limits *l)
+{
+	struct strbuf sb = { 0 };
+	char b[IOB_RATE_STR_MAX];
+
+	sb_adds(&sb, "");
+	if (l->rsv.rate) {
+		iob_rate_format(&l->rsv, b, sizeof(b));
+		sb_addf(&sb, ",r=%s", b);
+	}
+	if (l->lim.rate) {
+		iob_rate_format(&l->lim, b, sizeof(b));
+		sb_addf(&sb, ",l=%s", b);
+	}
+	if (l->burst.rate) {
+		iob_rate_format(&l->burst, b, sizeof(b));
+		sb_addf(&sb, ",b=%s/%u", b, l->burst_secs);
+	}
+	return sb_steal(&sb);
+}
+
+const char *iob_rsv_name(enum iob_rsv r)
+{
+	switch (r) {
+	case IOB_RSV_NONE:
+		return "-";
+	case IOB_RSV_MET:
+		return "met";
+	case IOB_RSV_UNMET:
+		return "unmet";
+	default:
+		return "?";
+	}
+}
+
+/*
+ * "<weight>[,r=<rate>][,l=<rate>[,b=<rate>/<secs>]]", as the module's
+ * parse_weight_opts(): each option once, r not above l in the same unit,
+ * b only with l, in its unit and above it.
+ */
+static int parse_weight_opts(char *s, unsigned int *weight, struct iob_limits *l, const char **err)
+{
+	char *o = strchr(s, ','), *tok, *save = NULL;
+	const char *key;
+	bool seen[3] = { false, false, false };
 	uint64_t v;
 
-	opts[0] = '\0';
-	if (o) {
-		if (strlen(o) > IOB_OPTS_MAX || strspn(o, ",=abcdefghijklmnopqrstuvwxyz0123456789") != strlen(o)) {
-			*err = "invalid group options (,r=<rate>,l=<rate>)";
-			return -EINVAL;
-		}
-		strcpy(opts, o);
-		*o = '\0';
-	}
+	memset(l, 0, sizeof(*l));
+	if (o)
+		*o++ = '\0';
 	if (parse_u64_range(s, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &v)) {
 		*err = "invalid group weight";
 		return -EINVAL;
 	}
 	*weight = v;
+	if (o && (!*o || *o == ',' || strstr(o, ",,") || o[strlen(o) - 1] == ',')) {
+		*err = "invalid group options (,r=<rate>,l=<rate>,b=<rate>/<secs>, each once)";
+		return -EINVAL;
+	}
+	for (tok = o ? strtok_r(o, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
+		int k = !strncmp(tok, "r=", 2) ? 0 : !strncmp(tok, "l=", 2) ? 1 :
+			!strncmp(tok, "b=", 2) ? 2 : -1;
+		int bad;
+
+		if (k < 0 || seen[k]) {
+			*err = "invalid group options (,r=<rate>,l=<rate>,b=<rate>/<secs>, each once)";
+			return -EINVAL;
+		}
+		seen[k] = true;
+		bad = k == 0 ? iob_rate_parse(tok + 2, &l->rsv) :
+		      k == 1 ? iob_rate_parse(tok + 2, &l->lim) :
+		      iob_burst_parse(tok + 2, &l->burst, &l->burst_secs);
+		if (bad) {
+			*err = k == 2 ? "invalid burst (b=<rate>/<secs>, secs 1..3600)" :
+			       "invalid rate (<n>iops, or bytes/s <n>, <n>k, <n>m, <n>g from 1k; 0 = none)";
+			return -EINVAL;
+		}
+	}
+	if (iob_limits_problem(l, &key)) {
+		*err = !strcmp(key, "min") ? "invalid group options (r= above l=)" :
+		       "invalid group options (b= needs l=, in its unit and above it)";
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -264,7 +434,7 @@ int iob_table_parse(const char *params, struct iob_table *t, const char **err)
 		if (t->policy == IOB_RANGE_BW) {
 			if (parse_range(w[i] + 1, &t->default_min_kbs, &t->default_max_kbs, err))
 				goto out;
-		} else if (parse_weight_opts(w[i] + 1, &t->default_weight, t->default_opts, err)) {
+		} else if (parse_weight_opts(w[i] + 1, &t->default_weight, &t->default_lim, err)) {
 			if (!strcmp(*err, "invalid group weight"))
 				*err = "invalid default group weight";
 			goto out;
@@ -274,7 +444,7 @@ int iob_table_parse(const char *params, struct iob_table *t, const char **err)
 	for (; i < n; i++) {
 		char *d = strpbrk(w[i], ":=,");
 		unsigned int mn = 0, mx = 0, wt = IOB_WEIGHT_DEFAULT;
-		char opts[IOB_OPTS_MAX + 1] = "";
+		struct iob_limits lim = { 0 };
 		uint64_t id;
 
 		if (!d) {
@@ -289,7 +459,7 @@ int iob_table_parse(const char *params, struct iob_table *t, const char **err)
 		if (t->policy == IOB_RANGE_BW) {
 			if (parse_range(d + 1, &mn, &mx, err))
 				goto out;
-		} else if (parse_weight_opts(d + 1, &wt, opts, err)) {
+		} else if (parse_weight_opts(d + 1, &wt, &lim, err)) {
 			goto out;
 		}
 		if (iob_table_group(t, id)) {
@@ -299,7 +469,8 @@ int iob_table_parse(const char *params, struct iob_table *t, const char **err)
 		iob_table_add_group(t, id, wt);
 		t->groups[t->n_groups - 1].min_kbs = mn;
 		t->groups[t->n_groups - 1].max_kbs = mx;
-		strcpy(t->groups[t->n_groups - 1].opts, opts);
+		if (t->policy != IOB_RANGE_BW)
+			t->groups[t->n_groups - 1].lim = lim;
 	}
 	r = 0;
 out:
@@ -308,6 +479,14 @@ out:
 	if (r)
 		iob_table_free(t);
 	return r;
+}
+
+static void add_weight(struct strbuf *sb, const char *id, unsigned int w, const struct iob_limits *l)
+{
+	char *o = iob_limits_format(l);
+
+	sb_addf(sb, " %s:%u%s", id, w, o);
+	free(o);
 }
 
 char *iob_table_format(const struct iob_table *t)
@@ -321,14 +500,15 @@ char *iob_table_format(const struct iob_table *t)
 	if (t->policy == IOB_RANGE_BW)
 		sb_addf(&sb, " :%u:%u", t->default_min_kbs, t->default_max_kbs);
 	else
-		sb_addf(&sb, " :%u%s", t->default_weight, t->default_opts);
+		add_weight(&sb, "", t->default_weight, &t->default_lim);
 	for (i = 0; i < t->n_groups; i++) {
+		char id[24];
+
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)t->groups[i].id);
 		if (t->policy == IOB_RANGE_BW)
-			sb_addf(&sb, " %llu:%u:%u", (unsigned long long)t->groups[i].id,
-				t->groups[i].min_kbs, t->groups[i].max_kbs);
+			sb_addf(&sb, " %s:%u:%u", id, t->groups[i].min_kbs, t->groups[i].max_kbs);
 		else
-			sb_addf(&sb, " %llu:%u%s", (unsigned long long)t->groups[i].id,
-				t->groups[i].weight, t->groups[i].opts);
+			add_weight(&sb, id, t->groups[i].weight, &t->groups[i].lim);
 	}
 	return sb_steal(&sb);
 }
@@ -415,13 +595,25 @@ int iob_status_parse(const char *params, struct iob_status *st, const char **err
 		size_t lim = i + 5;
 
 		if (lim < n && !strcmp(w[lim], "limits")) {
-			for (lim++, k = 0; k < st->n; lim += 3, k++) {
+			/*
+			 * Per group "<id> <rsv> <lag> <limited>", <rsv> one of
+			 * met, unmet, -; older modules: "<id> <lag> <limited>".
+			 */
+			for (lim++, k = 0; k < st->n; k++) {
+				struct iob_gstat *g = &st->g[k];
 				int64_t id;
 
-				if (lim + 3 > n || parse_gid(w[lim], &id) || id != st->g[k].id ||
-				    parse_u64(w[lim + 1], &st->g[k].rsv_lag_us) ||
-				    parse_u64(w[lim + 2], &st->g[k].limited_us))
+				if (lim + 3 > n || parse_gid(w[lim], &id) || id != g->id)
 					goto out;
+				g->rsv = !strcmp(w[lim + 1], "-") ? IOB_RSV_NONE :
+					 !strcmp(w[lim + 1], "met") ? IOB_RSV_MET :
+					 !strcmp(w[lim + 1], "unmet") ? IOB_RSV_UNMET : IOB_RSV_UNKNOWN;
+				if (g->rsv != IOB_RSV_UNKNOWN)
+					lim++;
+				if (lim + 3 > n || parse_u64(w[lim + 1], &g->rsv_lag_us) ||
+				    parse_u64(w[lim + 2], &g->limited_us))
+					goto out;
+				lim += 3;
 			}
 			if (lim != n)
 				goto out;

@@ -31,13 +31,32 @@
 enum iob_type { IOB_NONE, IOB_UID, IOB_GID, IOB_PID, IOB_PGRP, IOB_CGROUP, IOB_TYPE_NR };
 enum iob_policy { IOB_WEIGHT, IOB_WEIGHT_IOSIZE, IOB_RANGE_BW, IOB_POLICY_NR };
 
-/* A weight's options as the module prints them: ",r=500iops,l=20m" */
-#define IOB_OPTS_MAX	63
+/*
+ * A reservation, limit or burst rate (weight, weight-iosize): per second,
+ * I/Os ("500iops", up to 10^8) or bytes ("1048576", "1024k", "20m", "1g";
+ * 1k..2^40); rate 0 = none.  As the module's ioband_parse_rate().
+ */
+#define IOB_RATE_IOPS_MAX	100000000ULL
+#define IOB_RATE_BYTES_MAX	(1ULL << 40)
+#define IOB_RATE_BYTES_MIN	1024ULL
+#define IOB_BURST_SECS_MAX	3600
+#define IOB_RATE_STR_MAX	24	/* "1099511627776", "100000000iops" */
+
+struct iob_rate {
+	uint64_t rate;
+	bool iops;
+};
+
+/* A group's ",r=<rate>,l=<rate>,b=<rate>/<secs>" after its weight. */
+struct iob_limits {
+	struct iob_rate rsv, lim, burst;
+	unsigned int burst_secs;	/* 1..3600 when burst.rate */
+};
 
 struct iob_group {
 	uint64_t id;
 	unsigned int weight;
-	char opts[IOB_OPTS_MAX + 1];	/* kept as given; not set from the host file */
+	struct iob_limits lim;
 	unsigned int min_kbs, max_kbs;	/* range-bw */
 };
 
@@ -49,11 +68,15 @@ struct iob_table {
 	enum iob_type type;
 	enum iob_policy policy;
 	unsigned int default_weight;
-	char default_opts[IOB_OPTS_MAX + 1];
+	struct iob_limits default_lim;
 	unsigned int default_min_kbs, default_max_kbs;	/* range-bw */
 	struct iob_group *groups;
 	size_t n_groups;
 };
+
+/* A reservation's state in the status: "-", "met", "unmet" (lost service
+ * in the last second); IOB_RSV_UNKNOWN from older modules' 3-field part. */
+enum iob_rsv { IOB_RSV_UNKNOWN, IOB_RSV_NONE, IOB_RSV_MET, IOB_RSV_UNMET };
 
 /* One group of "dmsetup status" (both halves) or of the "stats" reply. */
 struct iob_gstat {
@@ -62,7 +85,8 @@ struct iob_gstat {
 	uint64_t reads, delayed_reads, read_sectors;
 	uint64_t writes, delayed_writes, write_sectors;
 	uint64_t queued, wait_us;
-	/* range-bw, from status's " limits" part */
+	/* from status's " limits" part (range-bw, r=, l=, b=) */
+	enum iob_rsv rsv;
 	uint64_t rsv_lag_us, limited_us;
 };
 
@@ -74,7 +98,10 @@ struct iob_status {
 	bool has_depth;
 	bool depth_auto;
 	uint64_t depth, depth_base_us, depth_target_us;
-	/* " limits <group> <rsv-lag-us> <limited-us>..." (range-bw) */
+	/*
+	 * " limits <group> <rsv> <rsv-lag-us> <limited-us>..." (range-bw, or
+	 * a group with r=, l= or b=); older modules: no <rsv>.
+	 */
 	bool has_limits;
 };
 
@@ -86,6 +113,26 @@ int iob_parse_policy(const char *s, enum iob_policy *p);
 /* Range-check a group id for a type; 0 if valid. */
 int iob_check_group_id(enum iob_type t, uint64_t id);
 const char *iob_group_id_range(enum iob_type t);
+
+/* Parse a rate; -EINVAL when malformed or out of range. */
+int iob_rate_parse(const char *s, struct iob_rate *r);
+/* "<rate>/<secs>" (a burst); secs 1..3600, rate not 0. */
+int iob_burst_parse(const char *s, struct iob_rate *r, unsigned int *secs);
+/* As the module prints it: <n>iops, or bytes in the largest exact unit. */
+void iob_rate_format(const struct iob_rate *r, char *buf, size_t len);
+/* a == b (both none counts as equal) */
+bool iob_rate_eq(const struct iob_rate *a, const struct iob_rate *b);
+bool iob_limits_eq(const struct iob_limits *a, const struct iob_limits *b);
+bool iob_limits_any(const struct iob_limits *l);
+/*
+ * What is wrong with L as a whole, or NULL; *key is then "min", "max" or
+ * "burst" (the host file's names): a reservation above the limit in the
+ * same unit, a burst without a limit, in another unit, or not above it.
+ */
+const char *iob_limits_problem(const struct iob_limits *l, const char **key);
+/* ",r=..,l=..,b=../.." or "" (malloc'ed) */
+char *iob_limits_format(const struct iob_limits *l);
+const char *iob_rsv_name(enum iob_rsv r);
 
 void iob_table_init(struct iob_table *t);
 void iob_table_free(struct iob_table *t);

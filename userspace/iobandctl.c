@@ -610,6 +610,47 @@ static unsigned long long total_weight(const struct iob_table *t, const struct d
 	return w ? w : 1;
 }
 
+/* The limits of the table of D for group G, or NULL (range-bw). */
+static const struct iob_limits *limits_of(const struct iob_table *t, int64_t id)
+{
+	const struct iob_group *tg;
+
+	if (t->policy == IOB_RANGE_BW)
+		return NULL;
+	if (id == IOB_DEFAULT_GROUP)
+		return &t->default_lim;
+	tg = iob_table_group(t, (uint64_t)id);
+	return tg ? &tg->lim : NULL;
+}
+
+/* "options" as the table has them, and each of r=, l=, b= by name. */
+static void limits_json(json_object *go, const struct iob_limits *l)
+{
+	char b[IOB_RATE_STR_MAX], *o;
+
+	if (!iob_limits_any(l))
+		return;
+	o = iob_limits_format(l);
+	json_object_object_add(go, "options", json_object_new_string(o + 1));
+	free(o);
+	if (l->rsv.rate) {
+		iob_rate_format(&l->rsv, b, sizeof(b));
+		json_object_object_add(go, "reservation", json_object_new_string(b));
+	}
+	if (l->lim.rate) {
+		iob_rate_format(&l->lim, b, sizeof(b));
+		json_object_object_add(go, "limit", json_object_new_string(b));
+	}
+	if (l->burst.rate) {
+		json_object *bo = json_object_new_object();
+
+		iob_rate_format(&l->burst, b, sizeof(b));
+		json_object_object_add(bo, "rate", json_object_new_string(b));
+		json_object_object_add(bo, "seconds", json_object_new_int(l->burst_secs));
+		json_object_object_add(go, "burst", bo);
+	}
+}
+
 static json_object *status_json(const struct devstat *s, size_t n, const char *only)
 {
 	json_object *root = json_object_new_object(), *devs = json_object_new_array();
@@ -661,19 +702,21 @@ static json_object *status_json(const struct devstat *s, size_t n, const char *o
 					tg ? tg->min_kbs : s[i].t.default_min_kbs));
 				json_object_object_add(go, "max_kbs", json_object_new_int64(
 					tg ? tg->max_kbs : s[i].t.default_max_kbs));
+				if (g->rsv != IOB_RSV_UNKNOWN)
+					json_object_object_add(go, "rsv", json_object_new_string(iob_rsv_name(g->rsv)));
 				json_object_object_add(go, "rsv_lag_us", json_object_new_uint64(g->rsv_lag_us));
 				json_object_object_add(go, "limited_us", json_object_new_uint64(g->limited_us));
 			} else {
-				const struct iob_group *tg = g->id == IOB_DEFAULT_GROUP ? NULL :
-					iob_table_group(&s[i].t, (uint64_t)g->id);
-				const char *opts = tg ? tg->opts : s[i].t.default_opts;
+				const struct iob_limits *l = limits_of(&s[i].t, g->id);
 
 				json_object_object_add(go, "weight", json_object_new_int(w));
 				json_object_object_add(go, "target_share",
 					json_object_new_double(round(1000.0 * w / total_weight(&s[i].t, s, n)) / 1000.0));
-				if (*opts)	/* ",r=...,l=..." as the table has them */
-					json_object_object_add(go, "options", json_object_new_string(opts + 1));
+				if (l)
+					limits_json(go, l);
 				if (s[i].s.has_limits) {
+					if (g->rsv != IOB_RSV_UNKNOWN)
+						json_object_object_add(go, "rsv", json_object_new_string(iob_rsv_name(g->rsv)));
 					json_object_object_add(go, "rsv_lag_us", json_object_new_uint64(g->rsv_lag_us));
 					json_object_object_add(go, "limited_us", json_object_new_uint64(g->limited_us));
 				}
@@ -701,6 +744,29 @@ static void group_label(char *b, size_t n, int64_t id)
 		snprintf(b, n, "default");
 	else
 		snprintf(b, n, "%lld", (long long)id);
+}
+
+/* "    r=500iops l=2000iops b=4000iops/10  reservation met, lag 0 ms, limited 1.2 s" */
+static void print_limits(const struct devstat *d, const struct iob_gstat *g)
+{
+	const struct iob_limits *l = limits_of(&d->t, g->id);
+	char *o, *p;
+
+	if (!l || !iob_limits_any(l))
+		return;
+	o = iob_limits_format(l);
+	for (p = o; *p; p++)
+		if (*p == ',')
+			*p = ' ';
+	printf("  %-20s%s", "", o);
+	free(o);
+	if (d->s.has_limits) {
+		if (g->rsv != IOB_RSV_UNKNOWN)
+			printf("  reservation %s", iob_rsv_name(g->rsv));
+		printf(", lag %.1f ms, held by its limit %.1f s", g->rsv_lag_us / 1000.0,
+		       g->limited_us / 1e6);
+	}
+	putchar('\n');
 }
 
 static int cmd_status(struct ctx *c)
@@ -756,6 +822,8 @@ static int cmd_status(struct ctx *c)
 			       g->write_sectors / 2048.0, (unsigned long long)g->delayed_reads,
 			       (unsigned long long)g->delayed_writes, (unsigned long long)g->queued,
 			       (unsigned long long)(g->wait_us / 1000));
+			if (d->t.policy != IOB_RANGE_BW)
+				print_limits(d, g);
 		}
 		first = false;
 	}
@@ -770,6 +838,8 @@ struct sample {
 	char devgroup[IOB_NAME_MAX + 1];
 	enum iob_policy policy;
 	struct iob_status st;	/* from the stats message */
+	struct iob_table t;	/* r=, l=, b= */
+	struct iob_status ls;	/* the status: its limits part */
 };
 
 static void samples_free(struct sample *s, size_t n)
@@ -779,6 +849,8 @@ static void samples_free(struct sample *s, size_t n)
 	for (i = 0; i < n; i++) {
 		free(s[i].dev);
 		iob_status_free(&s[i].st);
+		iob_table_free(&s[i].t);
+		iob_status_free(&s[i].ls);
 	}
 	free(s);
 }
@@ -818,8 +890,14 @@ static int take_samples(char **names, int nnames, struct sample **out, size_t *n
 		strcpy(s->devgroup, t.devgroup);
 		s->policy = t.policy;
 		s->st = st;
+		s->t = t;
 		free(reply);
-		iob_table_free(&t);
+		/* The reservations' state is in the status only. */
+		if (!be->status(all[i].name, &reply)) {
+			if (iob_status_parse(reply, &s->ls, &err))
+				memset(&s->ls, 0, sizeof(s->ls));
+			free(reply);
+		}
 	}
 	dm_devs_free(all, n);
 	return 0;
@@ -840,13 +918,41 @@ static uint64_t d64(uint64_t now, uint64_t before)
 	return now >= before ? now - before : now;	/* counters reset */
 }
 
+/*
+ * For group ID of sample S: the reservation's state, the share of the
+ * interval its limit held it back (from the status' limits part), and its
+ * r=, l=, b= ("-" where there is nothing to say).
+ */
+static void top_limits(const struct sample *s, const struct sample *prev, size_t np, int64_t id,
+		       double dt, char rsv[8], char held[16], char **lims)
+{
+	const struct iob_limits *l = limits_of(&s->t, id);
+	const struct iob_gstat *g = s->ls.has_limits ? iob_status_group(&s->ls, id) : NULL;
+	const struct iob_gstat *p = NULL;
+	size_t i;
+	char *o;
+
+	snprintf(rsv, 8, "-");
+	snprintf(held, 16, "-");
+	for (i = 0; g && i < np; i++)
+		if (!strcmp(prev[i].dev, s->dev) && prev[i].ls.has_limits)
+			p = iob_status_group(&prev[i].ls, id);
+	if (g && g->rsv != IOB_RSV_UNKNOWN && g->rsv != IOB_RSV_NONE)
+		snprintf(rsv, 8, "%s", iob_rsv_name(g->rsv));
+	if (g && p)	/* the two readings are not exactly dt apart */
+		snprintf(held, 16, "%.0f%%", fmin(100.0, 100.0 * d64(g->limited_us, p->limited_us) / 1e6 / dt));
+	o = l ? iob_limits_format(l) : xstrdup("");
+	*lims = xstrdup(*o ? o + 1 : "-");
+	free(o);
+}
+
 static void top_frame(const struct sample *cur, size_t nc, const struct sample *prev, size_t np,
 		      double dt)
 {
 	size_t i, j, k;
 
-	printf("%-24s %-8s %6s %8s %8s %8s %7s %7s %7s\n", "DEVICE", "GROUP", "WEIGHT", "R_IOPS",
-	       "W_IOPS", "MB/s", "SHARE", "TARGET", "QUEUED");
+	printf("%-24s %-8s %6s %8s %8s %8s %7s %7s %7s %5s %5s  %s\n", "DEVICE", "GROUP", "WEIGHT",
+	       "R_IOPS", "W_IOPS", "MB/s", "SHARE", "TARGET", "QUEUED", "RSV", "HELD", "LIMITS");
 	for (i = 0; i < nc; i++) {
 		/* Shares are within the device group: the unit the scheduler shares. */
 		double tot = 0, wsum = 0;
@@ -876,7 +982,7 @@ static void top_frame(const struct sample *cur, size_t nc, const struct sample *
 					  p ? p->read_sectors + p->write_sectors : 0);
 			double u = cur[i].policy == IOB_WEIGHT_IOSIZE ? ds : dr + dw;
 			bool active = u > 0 || g->queued;
-			char lbl[32], share[16], target[16];
+			char lbl[32], share[16], target[16], rsv[8], held[16], *lims;
 
 			group_label(lbl, sizeof(lbl), g->id);
 			snprintf(share, sizeof(share), "%.1f%%", tot > 0 ? 100.0 * u / tot : 0.0);
@@ -884,9 +990,12 @@ static void top_frame(const struct sample *cur, size_t nc, const struct sample *
 				snprintf(target, sizeof(target), "%.1f%%", 100.0 * g->weight / wsum);
 			else
 				snprintf(target, sizeof(target), "-");
-			printf("%-24s %-8s %6u %8.0f %8.0f %8.1f %7s %7s %7llu\n", j ? "" : cur[i].dev,
-			       lbl, g->weight, dr / dt, dw / dt, ds * 512.0 / 1e6 / dt, share, target,
-			       (unsigned long long)g->queued);
+			top_limits(&cur[i], prev, np, g->id, dt, rsv, held, &lims);
+			printf("%-24s %-8s %6u %8.0f %8.0f %8.1f %7s %7s %7llu %5s %5s  %s\n",
+			       j ? "" : cur[i].dev, lbl, g->weight, dr / dt, dw / dt,
+			       ds * 512.0 / 1e6 / dt, share, target, (unsigned long long)g->queued,
+			       rsv, held, lims);
+			free(lims);
 		}
 	}
 }
@@ -958,6 +1067,59 @@ static int cmd_top(struct ctx *c)
 
 /* ------------------------------------------------------------------- apply */
 
+/*
+ * Reservations in IOPS of a device group that declares no capacity,
+ * against what its live status suggests the disk delivers: io_limit I/Os
+ * in flight, each taking the latency measured at that depth (Little's
+ * law).  An estimate (of 4 KiB I/O, and only with the automatic io_limit
+ * once measured): a warning, never a refusal.  Byte rates get none.
+ */
+static void warn_capacity(const struct host_cfg *cfg)
+{
+	struct dm_dev *all;
+	struct strv seen = { 0 };
+	size_t n, i, k;
+
+	if (be->list(&all, &n))
+		return;
+	for (i = 0; i < n; i++) {
+		const struct cfg_devgroup *dg;
+		struct iob_table t;
+		struct iob_status st;
+		const char *err;
+		char *params;
+		uint64_t io, by, est;
+
+		if (!is_ioband(&all[i]) || iob_table_parse(all[i].t[0].params, &t, &err))
+			continue;
+		for (k = 0; k < seen.n; k++)
+			if (!strcmp(seen.v[k], t.devgroup))
+				break;
+		dg = config_devgroup(cfg, t.devgroup);
+		config_dg_reserved(cfg, t.devgroup, &io, &by);
+		if (k < seen.n || (dg && dg->cap_iops.rate) || !io || be->status(all[i].name, &params)) {
+			iob_table_free(&t);
+			continue;
+		}
+		if (!iob_status_parse(params, &st, &err)) {
+			if (st.has_depth && st.depth_auto && st.depth_target_us) {
+				strv_add(&seen, t.devgroup);
+				est = st.depth * 1000000 / st.depth_target_us;
+				if (io > est)
+					msg_warn("device group %s: the reservations add up to %lluiops, above the ~%lluiops the disk seems to deliver (io_limit %llu at %llu us, from %s's status; an estimate: declare capacity to check it)",
+						 t.devgroup, (unsigned long long)io, (unsigned long long)est,
+						 (unsigned long long)st.depth,
+						 (unsigned long long)st.depth_target_us, all[i].name);
+			}
+			iob_status_free(&st);
+		}
+		free(params);
+		iob_table_free(&t);
+	}
+	strv_free(&seen);
+	dm_devs_free(all, n);
+}
+
 static int apply_locked(struct ctx *c)
 {
 	struct host_cfg cfg;
@@ -969,6 +1131,8 @@ static int apply_locked(struct ctx *c)
 	r = config_load(c->pos[0], &cfg, &err);
 	if (!r)
 		r = lv_add_recorded(&cfg, &err);
+	if (!r)
+		warn_capacity(&cfg);
 	if (!r)
 		r = plan_for_config(&cfg, &p, &err);
 	else
@@ -1119,18 +1283,23 @@ static const struct cmd cmds[] = {
 	{ "group remove", "NAME ID", 2, 2, { NULL }, cmd_group_remove,
 	  "Detach group ID from NAME; its I/O goes to the default group." },
 	{ "status", "[NAME] [--json]", 0, 1, { "json" }, cmd_status,
-	  "Show every ioband device (or NAME): table, groups, weights, counters." },
+	  "Show every ioband device (or NAME): table, groups, weights, reservations,\n"
+	  "limits and bursts, counters." },
 	{ "top", "[NAME...] [--interval SECS] [--count N]", 0, -1, { "interval=", "count=" }, cmd_top,
 	  "Live per-group view, refreshed every --interval seconds (1): IOPS, MB/s,\n"
 	  "the share of the device group's work each group got against its target\n"
-	  "(its weight among the groups that were busy), and queued bios. --count\n"
-	  "stops after N refreshes." },
+	  "(its weight among the groups that were busy), queued bios, and whether\n"
+	  "its reservation is met, how much of the interval its limit held it back,\n"
+	  "its r=, l=, b=. --count stops after N refreshes." },
 	{ "apply", "FILE [--dry-run [--json]] [--quiet]", 1, 1, { "dry-run", "json", "quiet" }, cmd_apply,
 	  "Bring the host to the state FILE describes (see HOST FILE in iobandctl(8)):\n"
 	  "only what differs changes; nothing changes when FILE is invalid; a failure\n"
-	  "midway undoes what this run did. --dry-run prints the plan." },
+	  "midway undoes what this run did. --dry-run prints the plan. Warns when a\n"
+	  "device group without a declared capacity has reservations above the IOPS\n"
+	  "its status suggests (an estimate)." },
 	{ "check", "FILE", 1, 1, { NULL }, cmd_check,
-	  "Validate a host file without looking at the system." },
+	  "Validate a host file without looking at the system (min, max, burst, and\n"
+	  "reservations against each device group's declared capacity too)." },
 	{ "cgroup create", "PATH [PID...]", 1, -1, { NULL }, cmd_cgroup_create,
 	  "Create cgroup v2 group PATH (relative to the cgroup root) with the io\n"
 	  "controller, move PIDs into it, print its id." },

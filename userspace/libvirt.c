@@ -177,6 +177,24 @@ static int get_weight(const char *file, const xmlNode *n, const char *what, uint
 	return 0;
 }
 
+/* min, max, burst: validated as the host file's (config.c). */
+static int get_limits(const char *file, const xmlNode *n, const char *what, struct iob_limits *l,
+		      char **err)
+{
+	char *min = attr(n, "min"), *max = attr(n, "max"), *burst = attr(n, "burst"), *why;
+	const char *key;
+	int r = limits_parse(min, max, burst, l, &key, &why);
+
+	if (r) {
+		xerr(err, file, n, "%s %s: %s", what, key, why);
+		free(why);
+	}
+	free(min);
+	free(max);
+	free(burst);
+	return r;
+}
+
 static const struct dom_disk *find_disk(const struct dom_disk *v, size_t n, const char *target)
 {
 	size_t i;
@@ -191,7 +209,7 @@ static int parse_pdisk(const char *file, const xmlNode *n, struct lv_domain *d,
 		       const struct dom_disk *dd, size_t ndd, char **err)
 {
 	static const char *const ok[] = { "target", "device", "device-group", "shared", "group",
-					  "weight", NULL };
+					  "weight", "min", "max", "burst", NULL };
 	struct lv_pdisk *k;
 	const struct dom_disk *dk;
 	char *v, *what, *want;
@@ -224,7 +242,8 @@ static int parse_pdisk(const char *file, const xmlNode *n, struct lv_domain *d,
 			     k->target, d->disks[i].line);
 			goto out;
 		}
-	if (get_weight(file, n, what, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &k->weight, err))
+	if (get_weight(file, n, what, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &k->weight, err) ||
+	    get_limits(file, n, what, &k->lim, err))
 		goto out;
 	if (!!k->device == !!k->shared) {
 		xerr(err, file, n, "%s: give device (a device of its own) or shared (a group on a shared device of the host file), exactly one",
@@ -593,6 +612,7 @@ int lv_guest(const struct lv_domain *d, enum lv_phase phase, const char *cgroup,
 		set_pos(&k->pos, d, p->line, f);
 		free(f);
 		k->weight = p->weight;
+		k->lim = p->lim;
 		k->name = xstrdup(p->target);
 		if (p->device) {
 			k->device = xstrdup(p->device);

@@ -5,7 +5,8 @@
  *
  *   <ioband:ioband xmlns:ioband="urn:x-ioband:libvirt:1">
  *     <ioband:disk target="vda" device="/dev/vg0/web1-root"
- *                  device-group="ssd0" weight="200"/>
+ *                  device-group="ssd0" weight="200" min="500iops" max="2000iops"
+ *                  burst="4000iops/10"/>
  *     <ioband:disk target="vdb" shared="images" weight="300"/>
  *     <ioband:interface mac="52:54:00:6b:3c:58" weight="3" cap="500mbit"/>
  *   </ioband:ioband>
@@ -33,6 +34,7 @@ struct lv_pdisk {		/* <ioband:disk> */
 	bool has_group;
 	uint64_t group;
 	unsigned int weight;
+	struct iob_limits lim;	/* min, max, burst: as the host file's */
 };
 
 struct lv_piface {		/* <ioband:interface> */

@@ -21,6 +21,7 @@ struct want_group {
 	uint64_t id;		/* 0: resolve from cgroup after creating it */
 	const char *cgroup;
 	unsigned int weight;
+	struct iob_limits lim;
 	const struct cfg_pos *pos;
 };
 
@@ -121,7 +122,7 @@ static void want_tline(const struct want *w, struct dm_tline **t, size_t *n)
 
 static int want_init(struct builder *b, struct want *w, const char *name, const struct cfg_pos *pos,
 		     const char *backing, const char *sub, const char *devgroup, enum iob_type type,
-		     unsigned int weight)
+		     unsigned int weight, const struct iob_limits *lim)
 {
 	const struct cur_res *r = res_of(b->cur, backing);
 	const struct cfg_devgroup *dg = config_devgroup(b->cfg, devgroup);
@@ -147,6 +148,8 @@ static int want_init(struct builder *b, struct want *w, const char *name, const 
 	snprintf(w->t.devgroup, sizeof(w->t.devgroup), "%s", devgroup);
 	w->t.type = type;
 	w->t.default_weight = weight;
+	if (lim)
+		w->t.default_lim = *lim;
 	if (dg) {
 		w->t.policy = dg->policy;
 		w->t.io_throttle = dg->io_throttle;
@@ -174,7 +177,7 @@ static int build_wants(struct builder *b, struct want **ws, size_t *nw)
 		struct want *w = vec_push(ws, nw, sizeof(*w));
 		char *name = config_dev_dmname(d);
 		int r = want_init(b, w, name, &d->pos, d->device, "device", d->devgroup, d->type,
-				  d->weight);
+				  d->weight, NULL);
 
 		free(name);
 		if (r)
@@ -190,6 +193,7 @@ static int build_wants(struct builder *b, struct want **ws, size_t *nw)
 					continue;
 				wg = vec_push(&w->g, &w->n_g, sizeof(*wg));
 				wg->weight = dk->weight;
+				wg->lim = dk->lim;
 				wg->pos = &dk->pos;
 				if (dk->has_group) {
 					wg->id = dk->group;
@@ -213,8 +217,10 @@ static int build_wants(struct builder *b, struct want **ws, size_t *nw)
 						     w->g[l].pos->line);
 						return -EINVAL;
 					}
-				if (wg->id)
+				if (wg->id) {
 					iob_table_add_group(&w->t, wg->id, wg->weight);
+					w->t.groups[w->t.n_groups - 1].lim = wg->lim;
+				}
 			}
 		}
 	}
@@ -232,7 +238,7 @@ static int build_wants(struct builder *b, struct want **ws, size_t *nw)
 			w = vec_push(ws, nw, sizeof(*w));
 			name = config_disk_dmname(g, dk);
 			r = want_init(b, w, name, &dk->pos, dk->device, "device", dk->devgroup,
-				      IOB_NONE, dk->weight);
+				      IOB_NONE, dk->weight, &dk->lim);
 			free(name);
 			if (r)
 				return r;
@@ -319,6 +325,29 @@ static bool needs_reload(const struct want *w, const struct cur_dev *c)
 	snprintf(dev, sizeof(dev), "%u:%u", w->major, w->minor);
 	return strcmp(c->t.device, dev) || c->dm.t[0].len != w->len ||
 		strcmp(c->t.devgroup, w->t.devgroup) || c->t.type != w->t.type;
+}
+
+/* A group of DEV (ID NULL: the default group): its weight, then its limits. */
+static void group_changes(struct plan *p, const char *dev, const uint64_t *id, unsigned int weight,
+			  unsigned int old_weight, const struct iob_limits *lim,
+			  const struct iob_limits *old_lim)
+{
+	struct action *a;
+
+	if (weight != old_weight) {
+		a = act(p, ACT_GROUP_WEIGHT, dev);
+		a->has_id = id;
+		a->id = id ? *id : 0;
+		a->weight = weight;
+		a->old_weight = old_weight;
+	}
+	if (!iob_limits_eq(lim, old_lim)) {
+		a = act(p, ACT_GROUP_LIMITS, dev);
+		a->has_id = id;
+		a->id = id ? *id : 0;
+		a->lim = *lim;
+		a->old_lim = *old_lim;
+	}
 }
 
 int plan_build(const struct host_cfg *cfg, const struct cur_state *cur, struct plan *p, char **err)
@@ -413,6 +442,7 @@ int plan_build(const struct host_cfg *cfg, const struct cur_state *cur, struct p
 					a->has_id = true;
 					a->id = g->id;
 					a->old_weight = g->weight;
+					a->old_lim = g->lim;
 				}
 				break;
 			case ATTACH:
@@ -427,27 +457,21 @@ int plan_build(const struct host_cfg *cfg, const struct cur_state *cur, struct p
 					a->id = g->id;
 					a->cgroup = g->id ? NULL : xstrdup(g->cgroup);
 					a->weight = g->weight;
+					a->lim = g->lim;
 				}
 				break;
 			case WEIGHT:
 				if (fresh)
 					break;
-				if (c->t.default_weight != w->t.default_weight) {
-					a = act(p, ACT_GROUP_WEIGHT, w->name);
-					a->weight = w->t.default_weight;
-					a->old_weight = c->t.default_weight;
-				}
+				group_changes(p, w->name, NULL, w->t.default_weight, c->t.default_weight,
+					      &w->t.default_lim, &c->t.default_lim);
 				for (j = 0; j < w->t.n_groups; j++) {
 					const struct iob_group *g = &w->t.groups[j];
 					const struct iob_group *h = iob_table_group(&c->t, g->id);
 
-					if (!h || h->weight == g->weight)
-						continue;
-					a = act(p, ACT_GROUP_WEIGHT, w->name);
-					a->has_id = true;
-					a->id = g->id;
-					a->weight = g->weight;
-					a->old_weight = h->weight;
+					if (h)
+						group_changes(p, w->name, &g->id, g->weight, h->weight,
+							      &g->lim, &h->lim);
 				}
 				break;
 			}
@@ -591,6 +615,7 @@ static const char *const kind_names[] = {
 	[ACT_DEV_RELOAD] = "reload",
 	[ACT_GROUP_ATTACH] = "attach",
 	[ACT_GROUP_WEIGHT] = "weight",
+	[ACT_GROUP_LIMITS] = "limits",
 	[ACT_NET_APPLY] = "net-apply",
 	[ACT_NET_CLEAR] = "net-clear",
 };
@@ -615,6 +640,20 @@ static char *tline_str(const struct dm_tline *t, size_t n)
 	return sb_steal(&sb);
 }
 
+/* ",r=..,l=..,b=.." without the first comma, or "none" (malloc'ed) */
+static char *limits_str(const struct iob_limits *l)
+{
+	char *s = iob_limits_format(l), *r;
+
+	if (!*s) {
+		free(s);
+		return xstrdup("none");
+	}
+	r = xstrdup(s + 1);
+	free(s);
+	return r;
+}
+
 void action_print(const struct action *a, FILE *f)
 {
 	char *g = group_name(a), *s = NULL, *o = NULL;
@@ -628,7 +667,12 @@ void action_print(const struct action *a, FILE *f)
 			a->old_val, a->dev);
 		break;
 	case ACT_GROUP_DETACH:
-		fprintf(f, "detach %s %s (weight %u)\n", a->dev, g, a->old_weight);
+		fprintf(f, "detach %s %s (weight %u", a->dev, g, a->old_weight);
+		if (iob_limits_any(&a->old_lim)) {
+			o = limits_str(&a->old_lim);
+			fprintf(f, ", %s", o);
+		}
+		fprintf(f, ")\n");
 		break;
 	case ACT_DEV_REMOVE:
 		s = tline_str(a->old, a->nold);
@@ -644,10 +688,20 @@ void action_print(const struct action *a, FILE *f)
 		fprintf(f, "reload %s: %s (was: %s)\n", a->dev, s, o);
 		break;
 	case ACT_GROUP_ATTACH:
-		fprintf(f, "attach %s %s weight %u\n", a->dev, g, a->weight);
+		fprintf(f, "attach %s %s weight %u", a->dev, g, a->weight);
+		if (iob_limits_any(&a->lim)) {
+			s = limits_str(&a->lim);
+			fprintf(f, " %s", s);
+		}
+		fprintf(f, "\n");
 		break;
 	case ACT_GROUP_WEIGHT:
 		fprintf(f, "weight %s %s %u (was %u)\n", a->dev, g, a->weight, a->old_weight);
+		break;
+	case ACT_GROUP_LIMITS:
+		s = limits_str(&a->lim);
+		o = limits_str(&a->old_lim);
+		fprintf(f, "limits %s %s %s (was %s)\n", a->dev, g, s, o);
 		break;
 	case ACT_NET_APPLY:
 	case ACT_NET_CLEAR:
@@ -699,6 +753,33 @@ static json_object *jtable(const struct dm_tline *t, size_t n)
 	return a;
 }
 
+static void jgroup(json_object *o, const struct action *a)
+{
+	if (!a->has_id)
+		json_object_object_add(o, "group", json_object_new_int(IOB_DEFAULT_GROUP));
+	else if (!a->cgroup)
+		json_object_object_add(o, "group", json_object_new_uint64(a->id));
+	else
+		json_object_object_add(o, "cgroup", json_object_new_string(a->cgroup));
+}
+
+/* {"reservation": "500iops", "limit": ..., "burst": "4000iops/10"}; "0": none */
+static void jlimits(json_object *o, const char *key, const struct iob_limits *l)
+{
+	json_object *lo = json_object_new_object();
+	char b[IOB_RATE_STR_MAX + 8];
+
+	iob_rate_format(&l->rsv, b, sizeof(b));
+	json_object_object_add(lo, "reservation", json_object_new_string(b));
+	iob_rate_format(&l->lim, b, sizeof(b));
+	json_object_object_add(lo, "limit", json_object_new_string(b));
+	iob_rate_format(&l->burst, b, sizeof(b) - 8);
+	if (l->burst.rate)
+		snprintf(b + strlen(b), 8, "/%u", l->burst_secs);
+	json_object_object_add(lo, "burst", json_object_new_string(b));
+	json_object_object_add(o, key, lo);
+}
+
 char *plan_json(const struct plan *p)
 {
 	json_object *root = json_object_new_object(), *arr = json_object_new_array();
@@ -733,16 +814,20 @@ char *plan_json(const struct plan *p)
 		case ACT_GROUP_ATTACH:
 		case ACT_GROUP_DETACH:
 		case ACT_GROUP_WEIGHT:
-			if (!a->has_id)
-				json_object_object_add(o, "group", json_object_new_int(IOB_DEFAULT_GROUP));
-			else if (!a->cgroup)
-				json_object_object_add(o, "group", json_object_new_uint64(a->id));
-			else
-				json_object_object_add(o, "cgroup", json_object_new_string(a->cgroup));
+			jgroup(o, a);
 			if (a->kind != ACT_GROUP_DETACH)
 				json_object_object_add(o, "weight", json_object_new_int(a->weight));
 			if (a->kind != ACT_GROUP_ATTACH)
 				json_object_object_add(o, "old_weight", json_object_new_int(a->old_weight));
+			if (a->kind == ACT_GROUP_ATTACH && iob_limits_any(&a->lim))
+				jlimits(o, "limits", &a->lim);
+			if (a->kind == ACT_GROUP_DETACH && iob_limits_any(&a->old_lim))
+				jlimits(o, "old_limits", &a->old_lim);
+			break;
+		case ACT_GROUP_LIMITS:
+			jgroup(o, a);
+			jlimits(o, "limits", &a->lim);
+			jlimits(o, "old_limits", &a->old_lim);
 			break;
 		case ACT_NET_APPLY:
 		case ACT_NET_CLEAR:

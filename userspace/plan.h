@@ -71,6 +71,7 @@ enum act_kind {
 	ACT_DEV_RELOAD,
 	ACT_GROUP_ATTACH,
 	ACT_GROUP_WEIGHT,
+	ACT_GROUP_LIMITS,
 	ACT_NET_APPLY,
 	ACT_NET_CLEAR,
 };
@@ -87,6 +88,7 @@ struct action {
 	uint64_t id;
 	char *cgroup;			/* attach: id to resolve after cgroup create; cgroup create */
 	unsigned int weight, old_weight;
+	struct iob_limits lim, old_lim;	/* attach, limits; detach: old_lim */
 	struct strv args, old_args;	/* ioband-tc arguments */
 	bool old_net;			/* NET_APPLY: something was applied before */
 };

@@ -3,7 +3,9 @@
 #
 # cli-test.sh IOBANDCTL-FAKE: the command line of iobandctl on the fake
 # backend: usage errors and exit codes, apply/dry-run/re-apply, rollback,
-# create/remove, group, insert/eject, status --json, cgroup id.
+# create/remove, group, insert/eject, status --json, cgroup id; min, max
+# and burst through apply (messages, status, top), capacity (check, and
+# apply's estimate from the status).
 set -uo pipefail
 
 BIN=$(realpath "$1")
@@ -212,6 +214,91 @@ same "cgroup create id" "$OUT" "$(stat -c %i "$T/cg/ioband.slice/g9")"
 same "pids moved" "$(cat "$T/cg/ioband.slice/g9/cgroup.procs")" "123
 456"
 run 2 cgroup create ioband.slice/g9 notapid
+
+# ---- min, max, burst: tables, live messages, status, top, capacity
+cp "$T/host.yaml" "$T/host0.yaml"
+sed -i 's/device-group: shared, weight: 50}/device-group: shared, weight: 50, min: 500iops, max: 2000iops, burst: 4000iops\/10}/' "$T/host.yaml"
+run 0 check "$T/host.yaml"
+run 0 apply --dry-run "$T/host.yaml"
+same "limits: plan" "$OUT" "limits ioband-g1-data default group r=500iops,l=2000iops,b=4000iops/10 (was none)"
+run 0 apply --dry-run --json "$T/host.yaml"
+python3 -c '
+import json, sys
+a = json.load(sys.stdin)["actions"]
+assert a[0]["action"] == "limits" and a[0]["group"] == -1, a
+assert a[0]["limits"] == {"reservation": "500iops", "limit": "2000iops", "burst": "4000iops/10"}, a
+assert a[0]["old_limits"]["limit"] == "0", a' <<<"$OUT" ||
+	{ echo "FAIL: limits dry-run --json: $OUT" >&2; FAILS=$((FAILS + 1)); }
+msglog() {
+	python3 -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1])).get("log", [])))' "$IOBAND_FAKE_DM"
+}
+loglen=$(msglog | wc -l)
+run 0 apply "$T/host.yaml"
+same "limits: messages" "$(msglog | tail -n +$((loglen + 1)))" "ioband-g1-data: reserve 500iops
+ioband-g1-data: limit 2000iops
+ioband-g1-data: burst 4000iops/10"
+run 0 apply "$T/host.yaml"
+same "limits: re-apply" "$OUT" "nothing to do"
+# The status as the module shows it: the limits part, the reservation unmet.
+python3 - "$IOBAND_FAKE_DM" <<'P'
+import json, sys
+s = json.load(open(sys.argv[1]))
+d = [x for x in s["devices"] if x["name"] == "ioband-g1-data"][0]
+d["counters"] = {"-1": [10, 0, 80, 0, 0, 0, 3, 900, 2500, 1500000, 1]}
+json.dump(s, open(sys.argv[1], "w"))
+P
+run 0 status ioband-g1-data
+has "status: limits line" "$OUT" "r=500iops l=2000iops b=4000iops/10  reservation unmet, lag 2.5 ms, held by its limit 1.5 s"
+run 0 status --json ioband-g1-data
+python3 -c '
+import json, sys
+g = json.load(sys.stdin)["devices"][0]["groups"][0]
+assert g["reservation"] == "500iops" and g["limit"] == "2000iops", g
+assert g["burst"] == {"rate": "4000iops", "seconds": 10}, g
+assert g["options"] == "r=500iops,l=2000iops,b=4000iops/10", g
+assert g["rsv"] == "unmet" and g["rsv_lag_us"] == 2500 and g["limited_us"] == 1500000, g' <<<"$OUT" ||
+	{ echo "FAIL: status --json limits: $OUT" >&2; FAILS=$((FAILS + 1)); }
+run 0 top --count 1 --interval 0.05 ioband-g1-data
+has "top: limit columns" "$OUT" "RSV  HELD  LIMITS"
+has "top: the group's limits" "$OUT" "unmet    0%  r=500iops,l=2000iops,b=4000iops/10"
+# Changed: only the difference, in an order the module accepts.
+sed -i 's/max: 2000iops, burst: 4000iops\/10/max: 400iops/; s/min: 500iops/min: 300iops/' "$T/host.yaml"
+loglen=$(msglog | wc -l)
+run 0 apply "$T/host.yaml"
+same "limits: changed live" "$(msglog | tail -n +$((loglen + 1)))" "ioband-g1-data: burst 0
+ioband-g1-data: reserve 300iops
+ioband-g1-data: limit 400iops"
+# No capacity declared: a warning when the reservations exceed the estimate
+# from the status (io_limit 192 at 10 ms: 19200 IOPS).
+python3 - "$IOBAND_FAKE_DM" <<'P'
+import json, sys
+s = json.load(open(sys.argv[1]))
+for d in s["devices"]:
+    d["depth_us"] = [8000, 10000]
+json.dump(s, open(sys.argv[1], "w"))
+P
+sed -i 's/min: 300iops, max: 400iops/min: 20000iops/' "$T/host.yaml"
+run 0 apply --dry-run "$T/host.yaml"
+has "capacity estimate" "$ERR" "warning: device group shared: the reservations add up to 20000iops, above the ~19200iops the disk seems to deliver (io_limit 192 at 10000 us"
+printf 'device-groups:\n  - {id: shared, capacity: 30000iops}\n' >>"$T/host.yaml"
+run 0 apply --dry-run "$T/host.yaml"
+same "declared capacity: no estimate" "$ERR" ""
+printf 'device-groups:\n  - {id: shared, capacity: 10000iops}\n' >"$T/cap.yaml"
+grep -v -e '^device-groups:' -e 'capacity:' "$T/host.yaml" >>"$T/cap.yaml"
+run 3 check "$T/cap.yaml"
+has "check: above capacity" "$ERR" "cap.yaml:11: guests[0].disks[1].min: the reservations in device group shared add up to 20000iops, above its capacity 10000iops"
+run 3 apply "$T/cap.yaml"
+sed -i 's/min: 20000iops/min: 3000iops, max: 2000iops/' "$T/cap.yaml"
+run 3 check "$T/cap.yaml"
+has "check: min above max" "$ERR" "guests[0].disks[1].min: 3000iops is above max 2000iops"
+# Out of the file: removed.
+cp "$T/host0.yaml" "$T/host.yaml"
+loglen=$(msglog | wc -l)
+run 0 apply "$T/host.yaml"
+same "limits: removed" "$(msglog | tail -n +$((loglen + 1)))" "ioband-g1-data: reserve 0
+ioband-g1-data: limit 0"
+run 0 apply "$T/host.yaml"
+same "limits: gone" "$OUT" "nothing to do"
 
 # ---- remove everything: an empty host file tears down what apply made
 printf 'version: 1\n' >"$T/empty.yaml"

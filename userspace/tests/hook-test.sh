@@ -5,8 +5,9 @@
 # run with the argument vectors libvirtd uses and the fixtures in tests/data/libvirt/:
 # prepare -> started -> stopped -> release leaves nothing behind; malformed
 # metadata refuses prepare naming the element and changes nothing; a guest
-# without metadata is untouched; migrate refuses what the host cannot meet;
-# apply keeps the guests the hook runs.
+# without metadata is untouched; min, max and burst reach the tables and the
+# messages; migrate refuses what the host cannot meet (also reservations
+# above a device group's capacity); apply keeps the guests the hook runs.
 set -uo pipefail
 
 BIN=$(realpath "$1")
@@ -254,6 +255,65 @@ hook 0 "$FX/web1-prepare.xml" prepare begin
 hook 3 "$T/web2.xml" migrate begin web2
 has "migrate: disk taken" "$ERR" "/dev/sdb is already used by"
 hook 0 "$FX/web1-started.xml" release end
+
+# ---- min, max, burst: validated as the host file's, applied as apply does
+fresh
+bad "bad min" 's/weight="200"/weight="200" min="500 iops"/' "<ioband:disk target='vda'> min: \"500 iops\": must be a rate: <n>iops"
+bad "min above max" 's/weight="200"/weight="200" min="3000iops" max="2000iops"/' "<ioband:disk target='vda'> min: 3000iops is above max 2000iops"
+bad "burst without max" 's/weight="300"/weight="300" burst="4000iops\/10"/' "<ioband:disk target='vdb'> burst: needs max"
+bad "burst in another unit" 's/weight="200"/weight="200" max="2000iops" burst="40m\/10"/' "<ioband:disk target='vda'> burst: \"40m/10\" is in bytes/s, max 2000iops in iops"
+bad "burst not above max" 's/weight="200"/weight="200" max="2000iops" burst="2000iops\/10"/' "burst: \"2000iops/10\": the rate must be above max 2000iops"
+bad "burst seconds" 's/weight="200"/weight="200" max="20m" burst="40m\/0"/' "burst: \"40m/0\": the seconds must be 1..3600"
+bad "max below 1k" 's/weight="200"/weight="200" max="512"/' "<ioband:disk target='vda'> max: \"512\": must be at least 1k bytes/s"
+
+# The messages the fake backend accepted, one a line.
+msglog() {
+	python3 - "$IOBAND_FAKE_DM" <<'P'
+import json, sys
+for m in json.load(open(sys.argv[1])).get("log", []):
+    print(m)
+P
+}
+lim='s/weight="200"/weight="200" min="500iops" max="2000iops" burst="4000iops\/10"/; s/weight="300"/weight="300" max="20m"/'
+sed -e "$lim" "$FX/web1-prepare.xml" >"$T/lim-prepare.xml"
+sed -e "$lim" "$FX/web1-started.xml" >"$T/lim-started.xml"
+hook 0 "$T/lim-prepare.xml" prepare begin
+has "limits in the new table" "$(snapshot)" "ioband-web1-vda IOBAND-apply-ioband-web1-vda ioband 8:16 ssd0 0 0 none weight 0 :200,r=500iops,l=2000iops,b=4000iops/10"
+hook 0 "$T/lim-started.xml" started begin
+cgid=$(stat -c %i "$T/cg/$SCOPE")
+same "started: the group's weight, then its limit" "$(msglog)" "ioband-images: attach $cgid
+ioband-images: weight $cgid:300
+ioband-images: limit $cgid:20m"
+# The metadata changed (virsh metadata --live), applied again: only the difference.
+sed -e 's/max="20m"/max="40m" burst="80m\/5"/' "$T/lim-started.xml" >"$T/lim2.xml"
+hook 0 "$T/lim2.xml" reconnect begin
+same "reconnect: changed live" "$(msglog | tail -n 2)" "ioband-images: limit $cgid:40m
+ioband-images: burst $cgid:80m/5"
+hook 0 "$T/lim2.xml" release end
+
+# ---- migrate: refused when the reservations would exceed the capacity
+fresh
+cat "$IOBAND_HOST_FILE" - >"$T/cap.yaml" <<'Y'
+guests:
+  - name: db
+    cgroup: machine.slice/db
+    create-cgroup: true
+    disks:
+      - ioband: images
+        min: 600iops
+Y
+sed -i 's/^device-groups:$/device-groups:\n  - id: hdd0\n    capacity: [1000iops, 100m]/' "$T/cap.yaml"
+sed -e 's/weight="300"/weight="300" min="500iops"/' "$FX/web1-prepare.xml" >"$T/mig.xml"
+IOBAND_HOST_FILE=$T/cap.yaml hook 3 "$T/mig.xml" migrate begin
+has "migrate: reservations above capacity" "$ERR" "domain web1 (migrate):7: <ioband:disk target='vdb'>.min: the reservations in device group hdd0 add up to 1100iops, above its capacity 1000iops ($T/cap.yaml:"
+has "migrate: capacity refused" "$ERR" "guest web1: migrate: refused"
+same "migrate refused: nothing changed" "$(snapshot)" "$empty"
+sed -e 's/weight="300"/weight="300" min="400iops"/' "$FX/web1-prepare.xml" >"$T/mig.xml"
+IOBAND_HOST_FILE=$T/cap.yaml hook 0 "$T/mig.xml" migrate begin
+# Another unit is measured against the other capacity.
+sed -e 's/weight="300"/weight="300" min="101m"/' "$FX/web1-prepare.xml" >"$T/mig.xml"
+IOBAND_HOST_FILE=$T/cap.yaml hook 3 "$T/mig.xml" migrate begin
+has "migrate: bytes above capacity" "$ERR" "add up to 101m, above its capacity 100m"
 
 echo "hook-test: $((N - FAILS)) checks passed, $FAILS failed"
 ((FAILS == 0))

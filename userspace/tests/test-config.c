@@ -154,6 +154,27 @@ static void check_values(void)
 	strv_free(&a);
 	config_free(&cfg);
 
+	/* min, max, burst and capacity: parsed as the module's rates */
+	CHECK(config_load("good/limits.yaml", &cfg, &err) == 0);
+	if (!err) {
+		const struct cfg_disk *k = &cfg.guests[0].disks[0];
+		uint64_t io, by;
+
+		CHECK(cfg.dgs[0].cap_iops.rate == 20000 && cfg.dgs[0].cap_iops.iops &&
+		      cfg.dgs[0].cap_bytes.rate == 400ULL << 20 && !cfg.dgs[1].cap_bytes.rate);
+		CHECK(k->lim.rsv.rate == 5000 && k->lim.rsv.iops && k->lim.lim.rate == 10000 &&
+		      k->lim.burst.rate == 15000 && k->lim.burst_secs == 30);
+		k = &cfg.guests[1].disks[0];
+		CHECK(k->lim.rsv.rate == 100ULL << 20 && !k->lim.rsv.iops && k->lim.burst.rate == 1ULL << 30);
+		config_dg_reserved(&cfg, "ssd0", &io, &by);
+		CHECK(io == 5000 && by == 100ULL << 20);
+		config_dg_reserved(&cfg, "hdd0", &io, &by);
+		CHECK(io == 300 && by == 0);
+		config_free(&cfg);
+	}
+	free(err);
+	err = NULL;
+
 	CHECK(valid_rate("1.5gbit") && valid_rate("100Mbit") && valid_rate("10kibps"));
 	CHECK(!valid_rate("100") && !valid_rate("mbit") && !valid_rate("1.mbit") && !valid_rate("10 mbit"));
 	CHECK(valid_size("1514") && valid_size("32k") && valid_size("1mb") && !valid_size("1x"));

@@ -2,6 +2,7 @@
 /* test-ioband - dm-ioband table, status and stats parsing/formatting. */
 #include "ioband.h"
 #include "utest.h"
+#include "util.h"
 
 #include <stdlib.h>
 
@@ -43,14 +44,41 @@ static void table(void)
 	/* a weight's reservation and limit round-trip */
 	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40,l=20m 7:100,r=500iops,l=2000iops 8=5", &t, &err) == 0);
 	CHECK(t.default_weight == 40 && iob_table_group(&t, 7)->weight == 100 &&
-	      !strcmp(iob_table_group(&t, 7)->opts, ",r=500iops,l=2000iops"));
+	      iob_table_group(&t, 7)->lim.rsv.rate == 500 && iob_table_group(&t, 7)->lim.rsv.iops &&
+	      iob_table_group(&t, 7)->lim.lim.rate == 2000 && t.default_lim.lim.rate == 20 << 20 &&
+	      !t.default_lim.lim.iops);
 	s = iob_table_format(&t);
 	CHECK_STR(s, "8:18 1 0 0 uid weight 0 :40,l=20m 7:100,r=500iops,l=2000iops 8:5");
 	free(s);
 	iob_table_free(&t);
-	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40 7:100,r=5 6", &t, &err) < 0);
+	/* bursts; rates come back as the module prints them */
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40,l=20480k,b=40960k/30 7:100,r=500iops,l=2000iops,b=4000iops/10 8:5,r=1048576",
+			      &t, &err) == 0);
+	CHECK(iob_table_group(&t, 7)->lim.burst.rate == 4000 && iob_table_group(&t, 7)->lim.burst_secs == 10);
+	s = iob_table_format(&t);
+	CHECK_STR(s, "8:18 1 0 0 uid weight 0 :40,l=20m,b=40m/30 7:100,r=500iops,l=2000iops,b=4000iops/10 8:5,r=1m");
+	free(s);
+	iob_table_free(&t);
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40 7:100,r=5k 6", &t, &err) < 0);
 	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40 7:100,r=5;rm", &t, &err) < 0);
-	CHECK_STR(err, "invalid group options (,r=<rate>,l=<rate>)");
+	CHECK_STR(err, "invalid rate (<n>iops, or bytes/s <n>, <n>k, <n>m, <n>g from 1k; 0 = none)");
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40 7:100,x=5", &t, &err) < 0);
+	CHECK_STR(err, "invalid group options (,r=<rate>,l=<rate>,b=<rate>/<secs>, each once)");
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40 7:100,r=5k,r=6k", &t, &err) < 0);
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40 7:100,,r=5k", &t, &err) < 0);
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40 7:100,", &t, &err) < 0);
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40 7:100,r=5m,l=4m", &t, &err) < 0);
+	CHECK_STR(err, "invalid group options (r= above l=)");
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40,r=5m,l=400iops", &t, &err) == 0);
+	iob_table_free(&t);
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40 7:100,b=4m/10", &t, &err) < 0);
+	CHECK_STR(err, "invalid group options (b= needs l=, in its unit and above it)");
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40 7:100,l=4m,b=4m/10", &t, &err) < 0);
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40 7:100,l=4m,b=9000iops/10", &t, &err) < 0);
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40 7:100,l=4m,b=8m/0", &t, &err) < 0);
+	CHECK_STR(err, "invalid burst (b=<rate>/<secs>, secs 1..3600)");
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40 7:100,l=4m,b=8m/3601", &t, &err) < 0);
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40 7:100,l=4m,b=8m", &t, &err) < 0);
 	CHECK(iob_table_parse("8:18 1 0 0 uid range-bw 0 :0:0 2:500:100", &t, &err) < 0);
 	CHECK_STR(err, "invalid range (min above max)");
 	CHECK(iob_table_parse("8:18 1 0 0 uid range-bw 0 :0:0 2:100", &t, &err) < 0);
@@ -67,6 +95,42 @@ static void table(void)
 	CHECK(iob_check_group_id(IOB_UID, 0) == 0 && iob_check_group_id(IOB_UID, 4294967295ULL) < 0);
 	CHECK(iob_check_group_id(IOB_PID, 0) < 0 && iob_check_group_id(IOB_PID, 4194304) == 0);
 	CHECK(iob_check_group_id(IOB_CGROUP, 1) == 0 && iob_check_group_id(IOB_NONE, 1) < 0);
+}
+
+static void rates(void)
+{
+	struct iob_rate r;
+	unsigned int secs;
+	char b[IOB_RATE_STR_MAX];
+
+	CHECK(iob_rate_parse("500iops", &r) == 0 && r.iops && r.rate == 500);
+	CHECK(iob_rate_parse("20m", &r) == 0 && !r.iops && r.rate == 20 << 20);
+	CHECK(iob_rate_parse("1024", &r) == 0 && r.rate == 1024);
+	CHECK(iob_rate_parse("0", &r) == 0 && !r.rate);
+	CHECK(iob_rate_parse("0iops", &r) == 0 && !r.rate && !r.iops);
+	CHECK(iob_rate_parse("100000000iops", &r) == 0 && iob_rate_parse("100000001iops", &r) < 0);
+	CHECK(iob_rate_parse("1024g", &r) == 0 && iob_rate_parse("1025g", &r) < 0);
+	CHECK(iob_rate_parse("1023", &r) < 0 && iob_rate_parse("1k", &r) == 0);
+	CHECK(iob_rate_parse("", &r) < 0 && iob_rate_parse("iops", &r) < 0 && iob_rate_parse("5K", &r) < 0);
+	CHECK(iob_rate_parse("-5", &r) < 0 && iob_rate_parse("5 k", &r) < 0 &&
+	      iob_rate_parse("99999999999999999999999", &r) < 0);
+	CHECK(iob_burst_parse("2000iops/10", &r, &secs) == 0 && r.iops && r.rate == 2000 && secs == 10);
+	CHECK(iob_burst_parse("0/10", &r, &secs) < 0 && iob_burst_parse("2m/", &r, &secs) < 0 &&
+	      iob_burst_parse("2m", &r, &secs) < 0 && iob_burst_parse("2m/3601", &r, &secs) < 0);
+	/* printed back in the largest exact unit, as the module does */
+	{
+		static const char *const io[][2] = {
+			{ "20480k", "20m" }, { "1536k", "1536k" }, { "1500", "1500" }, { "0", "0" },
+			{ "1073741824", "1g" }, { "7iops", "7iops" },
+		};
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(io); i++) {
+			CHECK(iob_rate_parse(io[i][0], &r) == 0);
+			iob_rate_format(&r, b, sizeof(b));
+			CHECK_STR(b, io[i][1]);
+		}
+	}
 }
 
 static void status(void)
@@ -100,6 +164,18 @@ static void status(void)
 	CHECK(st.has_limits && st.has_depth && st.depth == 5 && st.n == 2 &&
 	      st.g[1].rsv_lag_us == 1500 && st.g[1].limited_us == 250000);
 	iob_status_free(&st);
+	/* the limits part with the reservation's state (met, unmet, -) */
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 7 1 2 3 4 5 6 ext -1 7 8 7 0 0 depth 5 auto 1 2 limits -1 - 0 0 7 unmet 1500 250000",
+			       &st, &err) == 0);
+	CHECK(st.has_limits && st.n == 2 && st.g[0].rsv == IOB_RSV_NONE && st.g[1].rsv == IOB_RSV_UNMET &&
+	      st.g[1].rsv_lag_us == 1500 && st.g[1].limited_us == 250000 && st.has_depth);
+	iob_status_free(&st);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 limits -1 met 0 7", &st, &err) == 0);
+	CHECK(st.g[0].rsv == IOB_RSV_MET && st.g[0].limited_us == 7);
+	iob_status_free(&st);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 limits -1 met 0", &st, &err) < 0);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 limits -1 maybe 0 0", &st, &err) < 0);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 limits -1 met 0 0 0", &st, &err) < 0);
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 limits -1 0", &st, &err) < 0);
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 limits 3 0 0", &st, &err) < 0);
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 limits -1 0 0 9", &st, &err) < 0);
@@ -126,6 +202,7 @@ static void status(void)
 int main(void)
 {
 	table();
+	rates();
 	status();
 	return ut_summary("test-ioband");
 }

@@ -11,6 +11,7 @@
 #include "plan.h"
 #include "utest.h"
 
+#include <json.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -284,6 +285,143 @@ static void test_edits(void)
 	}
 }
 
+/* The messages the fake accepted since the last call, one a line; cleared. */
+static char *take_log(void)
+{
+	json_object *st = json_object_from_file(fake), *log = NULL;
+	struct strbuf sb = { 0 };
+	size_t i;
+
+	sb_adds(&sb, "");
+	if (st && json_object_object_get_ex(st, "log", &log))
+		for (i = 0; i < json_object_array_length(log); i++)
+			sb_addf(&sb, "%s\n", json_object_get_string(json_object_array_get_idx(log, i)));
+	if (st) {
+		json_object_object_del(st, "log");
+		json_object_to_file_ext(fake, st, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
+		json_object_put(st);
+	}
+	return sb_steal(&sb);
+}
+
+#define EXPECT_LOG(want) do {                             \
+		char *l_ = take_log();                    \
+		CHECK_STR(l_, want);                      \
+		free(l_);                                 \
+	} while (0)
+
+/* base with web1's own disk given KEYS (min, max, burst lines) */
+static char *own_limits(const char *keys)
+{
+	static const char own[] = "        device-group: ssd0\n        weight: 200\n";
+	char *k = xasprintf("%s%s", own, keys), *y = edit(own, k);
+
+	free(k);
+	return y;
+}
+
+/* Apply web1's own disk with KEYS: the fake must have had exactly WANT. */
+static void limits_step(const char *keys, const char *want)
+{
+	char *y = own_limits(keys);
+
+	CHECK(apply(y) == EX_OK);
+	EXPECT_LOG(want);
+	EXPECT_PLAN(y, "nothing to do\n");
+	free(y);
+}
+
+#define WR "ioband-web1-root: "
+
+/* min, max, burst: in new tables, changed live in a safe order, removed. */
+static void test_limits(void)
+{
+	char *y, *s, *e;
+	uint64_t id1;
+
+	CHECK(apply(base) == EX_OK);
+	CHECK(cgroup_id("machine.slice/web1", &id1) == 0);
+	free(take_log());
+
+	y = own_limits("        min: 500iops\n        max: 2000iops\n        burst: 4000iops/10\n");
+	EXPECT_PLAN(y, "limits ioband-web1-root default group r=500iops,l=2000iops,b=4000iops/10 (was none)\n");
+	free(y);
+	limits_step("        min: 500iops\n        max: 2000iops\n        burst: 4000iops/10\n",
+		    WR "reserve 500iops\n" WR "limit 2000iops\n" WR "burst 4000iops/10\n");
+	s = dump_devices();
+	CHECK(strstr(s, "ioband-web1-root IOBAND-apply-ioband-web1-root 254:1 ssd0 0 0 none weight 0 :200,r=500iops,l=2000iops,b=4000iops/10\n") != NULL);
+	free(s);
+	/* Up: the limit before the reservation that would exceed the old one. */
+	limits_step("        min: 3000iops\n        max: 5000iops\n        burst: 8000iops/30\n",
+		    WR "burst 0\n" WR "limit 5000iops\n" WR "reserve 3000iops\n" WR "burst 8000iops/30\n");
+	/* Down, under the same burst: it stays; then its seconds alone. */
+	limits_step("        min: 100iops\n        max: 1000iops\n        burst: 8000iops/30\n",
+		    WR "reserve 100iops\n" WR "limit 1000iops\n");
+	y = own_limits("        min: 100iops\n        max: 1000iops\n        burst: 8000iops/60\n");
+	EXPECT_PLAN(y, "limits ioband-web1-root default group r=100iops,l=1000iops,b=8000iops/60 (was r=100iops,l=1000iops,b=8000iops/30)\n");
+	free(y);
+	limits_step("        min: 100iops\n        max: 1000iops\n        burst: 8000iops/60\n",
+		    WR "burst 8000iops/60\n");
+	/* A new burst over a limit that stays under the old one: no gap. */
+	limits_step("        min: 100iops\n        max: 1500iops\n        burst: 3000iops/60\n",
+		    WR "limit 1500iops\n" WR "burst 3000iops/60\n");
+	/* A limit above the old burst: the burst goes first. */
+	limits_step("        min: 100iops\n        max: 5000iops\n        burst: 8000iops/60\n",
+		    WR "burst 0\n" WR "limit 5000iops\n" WR "burst 8000iops/60\n");
+	/* A failure midway (the second message) goes back to where it was. */
+	y = own_limits("        min: 1m\n        max: 20m\n");
+	s = dump_devices();
+	setenv("IOBAND_FAIL_AT", "2", 1);
+	bk_fail_reset();
+	CHECK(apply(y) == EX_ROLLEDBACK);
+	unsetenv("IOBAND_FAIL_AT");
+	e = dump_devices();
+	CHECK_STR(e, s);
+	free(e);
+	free(s);
+	free(y);
+	free(take_log());
+	/* Another unit, bytes as written or as the module prints them. */
+	limits_step("        min: 1048576\n        max: 20480k\n",
+		    WR "burst 0\n" WR "reserve 1m\n" WR "limit 20m\n");
+	/* Gone from the file: removed (0). */
+	CHECK(apply(base) == EX_OK);
+	EXPECT_LOG("ioband-web1-root: reserve 0\nioband-web1-root: limit 0\n");
+	EXPECT_PLAN(base, "nothing to do\n");
+
+	/* A group on a shared device: by id. */
+	y = edit("        weight: 300\n", "        weight: 300\n        max: 20m\n");
+	s = xasprintf("limits ioband-images group %llu l=20m (was none)\n", (unsigned long long)id1);
+	EXPECT_PLAN(y, s);
+	free(s);
+	CHECK(apply(y) == EX_OK);
+	s = xasprintf("ioband-images: limit %llu:20m\n", (unsigned long long)id1);
+	EXPECT_LOG(s);
+	free(s);
+	CHECK(apply(base) == EX_OK);
+	free(take_log());
+	free(y);
+
+	/* New devices and groups get them in the table / on attach. */
+	y = edit("network:\n", "  - name: web3\n    cgroup: machine.slice/web3\n    create-cgroup: true\n    disks:\n"
+		 "      - {name: d, device: /dev/sdc1, device-group: ssd0, min: 300iops, max: 1g}\n"
+		 "      - {ioband: images, min: 100iops}\n"
+		 "network:\n");
+	s = plan_of(y, NULL);
+	be->done();
+	CHECK(strstr(s, "create ioband-web3-d: 0 1048576 ioband 8:33 ssd0 0 0 none weight 0 :100,r=300iops,l=1g\n") != NULL);
+	CHECK(strstr(s, "attach ioband-images group cgroup:machine.slice/web3 weight 100 r=100iops\n") != NULL);
+	free(s);
+	CHECK(apply(y) == EX_OK);
+	s = take_log();
+	CHECK(strstr(s, "ioband-images: reserve ") && strstr(s, ":100iops\n"));
+	free(s);
+	EXPECT_PLAN(y, "nothing to do\n");
+	free(y);
+	CHECK(apply(base) == EX_OK);
+	free(take_log());
+}
+
 static void test_state_errors(void)
 {
 	char *y;
@@ -390,6 +528,7 @@ int main(void)
 
 	test_fresh_and_idempotent();
 	test_edits();
+	test_limits();
 	test_state_errors();
 	test_rollback();
 
