@@ -315,32 +315,28 @@ const char *iob_rsv_name(enum iob_rsv r)
  * parse_weight_opts(): each option once, r not above l in the same unit,
  * b only with l, in its unit and above it.
  */
-static int parse_weight_opts(char *s, unsigned int *weight, struct iob_limits *l, const char **err)
+/*
+ * The options after the ',' at @o (NULL: none): r= (only if @allow_r), l=,
+ * b=, each once, into @l; @bad: the error for anything else.
+ */
+static int parse_opts(char *o, struct iob_limits *l, bool allow_r, const char *bad_opt,
+		      const char **err)
 {
-	char *o = strchr(s, ','), *tok, *save = NULL;
+	char *tok, *save = NULL;
 	const char *key;
 	bool seen[3] = { false, false, false };
-	uint64_t v;
 
-	memset(l, 0, sizeof(*l));
-	if (o)
-		*o++ = '\0';
-	if (parse_u64_range(s, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &v)) {
-		*err = "invalid group weight";
-		return -EINVAL;
-	}
-	*weight = v;
 	if (o && (!*o || *o == ',' || strstr(o, ",,") || o[strlen(o) - 1] == ',')) {
-		*err = "invalid group options (,r=<rate>,l=<rate>,b=<rate>/<secs>, each once)";
+		*err = bad_opt;
 		return -EINVAL;
 	}
 	for (tok = o ? strtok_r(o, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
-		int k = !strncmp(tok, "r=", 2) ? 0 : !strncmp(tok, "l=", 2) ? 1 :
+		int k = !strncmp(tok, "r=", 2) && allow_r ? 0 : !strncmp(tok, "l=", 2) ? 1 :
 			!strncmp(tok, "b=", 2) ? 2 : -1;
 		int bad;
 
 		if (k < 0 || seen[k]) {
-			*err = "invalid group options (,r=<rate>,l=<rate>,b=<rate>/<secs>, each once)";
+			*err = bad_opt;
 			return -EINVAL;
 		}
 		seen[k] = true;
@@ -359,6 +355,40 @@ static int parse_weight_opts(char *s, unsigned int *weight, struct iob_limits *l
 		return -EINVAL;
 	}
 	return 0;
+}
+
+static int parse_weight_opts(char *s, unsigned int *weight, struct iob_limits *l, const char **err)
+{
+	char *o = strchr(s, ',');
+	uint64_t v;
+
+	memset(l, 0, sizeof(*l));
+	if (o)
+		*o++ = '\0';
+	if (parse_u64_range(s, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &v)) {
+		*err = "invalid group weight";
+		return -EINVAL;
+	}
+	*weight = v;
+	return parse_opts(o, l, true, "invalid group options (,r=<rate>,l=<rate>,b=<rate>/<secs>, each once)",
+			  err);
+}
+
+/* "<policy>[,l=<rate>][,b=<rate>/<secs>]": the device group's own limit. */
+static int parse_policy_opts(char *s, enum iob_policy *p, struct iob_limits *l, const char **err)
+{
+	char *o = strchr(s, ',');
+
+	memset(l, 0, sizeof(*l));
+	if (o)
+		*o++ = '\0';
+	if (iob_parse_policy(s, p)) {
+		*err = "invalid policy";
+		return -EINVAL;
+	}
+	return parse_opts(o, l, false,
+			  "invalid device group options (,l=<rate>,b=<rate>/<secs> after the policy, each once)",
+			  err);
 }
 
 /* range-bw "<min>:<max>" in KB/s, as the module's parse_range(). */
@@ -421,10 +451,8 @@ int iob_table_parse(const char *params, struct iob_table *t, const char **err)
 		*err = "invalid type";
 		goto out;
 	}
-	if (iob_parse_policy(w[5], &t->policy)) {
-		*err = "invalid policy";
+	if (parse_policy_opts(w[5], &t->policy, &t->dg_lim, err))
 		goto out;
-	}
 	if (parse_u64_range(w[6], 0, IOB_TOKEN_MAX, &t->token_base)) {
 		*err = "invalid token_base";
 		goto out;
@@ -491,12 +519,15 @@ static void add_weight(struct strbuf *sb, const char *id, unsigned int w, const 
 
 char *iob_table_format(const struct iob_table *t)
 {
+	char *dgl = iob_limits_format(&t->dg_lim);
 	struct strbuf sb = { 0 };
 	size_t i;
 
-	sb_addf(&sb, "%s %s %u %u %s %s %llu", t->device, t->devgroup,
+
+	sb_addf(&sb, "%s %s %u %u %s %s%s %llu", t->device, t->devgroup,
 		t->io_throttle, t->io_limit, iob_type_name(t->type),
-		iob_policy_name(t->policy), (unsigned long long)t->token_base);
+		iob_policy_name(t->policy), dgl, (unsigned long long)t->token_base);
+	free(dgl);
 	if (t->policy == IOB_RANGE_BW)
 		sb_addf(&sb, " :%u:%u", t->default_min_kbs, t->default_max_kbs);
 	else

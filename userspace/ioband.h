@@ -67,6 +67,7 @@ struct iob_table {
 	uint64_t token_base;
 	enum iob_type type;
 	enum iob_policy policy;
+	struct iob_limits dg_lim;	/* ",l=" ",b=" after the policy (no rsv) */
 	unsigned int default_weight;
 	struct iob_limits default_lim;
 	unsigned int default_min_kbs, default_max_kbs;	/* range-bw */

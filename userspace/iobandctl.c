@@ -676,6 +676,12 @@ static json_object *status_json(const struct devstat *s, size_t n, const char *o
 		json_object_object_add(o, "io_limit", json_object_new_int(s[i].t.io_limit));
 		json_object_object_add(o, "type", json_object_new_string(iob_type_name(s[i].t.type)));
 		json_object_object_add(o, "policy", json_object_new_string(iob_policy_name(s[i].t.policy)));
+		if (iob_limits_any(&s[i].t.dg_lim)) {
+			json_object *lo = json_object_new_object();
+
+			limits_json(lo, &s[i].t.dg_lim);
+			json_object_object_add(o, "device_group_limits", lo);
+		}
 		json_object_object_add(o, "token_base", json_object_new_uint64(s[i].t.token_base));
 		json_object_object_add(o, "open_count", json_object_new_int(s[i].d.open_count));
 		json_object_object_add(o, "suspended", json_object_new_boolean(s[i].d.suspended));

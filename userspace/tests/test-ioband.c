@@ -59,6 +59,20 @@ static void table(void)
 	CHECK_STR(s, "8:18 1 0 0 uid weight 0 :40,l=20m,b=40m/30 7:100,r=500iops,l=2000iops,b=4000iops/10 8:5,r=1m");
 	free(s);
 	iob_table_free(&t);
+	/* the device group's own limit and burst after the policy */
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight-iosize,l=409600k,b=1g/10 0 :40", &t, &err) == 0);
+	CHECK(t.policy == IOB_WEIGHT_IOSIZE && t.dg_lim.lim.rate == 400 << 20 &&
+	      t.dg_lim.burst.rate == 1ULL << 30 && t.dg_lim.burst_secs == 10);
+	s = iob_table_format(&t);
+	CHECK_STR(s, "8:18 1 0 0 uid weight-iosize,l=400m,b=1g/10 0 :40");
+	free(s);
+	iob_table_free(&t);
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight,r=5m 0 :40", &t, &err) < 0);
+	CHECK_STR(err, "invalid device group options (,l=<rate>,b=<rate>/<secs> after the policy, each once)");
+	CHECK(iob_table_parse("8:18 1 0 0 uid weight,b=5m/3 0 :40", &t, &err) < 0);
+	CHECK_STR(err, "invalid group options (b= needs l=, in its unit and above it)");
+	CHECK(iob_table_parse("8:18 1 0 0 uid wait,l=5m 0 :40", &t, &err) < 0);
+	CHECK_STR(err, "invalid policy");
 	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40 7:100,r=5k 6", &t, &err) < 0);
 	CHECK(iob_table_parse("8:18 1 0 0 uid weight 0 :40 7:100,r=5;rm", &t, &err) < 0);
 	CHECK_STR(err, "invalid rate (<n>iops, or bytes/s <n>, <n>k, <n>m, <n>g from 1k; 0 = none)");
