@@ -572,12 +572,43 @@ static int parse_capacity(struct pctx *c, node_t *n, const char *field, void *ar
 	return 0;
 }
 
+/*
+ * min (if WITH_MIN), max and burst of the entry FIELD, whose keys are F,
+ * into L, as limits_parse() checks them.
+ */
+static int parse_limits(struct pctx *c, struct field *f, const char *field, bool with_min,
+			struct iob_limits *l)
+{
+	static const char *const keys[] = { "min", "max", "burst" };
+	const char *lv[3] = { NULL, NULL, NULL }, *bad;
+	char *fp, *why;
+	node_t *v;
+	int i;
+
+	for (i = with_min ? 0 : 1; i < 3; i++) {
+		if ((v = fval(f, keys[i])) && !(lv[i] = scalar(v))) {
+			fp = fpath(field, keys[i]);
+			perr(c, v, fp, "must be a rate (e.g. 500iops, 20m%s), not %s",
+			     i == 2 ? ", with /<seconds>" : "", node_kind(v));
+			free(fp);
+			return -EINVAL;
+		}
+	}
+	if (!limits_parse(lv[0], lv[1], lv[2], l, &bad, &why))
+		return 0;
+	fp = fpath(field, bad);
+	perr(c, fval(f, bad), fp, "%s", why);
+	free(fp);
+	free(why);
+	return -EINVAL;
+}
+
 static int parse_dg(struct pctx *c, node_t *n, const char *field, void *arg)
 {
 	struct host_cfg *cfg = arg;
 	struct field f[] = {
 		{ .key = "id" }, { .key = "policy" }, { .key = "io-throttle" }, { .key = "io-limit" }, { .key = "token-base" },
-		{ .key = "capacity" }, { .key = NULL },
+		{ .key = "capacity" }, { .key = "min" }, { .key = "max" }, { .key = "burst" }, { .key = NULL },
 	};
 	struct cfg_devgroup *dg;
 	node_t *v;
@@ -635,6 +666,14 @@ static int parse_dg(struct pctx *c, node_t *n, const char *field, void *arg)
 		if (walk_one_or_seq(c, v, fp, parse_capacity, dg))
 			goto out;
 	}
+	free(fp);
+	fp = fpath(field, "min");
+	if ((v = fval(f, "min"))) {
+		perr(c, v, fp, "a device group has no reservation (give min to its disks); max and burst cap the device group");
+		goto out;
+	}
+	if (parse_limits(c, f, field, false, &dg->lim))
+		goto out;
 	r = 0;
 out:
 	free(fp);
@@ -716,12 +755,10 @@ static int parse_disk(struct pctx *c, node_t *n, const char *field, void *arg)
 		{ .key = "name" }, { .key = "device" }, { .key = "device-group" }, { .key = "ioband" }, { .key = "group" },
 		{ .key = "weight" }, { .key = "min" }, { .key = "max" }, { .key = "burst" }, { .key = NULL },
 	};
-	static const char *const lkeys[] = { "min", "max", "burst" };
-	const char *lv[3], *bad;
 	struct cfg_disk *k;
 	node_t *v;
 	uint64_t x;
-	char *fp = NULL, *why;
+	char *fp = NULL;
 	int r = -EINVAL;
 
 	if (walk_map(c, n, field, f))
@@ -753,23 +790,8 @@ static int parse_disk(struct pctx *c, node_t *n, const char *field, void *arg)
 			goto out;
 		k->weight = x;
 	}
-	for (x = 0; x < 3; x++) {
-		free(fp);
-		fp = fpath(field, lkeys[x]);
-		lv[x] = NULL;
-		if ((v = fval(f, lkeys[x])) && !(lv[x] = scalar(v))) {
-			perr(c, v, fp, "must be a rate (e.g. 500iops, 20m%s), not %s",
-			     x == 2 ? ", with /<seconds>" : "", node_kind(v));
-			goto out;
-		}
-	}
-	if (limits_parse(lv[0], lv[1], lv[2], &k->lim, &bad, &why)) {
-		free(fp);
-		fp = fpath(field, bad);
-		perr(c, fval(f, bad), fp, "%s", why);
-		free(why);
+	if (parse_limits(c, f, field, true, &k->lim))
 		goto out;
-	}
 	free(fp);
 	fp = NULL;
 	if (fval(f, "device")) {

@@ -39,6 +39,8 @@ struct cfg_devgroup {
 	uint64_t token_base;
 	/* What the disk delivers, for the reservations: rate 0 = not given. */
 	struct iob_rate cap_iops, cap_bytes;
+	/* Its own limit and burst, after the policy (",l=..,b=.."); no rsv. */
+	struct iob_limits lim;
 };
 
 /* A shared ioband device: guests get groups on it. */

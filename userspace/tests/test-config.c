@@ -162,6 +162,9 @@ static void check_values(void)
 
 		CHECK(cfg.dgs[0].cap_iops.rate == 20000 && cfg.dgs[0].cap_iops.iops &&
 		      cfg.dgs[0].cap_bytes.rate == 400ULL << 20 && !cfg.dgs[1].cap_bytes.rate);
+		CHECK(cfg.dgs[0].lim.lim.rate == 300ULL << 20 && !cfg.dgs[0].lim.lim.iops &&
+		      cfg.dgs[0].lim.burst.rate == 400ULL << 20 && cfg.dgs[0].lim.burst_secs == 30 &&
+		      !cfg.dgs[0].lim.rsv.rate && !iob_limits_any(&cfg.dgs[1].lim));
 		CHECK(k->lim.rsv.rate == 5000 && k->lim.rsv.iops && k->lim.lim.rate == 10000 &&
 		      k->lim.burst.rate == 15000 && k->lim.burst_secs == 30);
 		k = &cfg.guests[1].disks[0];
