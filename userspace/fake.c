@@ -482,10 +482,60 @@ static int fk_limit(struct iob_table *t, const char *verb, char *arg)
 	return 0;
 }
 
+/*
+ * policy <policy>[,l=<rate>][,b=<rate>/<secs>|0], as the module: each
+ * option once, no r=; what is not given stays, l=0 takes the burst too,
+ * and the result must hold (a burst above the limit, in its unit).
+ */
+static int fk_policy(struct iob_table *t, char *arg)
+{
+	char *o = strchr(arg, ','), *tok, *save = NULL;
+	struct iob_limits nl = t->dg_lim, given;
+	bool has_l = false, has_b = false;
+	enum iob_policy p;
+	const char *key;
+
+	memset(&given, 0, sizeof(given));
+	if (o)
+		*o++ = '\0';
+	if (iob_parse_policy(arg, &p))
+		return -EINVAL;
+	if (o && (!*o || *o == ',' || strstr(o, ",,") || o[strlen(o) - 1] == ','))
+		return -EINVAL;
+	for (tok = o ? strtok_r(o, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(tok, "l=", 2) && !has_l) {
+			has_l = true;
+			if (iob_rate_parse(tok + 2, &given.lim))
+				return -EINVAL;
+		} else if (!strncmp(tok, "b=", 2) && !has_b) {
+			has_b = true;
+			if (strcmp(tok + 2, "0") && iob_burst_parse(tok + 2, &given.burst, &given.burst_secs))
+				return -EINVAL;
+		} else {
+			return -EINVAL;		/* r=, anything else, or twice */
+		}
+	}
+	if (has_l)
+		nl.lim = given.lim;
+	if (has_b) {
+		nl.burst = given.burst;
+		nl.burst_secs = given.burst_secs;
+	}
+	if (!nl.lim.rate && !has_b) {	/* a limit lifted takes its burst */
+		memset(&nl.burst, 0, sizeof(nl.burst));
+		nl.burst_secs = 0;
+	}
+	if (iob_limits_problem(&nl, &key))
+		return -EINVAL;
+	t->policy = p;
+	t->dg_lim = nl;
+	return 0;
+}
+
 static int fk_message(const char *name, const char *msg, char **reply)
 {
 	json_object *d = find_dev(name, NULL);
-	char verb[32], arg[64], extra[2];
+	char verb[32], arg[128], extra[2];
 	struct iob_table t;
 	uint64_t v, id;
 	int n, r = 0;
@@ -496,7 +546,7 @@ static int fk_message(const char *name, const char *msg, char **reply)
 		return -ENODEV;
 	if (ioband_of(d, &t))
 		return -EINVAL;
-	n = sscanf(msg, "%31s %63s %1s", verb, arg, extra);
+	n = sscanf(msg, "%31s %127s %1s", verb, arg, extra);
 	if (n == 1 && !strcmp(verb, "stats")) {
 		struct strbuf sb = { 0 };
 		size_t i;
@@ -555,7 +605,7 @@ static int fk_message(const char *name, const char *msg, char **reply)
 		if (t.n_groups || iob_parse_type(arg, &t.type))
 			r = -EINVAL;
 	} else if (!strcmp(verb, "policy")) {
-		r = iob_parse_policy(arg, &t.policy);
+		r = fk_policy(&t, arg);
 	} else if (!strcmp(verb, "token")) {
 		r = parse_u64_range(arg, 0, IOB_TOKEN_MAX, &v);
 		if (!r)

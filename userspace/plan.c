@@ -155,6 +155,7 @@ static int want_init(struct builder *b, struct want *w, const char *name, const 
 		w->t.io_throttle = dg->io_throttle;
 		w->t.io_limit = dg->io_limit;
 		w->t.token_base = dg->token_base;
+		w->t.dg_lim = dg->lim;
 	}
 	return 0;
 }
@@ -274,6 +275,39 @@ static void dg_set(struct plan *p, const struct cur_dg *c, const char *key, cons
 	a->old_val = xstrdup(old);
 }
 
+/*
+ * The argument of the policy message that takes the device group from
+ * FROM to TO (limit and burst) with policy P: what it does not give the
+ * kernel keeps; l=0 lifts the limit and its burst, b=0 the burst.  Both
+ * go together when both change, so that the limit never has to stay
+ * under the old burst or the burst above the old limit.
+ */
+static char *policy_arg(enum iob_policy p, const struct iob_limits *to, const struct iob_limits *from)
+{
+	struct strbuf sb = { 0 };
+	char r[IOB_RATE_STR_MAX];
+
+	sb_adds(&sb, iob_policy_name(p));
+	if (!to->lim.rate) {
+		if (from->lim.rate)
+			sb_adds(&sb, ",l=0");
+		return sb_steal(&sb);
+	}
+	if (!iob_rate_eq(&to->lim, &from->lim)) {
+		iob_rate_format(&to->lim, r, sizeof(r));
+		sb_addf(&sb, ",l=%s", r);
+	}
+	if (!iob_rate_eq(&to->burst, &from->burst) ||
+	    (to->burst.rate && to->burst_secs != from->burst_secs)) {
+		iob_rate_format(&to->burst, r, sizeof(r));
+		if (to->burst.rate)
+			sb_addf(&sb, ",b=%s/%u", r, to->burst_secs);
+		else
+			sb_adds(&sb, ",b=0");
+	}
+	return sb_steal(&sb);
+}
+
 static void plan_dgs(struct builder *b, const struct want *ws, size_t nw)
 {
 	size_t i, j;
@@ -289,8 +323,14 @@ static void plan_dgs(struct builder *b, const struct want *ws, size_t nw)
 				break;
 		if (j < i || !c)	/* done already / a new device group */
 			continue;
-		if (c->policy != t->policy)
-			dg_set(b->p, c, "policy", iob_policy_name(t->policy), iob_policy_name(c->policy));
+		if (c->policy != t->policy || !iob_limits_eq(&t->dg_lim, &c->lim)) {
+			char *nv = policy_arg(t->policy, &t->dg_lim, &c->lim);
+			char *ov = policy_arg(c->policy, &c->lim, &t->dg_lim);
+
+			dg_set(b->p, c, "policy", nv, ov);
+			free(nv);
+			free(ov);
+		}
 		/*
 		 * Values as configured (0 = default, io_limit 0 = automatic),
 		 * as the kernel prints them.  Keep io_throttle <= io_limit at

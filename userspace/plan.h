@@ -32,6 +32,7 @@ struct cur_dg {
 	enum iob_policy policy;
 	unsigned int io_throttle, io_limit;
 	uint64_t token_base;
+	struct iob_limits lim;	/* its own limit and burst (no rsv) */
 };
 
 struct cur_res {		/* a block device path of the host file */
@@ -82,7 +83,7 @@ struct action {
 	char *uuid;			/* create, remove */
 	struct dm_tline *t, *old;	/* create/reload: new; reload/remove: old */
 	size_t nt, nold;
-	char *key, *val, *old_val;	/* DG_SET: "policy", "weight-iosize", "weight" */
+	char *key, *val, *old_val;	/* DG_SET: "policy", "weight-iosize,l=20m", "weight,l=0" */
 	char *dg;			/* DG_SET: device-group id */
 	bool has_id;			/* group actions: false = default group */
 	uint64_t id;

@@ -64,6 +64,7 @@ static void note_dg(struct cur_state *cur, const char *dev, const struct iob_tab
 	g->io_throttle = t->io_throttle;
 	g->io_limit = t->io_limit;
 	g->token_base = t->token_base;
+	g->lim = t->dg_lim;
 }
 
 int state_read(const struct host_cfg *cfg, struct cur_state *cur, char **err)

@@ -422,6 +422,158 @@ static void test_limits(void)
 	free(take_log());
 }
 
+/* base with device group ssd0 given KEYS (after its policy line) */
+static char *dg_keys(const char *policy, const char *keys)
+{
+	char *k = xasprintf("    policy: %s\n%s", policy, keys), *y = edit("    policy: weight\n", k);
+
+	free(k);
+	return y;
+}
+
+/* ssd0's table as the fake has it on MEMBER, from the policy on. */
+static char *dg_table(const char *member)
+{
+	char *d = dump_devices(), *p = strstr(d, member), *r;
+
+	p = p ? strstr(p, " none ") : NULL;
+	r = xstrndup(p ? p + 6 : "", p ? strcspn(p + 6, " ") : 0);
+	free(d);
+	return r;
+}
+
+#define WR_SET "device-group-set ssd0 policy "
+#define VIA " via ioband-web1-root)\n"
+
+/* ssd0 with POLICY and KEYS: plans WANT, sends the one message ARG. */
+static void dg_step(const char *policy, const char *keys, const char *want, const char *arg)
+{
+	char *y = dg_keys(policy, keys), *w = xasprintf(WR_SET "%s" VIA, want);
+	char *l = xasprintf(WR "policy %s\n", arg);
+
+	EXPECT_PLAN(y, w);
+	CHECK(apply(y) == EX_OK);
+	EXPECT_LOG(l);
+	EXPECT_PLAN(y, "nothing to do\n");
+	free(l);
+	free(w);
+	free(y);
+}
+
+/* A device group's own max and burst: in new tables, live, removed. */
+static void test_dg_limits(void)
+{
+	char *y, *s, *before, *after;
+
+	free(take_log());
+	/* A new device group: its members' tables carry it. */
+	y = xasprintf("%.*s  - id: fast\n    max: 300iops\n    burst: 600iops/5\n%.*s"
+		      "  - name: web3\n    disks:\n      - {name: d, device: /dev/sdc1, device-group: fast}\n%s",
+		      (int)(strstr(base, "devices:\n") - base), base,
+		      (int)(strstr(base, "network:\n") - strstr(base, "devices:\n")), strstr(base, "devices:\n"),
+		      strstr(base, "network:\n"));
+	EXPECT_PLAN(y, "create ioband-web3-d: 0 1048576 ioband 8:33 fast 0 0 none weight,l=300iops,b=600iops/5 0 :100\n");
+	CHECK(apply(y) == EX_OK);
+	EXPECT_PLAN(y, "nothing to do\n");
+	s = dg_table("ioband-web3-d ");
+	CHECK_STR(s, "weight,l=300iops,b=600iops/5");
+	free(s);
+	CHECK(apply(base) == EX_OK);
+	free(y);
+
+	/* An existing device group: one policy message to one member. */
+	dg_step("weight", "    max: 20m\n", "weight,l=20m (was weight,l=0;", "weight,l=20m");
+	s = dg_table("ioband-web1-root ");
+	CHECK_STR(s, "weight,l=20m");
+	free(s);
+
+	/* A new member gets the device group's limit in its table. */
+	y = dg_keys("weight", "    max: 20m\n");
+	s = xasprintf("%.*s  - name: web3\n    disks:\n      - {name: d, device: /dev/sdc1, device-group: ssd0}\n%s",
+		      (int)(strstr(y, "network:\n") - y), y, strstr(y, "network:\n"));
+	EXPECT_PLAN(s, "create ioband-web3-d: 0 1048576 ioband 8:33 ssd0 0 0 none weight,l=20m 0 :100\n");
+	free(s);
+	free(y);
+
+	/* Limit and burst together; then a limit above the old burst. */
+	dg_step("weight", "    max: 10m\n    burst: 40m/10\n", "weight,l=10m,b=40m/10 (was weight,l=20m,b=0;",
+		"weight,l=10m,b=40m/10");
+	y = dg_keys("weight", "    max: 10m\n    burst: 80m/10\n");
+	EXPECT_PLAN(y, WR_SET "weight,b=80m/10 (was weight,b=40m/10;" VIA);
+	free(y);
+	dg_step("weight", "    max: 50m\n", "weight,l=50m,b=0 (was weight,l=10m,b=40m/10;", "weight,l=50m,b=0");
+
+	/* Policy and limit change together: one message. */
+	dg_step("weight-iosize", "    max: 30m\n", "weight-iosize,l=30m (was weight,l=50m;", "weight-iosize,l=30m");
+
+	/* A failure after it: the device group's limit is put back. */
+	y = dg_keys("weight", "    max: 1000iops\n    burst: 2000iops/10\n");
+	s = xasprintf("%.*s        weight: 250\n%s", (int)(strstr(y, "        weight: 200\n") - y), y,
+		      strstr(y, "        weight: 200\n") + strlen("        weight: 200\n"));
+	EXPECT_PLAN(s, WR_SET "weight,l=1000iops,b=2000iops/10 (was weight-iosize,l=30m,b=0;" VIA
+		    "weight ioband-web1-root default group 250 (was 200)\n");
+	before = dump_devices();
+	setenv("IOBAND_FAIL_AT", "2", 1);
+	bk_fail_reset();
+	CHECK(apply(s) == EX_ROLLEDBACK);
+	unsetenv("IOBAND_FAIL_AT");
+	after = dump_devices();
+	CHECK_STR(after, before);
+	free(before);
+	free(after);
+	free(take_log());
+	free(s);
+	free(y);
+
+	/* Keys taken out: l=0 lifts the limit (and a burst with it). */
+	dg_step("weight", "", "weight,l=0 (was weight-iosize,l=30m;", "weight,l=0");
+	EXPECT_PLAN(base, "nothing to do\n");
+	s = dg_table("ioband-web1-root ");
+	CHECK_STR(s, "weight");
+	free(s);
+}
+
+/* The fake's policy message takes the options as the module does. */
+static void test_fake_policy(void)
+{
+	static const struct {
+		const char *msg;
+		int ok;
+		const char *table;	/* after it */
+	} steps[] = {
+		{ "policy weight,l=20m,b=40m/10", 1, "weight,l=20m,b=40m/10" },
+		{ "policy weight-iosize", 1, "weight-iosize,l=20m,b=40m/10" },	/* kept */
+		{ "policy weight,l=10m", 1, "weight,l=10m,b=40m/10" },
+		{ "policy weight,l=40m", 0, "weight,l=10m,b=40m/10" },	/* not below the burst */
+		{ "policy weight,l=50m,b=80m/5", 1, "weight,l=50m,b=80m/5" },
+		{ "policy weight,b=100iops/5", 0, "weight,l=50m,b=80m/5" },	/* another unit */
+		{ "policy weight,r=1m", 0, "weight,l=50m,b=80m/5" },
+		{ "policy weight,l=1m,l=2m", 0, "weight,l=50m,b=80m/5" },
+		{ "policy weight,", 0, "weight,l=50m,b=80m/5" },
+		{ "policy weight,x=1", 0, "weight,l=50m,b=80m/5" },
+		{ "policy weight,b=0", 1, "weight,l=50m" },
+		{ "policy weight,b=100m/5", 1, "weight,l=50m,b=100m/5" },
+		{ "policy weight,l=0", 1, "weight" },	/* and its burst */
+		{ "policy weight,b=100m/5", 0, "weight" },	/* needs a limit */
+		{ "policy weight,l=0,b=100m/5", 0, "weight" },
+		{ "policy weight,l=300iops,b=600iops/5", 1, "weight,l=300iops,b=600iops/5" },
+		{ "policy weight,l=0", 1, "weight" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		char *s;
+
+		CHECK((fake_backend.message("ioband-web1-root", steps[i].msg, NULL) == 0) == steps[i].ok);
+		be->done();
+		s = dg_table("ioband-web1-root ");
+		CHECK_STR(s, steps[i].table);
+		free(s);
+	}
+	free(take_log());
+	EXPECT_PLAN(base, "nothing to do\n");
+}
+
 static void test_state_errors(void)
 {
 	char *y;
@@ -529,6 +681,8 @@ int main(void)
 	test_fresh_and_idempotent();
 	test_edits();
 	test_limits();
+	test_dg_limits();
+	test_fake_policy();
 	test_state_errors();
 	test_rollback();
 
