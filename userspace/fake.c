@@ -206,13 +206,42 @@ static int fk_resolve(const char *path, unsigned int *maj, unsigned int *min, ui
 	return -ENOENT;
 }
 
+static int ioband_of(json_object *d, struct iob_table *t);
+
+/*
+ * The limit and burst of device group DEVGROUP from a member other than
+ * EXCEPT (the module keeps them per device group); false: none there.
+ */
+static bool dg_lim_of(const char *devgroup, const char *except, struct iob_limits *l)
+{
+	json_object *a = devices();
+	size_t i;
+
+	for (i = 0; i < json_object_array_length(a); i++) {
+		json_object *d = json_object_array_get_idx(a, i);
+		struct iob_table t;
+		bool same;
+
+		if (!strcmp(json_object_get_string(jget(d, "name")), except) || ioband_of(d, &t))
+			continue;
+		same = !strcmp(t.devgroup, devgroup);
+		if (same)
+			*l = t.dg_lim;
+		iob_table_free(&t);
+		if (same)
+			return true;
+	}
+	return false;
+}
+
 /* Normalise an ioband table as the kernel would print it; -EINVAL if bad. */
-static int normalise(const struct dm_tline *in, json_object **line)
+static int normalise(const char *name, const struct dm_tline *in, json_object **line)
 {
 	char *params = xstrdup(in->params);
 
 	if (!strcmp(in->type, IOB_TARGET)) {
 		struct iob_table t;
+		struct iob_limits dgl;
 		const char *err;
 		unsigned int ma, mi;
 		uint64_t sz;
@@ -226,6 +255,17 @@ static int normalise(const struct dm_tline *in, json_object **line)
 			msg_err("fake: ioband: no device %s", t.device);
 			iob_table_free(&t);
 			return -ENODEV;
+		}
+		/* a member joining takes the device group's limit, or agrees with it */
+		if (dg_lim_of(t.devgroup, name, &dgl)) {
+			if ((t.dg_lim.lim.rate && !iob_rate_eq(&t.dg_lim.lim, &dgl.lim)) ||
+			    (t.dg_lim.burst.rate && (!iob_rate_eq(&t.dg_lim.burst, &dgl.burst) ||
+						     t.dg_lim.burst_secs != dgl.burst_secs))) {
+				msg_err("fake: ioband table rejected: the policy's l=/b= differ from the device group's");
+				iob_table_free(&t);
+				return -EINVAL;
+			}
+			t.dg_lim = dgl;
 		}
 		free(t.device);
 		t.device = xasprintf("%u:%u", ma, mi);
@@ -241,14 +281,14 @@ static int normalise(const struct dm_tline *in, json_object **line)
 	return 0;
 }
 
-static int make_table(const struct dm_tline *t, size_t n, json_object **out)
+static int make_table(const char *name, const struct dm_tline *t, size_t n, json_object **out)
 {
 	size_t i;
 
 	*out = json_object_new_array();
 	for (i = 0; i < n; i++) {
 		json_object *l;
-		int r = normalise(&t[i], &l);
+		int r = normalise(name, &t[i], &l);
 
 		if (r) {
 			json_object_put(*out);
@@ -268,7 +308,7 @@ static int fk_create(const char *name, const char *uuid, const struct dm_tline *
 		msg_err("create %s: %s", name, strerror(EEXIST));
 		return -EEXIST;
 	}
-	r = make_table(t, n, &tab);
+	r = make_table(name, t, n, &tab);
 	if (r)
 		return r;
 	minor = json_object_get_int(jget(st, "next_minor"));
@@ -292,7 +332,7 @@ static int fk_reload(const char *name, const struct dm_tline *t, size_t n)
 
 	if (!d)
 		return -ENODEV;
-	r = make_table(t, n, &tab);
+	r = make_table(name, t, n, &tab);
 	if (r)
 		return r;
 	json_object_object_add(d, "inactive", tab);
@@ -532,6 +572,31 @@ static int fk_policy(struct iob_table *t, char *arg)
 	return 0;
 }
 
+/* The policy and the limit T now has, on every other member of its device group. */
+static void dg_share(const char *name, const struct iob_table *t)
+{
+	json_object *a = devices();
+	size_t i;
+
+	for (i = 0; i < json_object_array_length(a); i++) {
+		json_object *d = json_object_array_get_idx(a, i);
+		struct iob_table o;
+		char *p;
+
+		if (!strcmp(json_object_get_string(jget(d, "name")), name) || ioband_of(d, &o))
+			continue;
+		if (!strcmp(o.devgroup, t->devgroup)) {
+			o.policy = t->policy;
+			o.dg_lim = t->dg_lim;
+			p = iob_table_format(&o);
+			json_object_array_put_idx(json_object_array_get_idx(jget(d, "table"), 0), 3,
+						  json_object_new_string(p));
+			free(p);
+		}
+		iob_table_free(&o);
+	}
+}
+
 static int fk_message(const char *name, const char *msg, char **reply)
 {
 	json_object *d = find_dev(name, NULL);
@@ -636,6 +701,8 @@ static int fk_message(const char *name, const char *msg, char **reply)
 
 		json_object_array_put_idx(l, 3, json_object_new_string(p));
 		free(p);
+		if (!strcmp(verb, "policy"))
+			dg_share(name, &t);
 		if (!log) {
 			log = json_object_new_array();
 			json_object_object_add(st, "log", log);

@@ -560,16 +560,41 @@ static void test_fake_policy(void)
 		{ "policy weight,l=0", 1, "weight" },
 	};
 	size_t i;
+	char *s;
 
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		char *s;
-
 		CHECK((fake_backend.message("ioband-web1-root", steps[i].msg, NULL) == 0) == steps[i].ok);
 		be->done();
 		s = dg_table("ioband-web1-root ");
 		CHECK_STR(s, steps[i].table);
 		free(s);
+		s = dg_table("ioband-web2-root ");	/* the other member: shared */
+		CHECK_STR(s, steps[i].table);
+		free(s);
 	}
+	/* A joining member inherits the device group's limit or agrees with it. */
+	CHECK(fake_backend.message("ioband-web1-root", "policy weight,l=300iops,b=600iops/5", NULL) == 0);
+	be->done();
+	{
+		struct dm_tline t = { .start = 0, .len = 1024, .type = "ioband",
+				      .params = "254:3 ssd0 0 0 none weight,l=400iops 0 :100" };
+
+		CHECK(fake_backend.create("ioband-x", "", &t, 1) != 0);
+		be->done();
+		t.params = "254:3 ssd0 0 0 none weight,b=600iops/6 0 :100";
+		CHECK(fake_backend.create("ioband-x", "", &t, 1) != 0);
+		be->done();
+		t.params = "254:3 ssd0 0 0 none weight,l=300iops 0 :100";
+		CHECK(fake_backend.create("ioband-x", "", &t, 1) == 0);
+		be->done();
+		s = dg_table("ioband-x ");
+		CHECK_STR(s, "weight,l=300iops,b=600iops/5");
+		free(s);
+		CHECK(fake_backend.remove("ioband-x") == 0);
+		be->done();
+	}
+	CHECK(fake_backend.message("ioband-web1-root", "policy weight,l=0", NULL) == 0);
+	be->done();
 	free(take_log());
 	EXPECT_PLAN(base, "nothing to do\n");
 }
