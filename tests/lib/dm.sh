@@ -13,14 +13,8 @@ ioband_cleanup() {
 	# (dm/011 holds 30 behind io_limit 1 on a 20 ms disk): wait up to 10 s.
 	# A fio whose parent died (seen: fio segfaulting on SIGTERM under the
 	# slow debug kernel) leaves job processes behind: SIGKILL after 10 s.
-	# The test's own background jobs first: a reader still waiting at its
-	# FIO_GATE would exec fio after the killall below (seen when a test
-	# failed right after opening the gate: a 600 s reader kept the device).
-	local i j
-	j=$(jobs -p)
-	# shellcheck disable=SC2086 # one pid a word
-	[[ -z $j ]] || kill $j 2>/dev/null
 	killall -q fio dd 2>/dev/null	# status 1 unless both were running
+	local i
 	for ((i = 0; i < 300; i++)); do
 		grep -qsxE 'fio|dd' /proc/[0-9]*/comm || break
 		((i == 100)) && killall -q -KILL fio dd 2>/dev/null
