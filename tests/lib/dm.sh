@@ -108,3 +108,50 @@ share_pct() {
 ib_group_ios() {
 	ib_status_groups "$1" | awk -v id="$2" '$1 == id { print $2 + $5 }'
 }
+
+# ib_snap DEV:ID...: one `dmsetup status` for all devices, parsed in bash
+# (no awk): prints "<usecs> <ios of DEV:ID> ..." (reads + writes counted so
+# far by group ID of DEV; usecs when the status was read). Under the debug
+# kernel, with fio keeping the emulated CPU busy, every program started
+# takes about a second (2026-12-03: ib_group_ios, four programs, took 2-4 s),
+# so a window read with one program per device and group is seconds longer
+# than its sleep, and its two ends are not one instant; one call reads them
+# all at once.
+ib_snap() {
+	local line dev i t0 t1 out
+	local -a _ibf
+	local -A _ibios=()
+	t0=${EPOCHREALTIME/./}
+	out=$(dmsetup status) || return 1
+	t1=${EPOCHREALTIME/./}
+	while IFS= read -r line; do
+		read -r -a _ibf <<<"$line"
+		[[ ${_ibf[3]:-} == ioband ]] || continue
+		dev=${_ibf[0]%:}
+		for ((i = 5; i + 6 < ${#_ibf[@]}; i += 7)); do
+			[[ ${_ibf[i]} != ext ]] || break
+			_ibios[$dev:${_ibf[i]}]=$((_ibf[i + 1] + _ibf[i + 4]))
+		done
+	done <<<"$out"
+	out=$(((t0 + t1) / 2))
+	for i in "$@"; do
+		[[ -n ${_ibios[$i]:-} ]] || { echo "ib_snap: no group $i in the status" >&2; return 1; }
+		out+=" ${_ibios[$i]}"
+	done
+	echo "$out"
+}
+
+# ib_wait_ios DEV ID [SINCE [SECS]]: wait until group ID of DEV has more
+# than SINCE (default 0) I/Os counted, i.e. a fio just started has issued:
+# fio takes seconds to start under TCG (up to 7 s under the debug kernel,
+# 2026-12-03), so a window opened a fixed time after starting it may see
+# nothing of it. Status 1 if that has not happened after SECS (default 60).
+ib_wait_ios() {
+	local end=$((SECONDS + ${4:-60})) n
+	while :; do
+		n=$(ib_snap "$1:$2") || return 1
+		((${n#* } > ${3:-0})) && return 0
+		((SECONDS < end)) || return 1
+		sleep 0.1
+	done
+}
