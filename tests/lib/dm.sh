@@ -20,6 +20,11 @@ ioband_cleanup() {
 		((i == 100)) && killall -q -KILL fio dd 2>/dev/null
 		sleep 0.1
 	done
+	if ((i == 300)); then	# say what keeps them, for the next look
+		echo "ioband_cleanup: fio/dd still running after 30 s:" >&2
+		ps -o pid,stat,wchan:32,comm -p "$(pgrep -d, -x 'fio|dd')" >&2
+		dmsetup status >&2
+	fi
 	cleanup_all
 	ioband_loaded && rmmod dm_ioband 2>/dev/null
 	return 0
