@@ -85,16 +85,25 @@ static struct ioband_group *ioband_classify(struct ioband_target *t,
 	return g ? g : &t->default_group;
 }
 
+/*
+ * When a cap next lets a bio go: its limit tag @lt or, with a burst
+ * (@peak), its peak tag @pt if that is later.
+ */
+static u64 ioband_cap_opens(atomic64_t *lt, atomic64_t *pt, bool peak)
+{
+	u64 tag = atomic64_read(lt), ptag;
+
+	if (!peak)
+		return tag;
+	ptag = atomic64_read(pt);
+	return (s64)(ptag - tag) > 0 ? ptag : tag;
+}
+
 /* When @g's limit (and its burst's peak) next lets it send. */
 static u64 ioband_limit_opens(struct ioband_devgroup *dg,
 			      struct ioband_group *g)
 {
-	u64 tag = atomic64_read(&g->ltag), ptag;
-
-	if (!ioband_peak_rate(dg, g))
-		return tag;
-	ptag = atomic64_read(&g->ptag);
-	return (s64)(ptag - tag) > 0 ? ptag : tag;
+	return ioband_cap_opens(&g->ltag, &g->ptag, ioband_peak_rate(dg, g));
 }
 
 /*
@@ -144,25 +153,17 @@ static bool ioband_cap_take(atomic64_t *lt, atomic64_t *pt, u64 rate,
 	return true;
 }
 
-/* Whether the device group's own limit lets a bio go at @now. */
-static bool ioband_dg_open(struct ioband_devgroup *dg, u64 now)
-{
-	if (!READ_ONCE(dg->lim))
-		return true;
-	return ioband_pace_open(atomic64_read(&dg->ltag), now) &&
-		(!READ_ONCE(dg->bst) ||
-		 ioband_pace_open(atomic64_read(&dg->ptag), now));
-}
-
 /* When the device group's own limit next lets a bio go. */
 static u64 ioband_dg_opens(struct ioband_devgroup *dg)
 {
-	u64 tag = atomic64_read(&dg->ltag), ptag;
+	return ioband_cap_opens(&dg->ltag, &dg->ptag, READ_ONCE(dg->bst));
+}
 
-	if (!READ_ONCE(dg->bst))
-		return tag;
-	ptag = atomic64_read(&dg->ptag);
-	return (s64)(ptag - tag) > 0 ? ptag : tag;
+/* Whether the device group's own limit lets a bio go at @now. */
+static bool ioband_dg_open(struct ioband_devgroup *dg, u64 now)
+{
+	return !READ_ONCE(dg->lim) ||
+		ioband_pace_open(ioband_dg_opens(dg), now);
 }
 
 /*
