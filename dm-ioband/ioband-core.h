@@ -131,6 +131,7 @@ struct ioband_group {
 /* Per-CPU sums of completions and their latency, by size bucket. */
 struct ioband_depth_pcpu {
 	u64 nr[IOBAND_DEPTH_BUCKETS];
+	u64 lnr[IOBAND_DEPTH_BUCKETS];
 	u64 lat_ns[IOBAND_DEPTH_BUCKETS];
 };
 

@@ -82,8 +82,8 @@ static void ioband_depth_learn(struct ioband_depth *d,
 	for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++) {
 		u64 m = 0;
 
-		d->win[b][slot] = p->nr[b] ?
-			max_t(u64, div64_u64(p->lat_ns[b], p->nr[b]), 1) : 0;
+		d->win[b][slot] = p->lnr[b] ?
+			max_t(u64, div64_u64(p->lat_ns[b], p->lnr[b]), 1) : 0;
 		for (i = 0; i < IOBAND_DEPTH_WINDOW; i++)
 			if (d->win[b][i] && (!m || d->win[b][i] < m))
 				m = d->win[b][i];
@@ -99,10 +99,10 @@ static u32 ioband_depth_ratio(const struct ioband_depth *d,
 	unsigned int b;
 
 	for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++) {
-		if (!p->nr[b] || !d->base_ns[b])
+		if (!p->lnr[b] || !d->base_ns[b])
 			continue;
 		sum += div64_u64(p->lat_ns[b] * 1024, d->base_ns[b]);
-		n += p->nr[b];
+		n += p->lnr[b];
 	}
 	if (!n)
 		return 1024;
@@ -172,8 +172,18 @@ u32 ioband_depth_update(struct ioband_depth *d,
 		d->startup = true;
 		d->flat = 0;
 	} else if (d->startup) {
-		/* not binding: demand, not the disk, limits the work */
+		/*
+		 * Not binding: demand, not the disk, limits the work; but a
+		 * disk that queues what the bound lets through is past its
+		 * knee, which a load that never reaches the bound does not
+		 * show otherwise (with a latency near the period, the work
+		 * of a doubling shows a period late): startup is over.
+		 */
 		if (!p->held) {
+			if (r > 1024 + 1024 / 8 && target) {
+				d->startup = false;
+				d->depth = max_t(u64, target, IOBAND_DEPTH_ONE);
+			}
 		} else if (work * 4 >= prev * 5) {
 			d->flat = 0;
 			d->depth *= 2;

@@ -25,17 +25,26 @@
 #define IOBAND_DEPTH_PROBE	8
 /* Fixed point of the depth. */
 #define IOBAND_DEPTH_ONE	1024
-/* A period: at least this long and at least this many completions. */
+/* A period: at least this long and at least this many timed completions. */
 #define IOBAND_DEPTH_PERIOD_NS	(50ULL * 1000 * 1000)
 #define IOBAND_DEPTH_MIN_SAMPLES	8
 /* Without a request queue below: the bound never exceeds this. */
 #define IOBAND_DEPTH_MAX_DEFAULT	1024
 #define IOBAND_DEPTH_INIT	1
 
-/* What the caller observed in one period. */
+/*
+ * What the caller observed in one period.  Every completion is work done
+ * in the period; only those of I/Os dispatched within it are timed: the
+ * others were dispatched under an earlier bound (on a disk whose latency
+ * is near the period's length, most of them), and would show that bound's
+ * latency, not this one's.  The caller ends a period once it has
+ * IOBAND_DEPTH_MIN_SAMPLES timed completions, so a period lasts at least
+ * one latency.
+ */
 struct ioband_depth_period {
 	u64 nr[IOBAND_DEPTH_BUCKETS];		/* completions */
-	u64 lat_ns[IOBAND_DEPTH_BUCKETS];	/* sum of dispatch->end_io */
+	u64 lnr[IOBAND_DEPTH_BUCKETS];		/* of them, timed */
+	u64 lat_ns[IOBAND_DEPTH_BUCKETS];	/* their dispatch->end_io sum */
 	u64 len_ns;		/* length of the period */
 	bool held;		/* a bio was held: the bound was binding */
 };

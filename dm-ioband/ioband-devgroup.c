@@ -54,6 +54,7 @@ void ioband_depth_sum(struct ioband_devgroup *dg,
 
 		for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++) {
 			sum->nr[b] += READ_ONCE(p->nr[b]);
+			sum->lnr[b] += READ_ONCE(p->lnr[b]);
 			sum->lat_ns[b] += READ_ONCE(p->lat_ns[b]);
 		}
 	}

@@ -768,7 +768,8 @@ issue:
 /*
  * End of a depth period: the counters' increase since the last one goes to
  * the controller, whose bound becomes the effective io_limit.  A period
- * lasts IOBAND_DEPTH_PERIOD_NS and IOBAND_DEPTH_MIN_SAMPLES completions;
+ * lasts IOBAND_DEPTH_PERIOD_NS and has IOBAND_DEPTH_MIN_SAMPLES timed
+ * completions (of bios dispatched within it: at least one latency);
  * one that lasted over a second without holding anything back was mostly
  * idle and teaches nothing (its rate would mislead the probes): dropped.
  * Caller holds depth_busy.
@@ -784,8 +785,9 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 	ioband_depth_sum(dg, &sum);
 	for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++) {
 		p.nr[b] = sum.nr[b] - dg->dsnap.nr[b];
+		p.lnr[b] = sum.lnr[b] - dg->dsnap.lnr[b];
 		p.lat_ns[b] = sum.lat_ns[b] - dg->dsnap.lat_ns[b];
-		n += p.nr[b];
+		n += p.lnr[b];
 	}
 	if (n < IOBAND_DEPTH_MIN_SAMPLES)
 		return;			/* the period goes on */
@@ -808,13 +810,22 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 		queue_work(ioband_wq, &dg->dispatch_work);
 }
 
-/* A timed bio completed: count it; end the period if it is over. */
+/*
+ * A timed bio completed: count it, and its latency if it was dispatched
+ * in this period (under its bound); end the period if it is over.
+ */
 static void ioband_depth_done(struct ioband_devgroup *dg,
 			      struct ioband_bio *pb, u64 now)
 {
+	u64 start = READ_ONCE(dg->period_start);
+
 	this_cpu_inc(dg->dstat->nr[pb->bucket]);
-	this_cpu_add(dg->dstat->lat_ns[pb->bucket], now - pb->issued_ns);
-	if (now - READ_ONCE(dg->period_start) < IOBAND_DEPTH_PERIOD_NS)
+	if (pb->issued_ns >= start) {
+		this_cpu_inc(dg->dstat->lnr[pb->bucket]);
+		this_cpu_add(dg->dstat->lat_ns[pb->bucket],
+			     now - pb->issued_ns);
+	}
+	if (now - start < IOBAND_DEPTH_PERIOD_NS)
 		return;
 	if (test_and_set_bit_lock(0, &dg->depth_busy))
 		return;			/* another completion does it */

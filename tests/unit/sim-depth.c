@@ -8,8 +8,11 @@
  * is closed-loop: `offered` I/Os outstanding, of which the bound lets
  * min(offered, limit) reach the disk; the rest are held (the bound binds).
  * Each period the simulator hands ioband_depth_update() what the target
- * would have measured (completions and summed latency per size bucket,
- * with +-5% deterministic noise) and applies the bound it returns.
+ * would have measured (completions, and the latency of those dispatched
+ * within the period, per size bucket, with +-5% deterministic noise) and
+ * applies the bound it returns.  An I/O completes one latency after its
+ * dispatch: a period's completions show the bounds of one latency
+ * earlier, which on a 40 ms disk is mostly the period before.
  * Time is simulated: runs are exact and repeatable.
  */
 #include <stdio.h>
@@ -37,6 +40,7 @@ struct run {
 	u64 t[4096];
 	double iops[4096];
 	u32 n;
+	u32 limit0;		/* the bound before the first period */
 	double big;		/* share of 256 KiB I/O of the last period */
 };
 
@@ -46,6 +50,8 @@ struct run {
  * is a stall of 2.5 times, with the throughput down as much.
  */
 static bool heavy;
+/* Completions show the bound of one latency earlier (see inflight_at()). */
+static bool lag = true;
 
 static double noise(struct run *r)
 {
@@ -60,28 +66,87 @@ static double noise(struct run *r)
 	return 1.0 + 0.6 * u;
 }
 
-/* One period with @offered outstanding, @big: the share of 256 KiB I/O. */
+/*
+ * The bound in force at time @t (the one set at the end of the period
+ * before the one holding @t; before the first, the initial one).
+ */
+static u32 limit_at(const struct run *r, double t)
+{
+	u32 i = r->n;
+
+	while (i && (double)r->t[i - 1] > t)
+		i--;
+	return i ? r->limit[i - 1] : r->limit0;
+}
+
+/*
+ * What the disk has in flight, on average, for completions in
+ * [now, now + len) when an I/O takes @lat: the I/Os completing then were
+ * dispatched @lat earlier, under the bounds of that time.  A bound set
+ * now shows in the completions one latency later; a period shorter than
+ * the latency sees only the bounds of earlier periods.
+ */
+static double inflight_at(const struct run *r, u32 offered, double lat,
+			  u64 len)
+{
+	double a = (double)r->now - lat, sum = 0;
+	int i, steps = 16;
+
+	if (!lag)
+		return min(offered, r->d.limit);
+	for (i = 0; i < steps; i++)
+		sum += min(offered, limit_at(r, a + (i + 0.5) * len / steps));
+	return sum / steps;
+}
+
+/* Latency of an I/O, 4 KiB and average, with @n in flight. */
+static void latency(const struct disk *k, double n, double nz, double big,
+		    double *l4, double *lavg)
+{
+	double q = n > k->knee ? n / k->knee : 1.0;
+
+	*l4 = k->lat_ns * q * nz;
+	*lavg = (1 - big) * *l4 + big * *l4 * k->big_factor;
+}
+
+/*
+ * One period with @offered outstanding, @big: the share of 256 KiB I/O.
+ * The target times only the I/Os dispatched within the period (at its
+ * bound); all completions count as work.  With lag, those dispatched in
+ * its last latency complete in the next one, and the completions of its
+ * first latency were dispatched under earlier bounds.
+ */
 static void period(struct run *r, const struct disk *k, u32 offered,
 		   double big)
 {
 	struct ioband_depth_period p;
-	u32 n = min(offered, r->d.limit);
-	double q = n > k->knee ? (double)n / k->knee : 1.0;
-	double l4 = k->lat_ns * q * noise(r);
-	double lb = l4 * k->big_factor;
-	double lavg = (1 - big) * l4 + big * lb;
-	/* long enough for IOBAND_DEPTH_MIN_SAMPLES completions */
+	double n = min(offered, r->d.limit), nz = noise(r);
+	double l4, lavg, m4, mavg, fresh, done;
 	u64 len = IOBAND_DEPTH_PERIOD_NS;
-	double done;
+	unsigned int s4 = ioband_depth_bucket(8), sb = ioband_depth_bucket(512);
 
-	while ((double)n * len / lavg < IOBAND_DEPTH_MIN_SAMPLES)
+	latency(k, n, nz, big, &l4, &lavg);
+	/* at least IOBAND_DEPTH_MIN_SAMPLES timed completions */
+	for (;;) {
+		fresh = n * (lag ? (len > lavg ? len - lavg : 0) : len) / lavg;
+		if (fresh >= IOBAND_DEPTH_MIN_SAMPLES)
+			break;
 		len *= 2;
-	done = (double)n * len / lavg;
+	}
+	done = fresh;
+	if (lag) {
+		double m = inflight_at(r, offered, lavg, len);
+
+		latency(k, m, nz, big, &m4, &mavg);
+		done = m * len / mavg;
+	}
 	memset(&p, 0, sizeof(p));
-	p.nr[ioband_depth_bucket(8)] = (u64)(done * (1 - big));
-	p.lat_ns[ioband_depth_bucket(8)] = (u64)(done * (1 - big) * l4);
-	p.nr[ioband_depth_bucket(512)] = (u64)(done * big);
-	p.lat_ns[ioband_depth_bucket(512)] = (u64)(done * big * lb);
+	p.nr[s4] = (u64)(done * (1 - big));
+	p.nr[sb] = (u64)(done * big);
+	p.lnr[s4] = (u64)(fresh * (1 - big));
+	p.lat_ns[s4] = (u64)(fresh * (1 - big) * l4);
+	p.lnr[sb] = (u64)(fresh * big);
+	p.lat_ns[sb] = (u64)(fresh * big * l4 * k->big_factor);
 	p.held = offered > r->d.limit;
 	p.len_ns = len;
 	r->big = big;
@@ -145,14 +210,15 @@ static void start(struct run *r, u32 max)
 	memset(r, 0, sizeof(*r));
 	r->seed = 42;
 	ioband_depth_init(&r->d, max);
+	r->limit0 = r->d.limit;
 }
 
 static struct run R;
 
 static void test_matrix(void)
 {
-	static const u32 knees[] = { 4, 16, 64, 256 };
-	static const u64 lats[] = { 100 * US, 1 * MS, 10 * MS };
+	static const u32 knees[] = { 4, 8, 16, 64, 256 };
+	static const u64 lats[] = { 100 * US, 1 * MS, 10 * MS, 40 * MS };
 	unsigned int i, j;
 	char what[64];
 
