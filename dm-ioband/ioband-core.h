@@ -233,6 +233,12 @@ struct ioband_devgroup {
 	u64 bank_ns;
 	atomic64_t ltag;
 	atomic64_t ptag;
+	/*
+	 * How long it has held bios back: in all (closed spells), and since
+	 * when now (0: not holding).  qlock; the status reads them without.
+	 */
+	u64 dglim_ns;
+	u64 dglim_since;
 };
 
 /* Per-bio data: what end_io must know. */

@@ -167,6 +167,23 @@ static bool ioband_dg_open(struct ioband_devgroup *dg, u64 now)
 }
 
 /*
+ * The device group's limit holds bios back from @now (@held), or does not
+ * (it opened, was lifted, or nothing waits): the status's time held.
+ * Under qlock.
+ */
+static void ioband_dg_holding(struct ioband_devgroup *dg, u64 now, bool held)
+{
+	u64 since = dg->dglim_since;
+
+	if (held && !since) {
+		WRITE_ONCE(dg->dglim_since, now);
+	} else if (!held && since) {
+		WRITE_ONCE(dg->dglim_ns, dg->dglim_ns + now - since);
+		WRITE_ONCE(dg->dglim_since, 0);
+	}
+}
+
+/*
  * @bio of @g, queued at @queued (@now if it was not held), may go at @now
  * as far as its limit and the device group's go: if so (or if @force:
  * urgent bios, draining) their tags move.  The device group's is checked
@@ -551,9 +568,11 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 			break;
 		/* The device group's own limit: all wait for it. */
 		if (!ioband_dg_open(dg, now)) {
+			ioband_dg_holding(dg, now, true);
 			ioband_dispatch_at(dg, ioband_dg_opens(dg));
 			break;
 		}
+		ioband_dg_holding(dg, now, false);
 		/*
 		 * Again only when a group joined the reservers: the head's tag
 		 * only grows, lagging groups stay so.
@@ -605,6 +624,8 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		this_cpu_add(g->stats->wait_ns, now - pb->queued_ns);
 		bio_list_add(out, bio);
 	}
+	if (!e)			/* the backlog is empty: nothing held back */
+		ioband_dg_holding(dg, now, false);
 }
 
 void ioband_submit_list(struct bio_list *list)

@@ -256,6 +256,23 @@ static void ioband_emit_depth(struct ioband_devgroup *dg, char *result,
 }
 
 /*
+ * " dglimit <limited us>" (a device group with its own l=): how long its
+ * limit has held bios back in all, the current spell included.
+ */
+static void ioband_emit_dglimit(struct ioband_devgroup *dg, char *result,
+				unsigned int maxlen, unsigned int *szp)
+{
+	u64 ns = READ_ONCE(dg->dglim_ns), since = READ_ONCE(dg->dglim_since);
+	unsigned int sz = *szp;
+	u64 now = ktime_get_ns();
+
+	if (since && atomic_read(&dg->queued) && now > since)
+		ns += now - since;
+	DMEMIT(" dglimit %llu", div_u64(ns, NSEC_PER_USEC));
+	*szp = sz;
+}
+
+/*
  * range-bw: how far behind its reservation @g is while it has bios held
  * (ioband_pace_lag(): 0 when met), and how long its limit has held it back
  * in all, in ns.  Read without qlock: a snapshot.
@@ -423,6 +440,8 @@ static void ioband_status(struct dm_target *ti, status_type_t type,
 		ioband_emit_info(t, result, maxlen, &sz);
 		/* truncated, or not written at all when the buffer is full */
 		ioband_emit_depth(dg, result, maxlen, &sz);
+		if (READ_ONCE(dg->lim))
+			ioband_emit_dglimit(dg, result, maxlen, &sz);
 		if (ioband_ranges(dg) || READ_ONCE(t->limits))
 			ioband_emit_limits(t, result, maxlen, &sz);
 		break;

@@ -14,8 +14,10 @@
  * "log" records every message the fake accepted (but stats), as
  * "<device>: <message>", for tests of what apply and the hook send.  A
  * device's counters may go on with [..., rsv-lag-us, limited-us, unmet
- * (0/1)] for the status's limits part, and "depth_us": [base, target]
- * gives the depth part's latencies (0 0 otherwise).
+ * (0/1)] for the status's limits part, "depth_us": [base, target]
+ * gives the depth part's latencies (0 0 otherwise), and "dglimit_us" the
+ * dglimit part's figure (0 otherwise) when the table has a device-group
+ * limit.
  *
  * ioband tables are normalised the way the kernel prints them (device as
  * maj:min; io_throttle, io_limit and token_base as configured, 0 = default
@@ -462,6 +464,12 @@ static int fk_status(const char *name, char **params)
 		t.io_limit ? "fixed" : "auto",
 		dus ? (long long)json_object_get_int64(json_object_array_get_idx(dus, 0)) : 0LL,
 		dus ? (long long)json_object_get_int64(json_object_array_get_idx(dus, 1)) : 0LL);
+	/* The device group's own limit: the time it held bios ("dglimit_us"). */
+	if (t.dg_lim.lim.rate) {
+		json_object *h = jget(d, "dglimit_us");
+
+		sb_addf(&sb, " dglimit %lld", h ? (long long)json_object_get_int64(h) : 0LL);
+	}
 	/* The limits part, as the module: when any group has r=, l= or b=. */
 	has_lim = iob_limits_any(&t.default_lim);
 	for (i = 0; i < t.n_groups; i++)

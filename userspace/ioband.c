@@ -622,9 +622,15 @@ int iob_status_parse(const char *params, struct iob_status *st, const char **err
 	}
 	if (k != st->n)
 		goto out;
-	if (i < n) {		/* the depth part, then (range-bw) the limits part */
+	if (i < n) {		/* the depth part, dglimit, then the limits part */
 		size_t lim = i + 5;
 
+		if (lim + 1 < n && !strcmp(w[lim], "dglimit")) {
+			if (parse_u64(w[lim + 1], &st->dglimit_us))
+				goto out;
+			st->has_dglimit = true;
+			lim += 2;
+		}
 		if (lim < n && !strcmp(w[lim], "limits")) {
 			/*
 			 * Per group "<id> <rsv> <lag> <limited>", <rsv> one of
@@ -649,9 +655,10 @@ int iob_status_parse(const char *params, struct iob_status *st, const char **err
 			if (lim != n)
 				goto out;
 			st->has_limits = true;
-			n = i + 5;
+		} else if (lim != n) {
+			goto out;
 		}
-		if (i + 5 != n || parse_u64(w[i + 1], &st->depth) ||
+		if (i + 5 > n || parse_u64(w[i + 1], &st->depth) ||
 		    (strcmp(w[i + 2], "auto") && strcmp(w[i + 2], "fixed")) ||
 		    parse_u64(w[i + 3], &st->depth_base_us) ||
 		    parse_u64(w[i + 4], &st->depth_target_us))

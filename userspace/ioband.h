@@ -104,6 +104,9 @@ struct iob_status {
 	 * a group with r=, l= or b=); older modules: no <rsv>.
 	 */
 	bool has_limits;
+	/* " dglimit <limited-us>" (a device group with its own l=) */
+	bool has_dglimit;
+	uint64_t dglimit_us;
 };
 
 const char *iob_type_name(enum iob_type t);

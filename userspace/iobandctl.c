@@ -680,6 +680,9 @@ static json_object *status_json(const struct devstat *s, size_t n, const char *o
 			json_object *lo = json_object_new_object();
 
 			limits_json(lo, &s[i].t.dg_lim);
+			if (s[i].s.has_dglimit)
+				json_object_object_add(lo, "limited_us",
+						       json_object_new_uint64(s[i].s.dglimit_us));
 			json_object_object_add(o, "device_group_limits", lo);
 		}
 		json_object_object_add(o, "token_base", json_object_new_uint64(s[i].t.token_base));
@@ -813,6 +816,18 @@ static int cmd_status(struct ctx *c)
 			       (unsigned long long)d->s.depth, d->s.depth_auto ? "auto" : "fixed",
 			       (unsigned long long)d->s.depth_base_us,
 			       (unsigned long long)d->s.depth_target_us);
+		if (iob_limits_any(&d->t.dg_lim)) {
+			char *o = iob_limits_format(&d->t.dg_lim), *p;
+
+			for (p = o; *p; p++)
+				if (*p == ',')
+					*p = ' ';
+			printf("  device group limit %s", o + strspn(o, " "));
+			if (d->s.has_dglimit)
+				printf(", held by it %.1f s", d->s.dglimit_us / 1e6);
+			putchar('\n');
+			free(o);
+		}
 		printf("  %-20s %6s %6s %10s %10s %10s %10s %8s %8s %7s %10s\n", "GROUP", "WEIGHT",
 		       "TARGET", "READS", "READ_MB", "WRITES", "WRITE_MB", "DLY_RD", "DLY_WR",
 		       "QUEUED", "WAIT_MS");

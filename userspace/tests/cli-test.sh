@@ -261,6 +261,27 @@ assert g["rsv"] == "unmet" and g["rsv_lag_us"] == 2500 and g["limited_us"] == 15
 run 0 top --count 1 --interval 0.05 ioband-g1-data
 has "top: limit columns" "$OUT" "RSV  HELD  LIMITS"
 has "top: the group's limits" "$OUT" "unmet    0%  r=500iops,l=2000iops,b=4000iops/10"
+# A device group's own limit (",l=" after the policy): the status's dglimit
+# part, the time it held the device group's bios.
+cp "$IOBAND_FAKE_DM" "$T/before-dglimit.json"
+python3 - "$IOBAND_FAKE_DM" <<'P'
+import json, sys
+s = json.load(open(sys.argv[1]))
+d = [x for x in s["devices"] if x["name"] == "ioband-g1-data"][0]
+d["table"][0][3] = d["table"][0][3].replace(" weight ", " weight,l=300iops ", 1)
+d["dglimit_us"] = 4200000
+json.dump(s, open(sys.argv[1], "w"))
+P
+run 0 status ioband-g1-data
+has "status: device group limit line" "$OUT" "device group limit l=300iops, held by it 4.2 s"
+run 0 status --json ioband-g1-data
+python3 -c '
+import json, sys
+d = json.load(sys.stdin)["devices"][0]
+assert d["device_group_limits"]["limit"] == "300iops", d
+assert d["device_group_limits"]["limited_us"] == 4200000, d' <<<"$OUT" ||
+	{ echo "FAIL: status --json device group limit: $OUT" >&2; FAILS=$((FAILS + 1)); }
+cp "$T/before-dglimit.json" "$IOBAND_FAKE_DM"
 # Changed: only the difference, in an order the module accepts.
 sed -i 's/max: 2000iops, burst: 4000iops\/10/max: 400iops/; s/min: 500iops/min: 300iops/' "$T/host.yaml"
 loglen=$(msglog | wc -l)

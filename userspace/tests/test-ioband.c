@@ -187,6 +187,19 @@ static void status(void)
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 limits -1 met 0 7", &st, &err) == 0);
 	CHECK(st.g[0].rsv == IOB_RSV_MET && st.g[0].limited_us == 7);
 	iob_status_free(&st);
+	/* a device group with its own limit: the time it held bios back */
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 dglimit 4200", &st, &err) == 0);
+	CHECK(st.has_dglimit && st.dglimit_us == 4200 && st.has_depth && st.depth == 5 && !st.has_limits);
+	iob_status_free(&st);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 dglimit 9 limits -1 met 0 7", &st, &err) == 0);
+	CHECK(st.has_dglimit && st.dglimit_us == 9 && st.has_limits && st.g[0].limited_us == 7);
+	iob_status_free(&st);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2", &st, &err) == 0 && !st.has_dglimit);
+	iob_status_free(&st);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 dglimit", &st, &err) < 0);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 dglimit x", &st, &err) < 0);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 dglimit 1 2", &st, &err) < 0);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 limits -1 met 0 7 dglimit 1", &st, &err) < 0);
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 limits -1 met 0", &st, &err) < 0);
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 limits -1 maybe 0 0", &st, &err) < 0);
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 limits -1 met 0 0 0", &st, &err) < 0);
