@@ -214,7 +214,7 @@ int ioband_parse_burst(const char *s, struct ioband_burst *b, char **err)
 	memset(b, 0, sizeof(*b));
 	if (!strcmp(s, "0"))
 		return 0;
-	if (!slash || slash == s || slash - s >= sizeof(rate))
+	if (!slash || slash == s || (size_t)(slash - s) >= sizeof(rate))
 		goto bad;
 	memcpy(rate, s, slash - s);
 	rate[slash - s] = '\0';

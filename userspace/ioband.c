@@ -2,10 +2,12 @@
 /*
  * ioband.c - parse and format dm-ioband tables, status and stats replies.
  * Mirrors the module's ioband-parse.c rules so that iobandctl rejects what
- * the kernel would reject, with a better message, before touching anything.
+ * the kernel would reject, with a better message, before touching anything;
+ * rates and bursts it parses with the module's own code (kparse.c).
  */
 #include "ioband.h"
 #include "util.h"
+#include "kparse.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -167,56 +169,16 @@ static bool is_delim(char c)
 
 int iob_rate_parse(const char *s, struct iob_rate *r)
 {
-	size_t n = strspn(s, "0123456789");
-	const char *unit = s + n;
-	uint64_t v, mul = 1, max = IOB_RATE_BYTES_MAX;
-	char *num;
-	int bad;
-
 	memset(r, 0, sizeof(*r));
-	if (!strcmp(unit, "iops")) {
-		r->iops = true;
-		max = IOB_RATE_IOPS_MAX;
-	} else if (!strcmp(unit, "k")) {
-		mul = 1ULL << 10;
-	} else if (!strcmp(unit, "m")) {
-		mul = 1ULL << 20;
-	} else if (!strcmp(unit, "g")) {
-		mul = 1ULL << 30;
-	} else if (*unit) {
-		return -EINVAL;
-	}
-	if (!n || n > 20)
-		return -EINVAL;
-	num = xstrndup(s, n);
-	bad = parse_u64(num, &v) || v > max / mul;
-	free(num);
-	if (bad)
-		return -EINVAL;
-	r->rate = v * mul;
-	if (!r->rate)
-		r->iops = false;	/* 0: none, in any unit */
-	else if (!r->iops && r->rate < IOB_RATE_BYTES_MIN)
-		return -EINVAL;
-	return 0;
+	return iob_kparse_rate(s, &r->rate, &r->iops, NULL) ? -EINVAL : 0;
 }
 
 int iob_burst_parse(const char *s, struct iob_rate *r, unsigned int *secs)
 {
-	const char *slash = strchr(s, '/');
-	char *rs;
-	uint64_t v;
-	int bad;
-
-	if (!slash)
+	memset(r, 0, sizeof(*r));
+	/* the module takes "0" (none); here a burst is given or left out */
+	if (iob_kparse_burst(s, &r->rate, &r->iops, secs, NULL) || !r->rate)
 		return -EINVAL;
-	rs = xstrndup(s, (size_t)(slash - s));
-	bad = iob_rate_parse(rs, r) || !r->rate ||
-	      parse_u64_range(slash + 1, 1, IOB_BURST_SECS_MAX, &v);
-	free(rs);
-	if (bad)
-		return -EINVAL;
-	*secs = (unsigned int)v;
 	return 0;
 }
 

@@ -128,7 +128,11 @@ static void rates(void)
 	CHECK(iob_rate_parse("", &r) < 0 && iob_rate_parse("iops", &r) < 0 && iob_rate_parse("5K", &r) < 0);
 	CHECK(iob_rate_parse("-5", &r) < 0 && iob_rate_parse("5 k", &r) < 0 &&
 	      iob_rate_parse("99999999999999999999999", &r) < 0);
+	/* the module's own parser (kparse.c): leading zeros as kstrtoull takes them */
+	CHECK(iob_rate_parse("0000000000000000000001k", &r) == 0 && r.rate == 1024);
 	CHECK(iob_burst_parse("2000iops/10", &r, &secs) == 0 && r.iops && r.rate == 2000 && secs == 10);
+	/* the module's "0" (no burst) is not a burst to set */
+	CHECK(iob_burst_parse("0", &r, &secs) < 0);
 	CHECK(iob_burst_parse("0/10", &r, &secs) < 0 && iob_burst_parse("2m/", &r, &secs) < 0 &&
 	      iob_burst_parse("2m", &r, &secs) < 0 && iob_burst_parse("2m/3601", &r, &secs) < 0);
 	/* printed back in the largest exact unit, as the module does */
