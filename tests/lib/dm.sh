@@ -26,6 +26,19 @@ ioband_cleanup() {
 		dmsetup status >&2
 	fi
 	cleanup_all
+	# A device stays open while a killed fio's AIO still has bios in it
+	# (the iocbs hold the file): held bios drain at their group's rate,
+	# slowly on the debug kernel.  Retry for 30 s, then say what is left.
+	for ((i = 0; i < 60; i++)); do
+		dmsetup ls 2>/dev/null | grep -qv '^No devices found' || break
+		sleep 0.5
+		cleanup_all
+	done
+	if ((i == 60)); then
+		echo "ioband_cleanup: devices still there after 30 s:" >&2
+		dmsetup info -c >&2
+		dmsetup status >&2
+	fi
 	ioband_loaded && rmmod dm_ioband 2>/dev/null
 	return 0
 }
