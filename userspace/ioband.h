@@ -34,10 +34,9 @@ enum iob_policy { IOB_WEIGHT, IOB_WEIGHT_IOSIZE, IOB_RANGE_BW, IOB_POLICY_NR };
 /*
  * A reservation, limit or burst rate (weight, weight-iosize): per second,
  * I/Os ("500iops", up to 10^8) or bytes ("1048576", "1024k", "20m", "1g";
- * 1k..2^40); rate 0 = none.  As the module's ioband_parse_rate().
+ * 1k..2^40); rate 0 = none.  Parsed by the module's ioband_parse_rate()
+ * (kparse.c).
  */
-#define IOB_RATE_IOPS_MAX	100000000ULL
-#define IOB_RATE_BYTES_MAX	(1ULL << 40)
 #define IOB_RATE_BYTES_MIN	1024ULL
 #define IOB_BURST_SECS_MAX	3600
 #define IOB_RATE_STR_MAX	24	/* "1099511627776", "100000000iops" */
