@@ -170,14 +170,14 @@ static bool is_delim(char c)
 int iob_rate_parse(const char *s, struct iob_rate *r)
 {
 	memset(r, 0, sizeof(*r));
-	return iob_kparse_rate(s, &r->rate, &r->iops, NULL) ? -EINVAL : 0;
+	return iob_kparse_rate(s, &r->rate, &r->iops) ? -EINVAL : 0;
 }
 
 int iob_burst_parse(const char *s, struct iob_rate *r, unsigned int *secs)
 {
 	memset(r, 0, sizeof(*r));
 	/* the module takes "0" (none); here a burst is given or left out */
-	if (iob_kparse_burst(s, &r->rate, &r->iops, secs, NULL) || !r->rate)
+	if (iob_kparse_burst(s, &r->rate, &r->iops, secs) || !r->rate)
 		return -EINVAL;
 	return 0;
 }

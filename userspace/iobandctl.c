@@ -755,18 +755,26 @@ static void group_label(char *b, size_t n, int64_t id)
 		snprintf(b, n, "%lld", (long long)id);
 }
 
+/* " r=500iops l=2000iops b=4000iops/10": the table's options as words (free it) */
+static char *limits_words(const struct iob_limits *l)
+{
+	char *o = iob_limits_format(l), *p;
+
+	for (p = o; *p; p++)
+		if (*p == ',')
+			*p = ' ';
+	return o;
+}
+
 /* "    r=500iops l=2000iops b=4000iops/10  reservation met, lag 0 ms, limited 1.2 s" */
 static void print_limits(const struct devstat *d, const struct iob_gstat *g)
 {
 	const struct iob_limits *l = limits_of(&d->t, g->id);
-	char *o, *p;
+	char *o;
 
 	if (!l || !iob_limits_any(l))
 		return;
-	o = iob_limits_format(l);
-	for (p = o; *p; p++)
-		if (*p == ',')
-			*p = ' ';
+	o = limits_words(l);
 	printf("  %-20s%s", "", o);
 	free(o);
 	if (d->s.has_limits) {
@@ -817,11 +825,8 @@ static int cmd_status(struct ctx *c)
 			       (unsigned long long)d->s.depth_base_us,
 			       (unsigned long long)d->s.depth_target_us);
 		if (iob_limits_any(&d->t.dg_lim)) {
-			char *o = iob_limits_format(&d->t.dg_lim), *p;
+			char *o = limits_words(&d->t.dg_lim);
 
-			for (p = o; *p; p++)
-				if (*p == ',')
-					*p = ' ';
 			printf("  device group limit %s", o + strspn(o, " "));
 			if (d->s.has_dglimit)
 				printf(", held by it %.1f s", d->s.dglimit_us / 1e6);

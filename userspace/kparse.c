@@ -10,32 +10,25 @@
 #include "ioband-parse.h"
 #include "kparse.h"
 
-int iob_kparse_rate(const char *s, uint64_t *rate, bool *iops, const char **err)
+int iob_kparse_rate(const char *s, uint64_t *rate, bool *iops)
 {
 	struct ioband_rate r;
-	char *e = NULL;
-	int ret = ioband_parse_rate(s, &r, &e);
+	char *err;
 
-	if (err)
-		*err = e;
-	if (ret)
-		return ret;
+	if (ioband_parse_rate(s, &r, &err))
+		return -EINVAL;
 	*rate = r.rate;
 	*iops = r.iops;
 	return 0;
 }
 
-int iob_kparse_burst(const char *s, uint64_t *rate, bool *iops, unsigned int *secs,
-		     const char **err)
+int iob_kparse_burst(const char *s, uint64_t *rate, bool *iops, unsigned int *secs)
 {
 	struct ioband_burst b;
-	char *e = NULL;
-	int ret = ioband_parse_burst(s, &b, &e);
+	char *err;
 
-	if (err)
-		*err = e;
-	if (ret)
-		return ret;
+	if (ioband_parse_burst(s, &b, &err))
+		return -EINVAL;
 	*rate = b.rate.rate;
 	*iops = b.rate.iops;
 	*secs = b.secs;
