@@ -231,6 +231,56 @@ run_fio() {
 	fi
 }
 
+# fio_stop: end every fio running in the background and wait until they are
+# gone, their I/O completed and the devices closed (up to 30 s).  SIGKILL,
+# not SIGTERM: fio 3.33 (Debian 12) reaps its last I/Os with
+# io_getevents(min_nr = all in flight); when the signal interrupts that
+# call after it got some, fio asks again for the full number and waits
+# forever (fixed upstream in fio 3.35, axboe/fio#1556).  Slow I/O (a
+# limit, a low depth) makes that likely: seen in dm/013, a fio left in
+# read_events with nothing in ioband or below it.  A killed process exits
+# only when its AIO has completed (exit_aio waits for it); its job
+# processes are not the shell's children, so `wait` alone does not see
+# them: fio_gone does.
+fio_stop() {
+	killall -q -KILL fio 2>/dev/null || true
+	wait 2>/dev/null || true
+	fio_gone
+}
+
+# fio_kill PID...: end the fio processes PID (as started with `fio ... &`)
+# and their job processes, with SIGKILL as fio_stop, and wait for them.
+fio_kill() {
+	local p all=()
+	for p in "$@"; do
+		# shellcheck disable=SC2207 # pids, one word each
+		all+=("$p" $(cat /proc/"$p"/task/*/children 2>/dev/null || true))
+	done
+	kill -KILL "${all[@]}" 2>/dev/null || true
+	wait "$@" 2>/dev/null || true
+	fio_gone "${all[@]}"
+}
+
+# fio_gone [PID...]: wait up to 30 s until no fio process (or none of PID)
+# is left but zombies.  Status 1, with what is left on stderr, otherwise.
+fio_gone() {
+	local i p left
+	for ((i = 0; i < 300; i++)); do
+		left=""
+		if (($#)); then
+			for p in "$@"; do
+				[[ $(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null) == [!Z]* ]] && left+=" $p"
+			done
+		else
+			left=$(awk '$2 == "(fio)" && $3 != "Z" { print $1 }' /proc/[0-9]*/stat 2>/dev/null || true)
+		fi
+		[[ -z $left ]] && return 0
+		sleep 0.1
+	done
+	echo "fio still running 30 s after SIGKILL:$left" >&2
+	return 1
+}
+
 # fio_field NAME [LINE] [FILE]: print one field of run_fio's terse output.
 # LINE is the 1-based job group (default 1). NAMEs: jobname error read_kb
 # read_bw (KiB/s) read_iops read_runtime_ms write_kb write_bw write_iops
