@@ -175,7 +175,7 @@ struct ioband_devgroup {
 	struct ioband_depth_pcpu dsnap;	/* dstat summed at period start */
 	unsigned long depth_busy;	/* bit 0 */
 	u64 period_start;		/* ktime ns, read locklessly */
-	bool depth_held;		/* a bio was held in this period */
+	bool depth_held;		/* the bound held a bio back, this period */
 	u32 depth_max;			/* what the disk takes */
 
 	/* Scheduler state. */

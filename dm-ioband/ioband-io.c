@@ -540,6 +540,18 @@ static struct ioband_group *ioband_pick(struct ioband_devgroup *dg, u64 now,
 }
 
 /*
+ * The depth bound (with the slots kept for think time) is what holds a bio
+ * back: the period binds.  Not a limit's or the device group's limit's
+ * holds: while a cap paces the load, the work the controller sees is the
+ * cap's, and taking that for the disk's walks the bound down to 1.
+ */
+static void ioband_depth_binds(struct ioband_devgroup *dg)
+{
+	if (!dg->depth_held)
+		WRITE_ONCE(dg->depth_held, true);
+}
+
+/*
  * Dispatch held bios, smallest start tag first (reservations that are due
  * before that), while there is room in flight beside the slots reserved
  * for groups with think time; a group over its limit leaves the backlog
@@ -564,8 +576,10 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		bool for_rsv;
 		u64 cost;
 
-		if (atomic_read(&dg->inflight) >= limit)
+		if (atomic_read(&dg->inflight) >= limit) {
+			ioband_depth_binds(dg);
 			break;
+		}
 		/* The device group's own limit: all wait for it. */
 		if (!ioband_dg_open(dg, now)) {
 			ioband_dg_holding(dg, now, true);
@@ -580,6 +594,7 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		if (rsv == U32_MAX)
 			rsv = ioband_reserved(dg, now, e->vtime);
 		if (rsv && atomic_read(&dg->inflight) + rsv >= limit) {
+			ioband_depth_binds(dg);
 			ioband_dispatch_at(dg, now + READ_ONCE(dg->grace_ns) / 2);
 			break;
 		}
@@ -759,8 +774,6 @@ int ioband_map(struct dm_target *ti, struct bio *bio)
 	this_cpu_inc(g->stats->delayed[dir]);
 	bio_list_add(&g->queue, bio);
 	WRITE_ONCE(g->nr_queued, g->nr_queued + 1);
-	if (!dg->depth_held)
-		WRITE_ONCE(dg->depth_held, true);	/* the bound binds */
 	if (g->nr_queued == 1)
 		ioband_held_in(dg, g, ioband_floor(dg, g));
 	atomic_inc(&dg->queued);
@@ -812,7 +825,9 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 	}
 	if (n < IOBAND_DEPTH_MIN_SAMPLES)
 		return;			/* the period goes on */
-	p.held = READ_ONCE(dg->depth_held) || atomic_read(&dg->queued);
+	/* bios waiting for a slot now: not for a cap or the dg limit */
+	p.held = READ_ONCE(dg->depth_held) ||
+		 (ioband_held_eligible(dg) && !READ_ONCE(dg->dglim_since));
 	dg->dsnap = sum;
 	WRITE_ONCE(dg->depth_held, false);
 	WRITE_ONCE(dg->period_start, now);
