@@ -13,7 +13,13 @@
  * the disk served in parallel, in any mix of sizes, so that large I/Os do
  * not look like congestion.  Then
  *
- *	est = max of work over the last WINDOW periods	target = est x 9/8
+ *	est = max over the last WINDOW periods of the work of each and
+ *	      the one before it together		target = est x 9/8
+ *
+ * (two periods together: on a slow disk a period holds a few dozen
+ * completions, and the maximum of single periods took the one that
+ * happened to end on a burst of them: 8.4-11.5 for a knee of 8 on a 40 ms
+ * disk, and a bound above the knee)
  *
  * Below the knee the disk serves depth I/Os in parallel, est equals the
  * depth and the target is 1/8 above it: the bound grows by 1/8 per period
@@ -122,6 +128,24 @@ static u64 ioband_depth_work(const struct ioband_depth *d, unsigned int i)
 	return div64_u64(busy, max_t(u64, d->wlen[i] / IOBAND_DEPTH_ONE, 1));
 }
 
+/*
+ * The work of window slots @i and the one before it together: what the
+ * estimate takes, so that a period that happened to end on a burst of
+ * completions (a few per period on a slow disk) does not set the maximum.
+ */
+static u64 ioband_depth_work2(const struct ioband_depth *d, unsigned int i)
+{
+	unsigned int j = (i + IOBAND_DEPTH_WINDOW - 1) % IOBAND_DEPTH_WINDOW;
+	u64 busy = 0, len = d->wlen[i] + d->wlen[j];
+	unsigned int b;
+
+	if (!d->wlen[i] || !d->wlen[j])
+		return ioband_depth_work(d, i);
+	for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++)
+		busy += ((u64)d->wnr[i][b] + d->wnr[j][b]) * d->base_ns[b];
+	return div64_u64(busy, max_t(u64, len / IOBAND_DEPTH_ONE, 1));
+}
+
 static u32 ioband_depth_clamp(struct ioband_depth *d)
 {
 	u64 lo = IOBAND_DEPTH_ONE, hi = (u64)d->max * IOBAND_DEPTH_ONE;
@@ -151,7 +175,7 @@ u32 ioband_depth_update(struct ioband_depth *d,
 	work = ioband_depth_work(d, slot);
 	d->est = 0;
 	for (i = 0; i < IOBAND_DEPTH_WINDOW; i++)
-		d->est = max(d->est, ioband_depth_work(d, i));
+		d->est = max(d->est, ioband_depth_work2(d, i));
 	d->period++;
 	target = d->est + d->est / 8;
 

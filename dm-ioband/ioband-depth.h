@@ -69,7 +69,8 @@ struct ioband_depth {
 	 */
 	u32 wnr[IOBAND_DEPTH_WINDOW][IOBAND_DEPTH_BUCKETS];
 	u64 wlen[IOBAND_DEPTH_WINDOW];
-	u64 est;		/* the largest work in the window: the knee */
+	/* the largest work in the window (of two periods together): the knee */
+	u64 est;
 	u32 ratio;		/* last latency / baseline, x1024 */
 	u32 cuts;		/* sudden slowdowns seen */
 };
