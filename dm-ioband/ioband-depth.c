@@ -47,7 +47,10 @@
  *   maximum) keeps it.  Where latency varies for reasons other than a
  *   queue (an emulated disk whose host CPU is busy), the work of a period
  *   at depth D is below D and the estimate alone would settle below the
- *   knee; the upward probe finds what the disk really does.  While the
+ *   knee; the upward probe finds what the disk really does.  It runs only
+ *   after a period whose latency was within 1/16 of the baseline: a disk
+ *   that queues already has nothing more to give, and the probe's extra
+ *   slots would go to the deepest groups, past their weight.  While the
  *   bound does not bind, one period in 4 * PROBE still probes down, to 3/4
  *   of the load's own depth: a bound above the knee that the load never
  *   reaches lets the disk queue unseen (the baseline is then that queue's
@@ -238,7 +241,8 @@ u32 ioband_depth_update(struct ioband_depth *d,
 	} else if (p->held && i == 0 && lim > 1) {
 		lim = max_t(u32, lim * 3 / 4, 1);
 		d->probing = true;
-	} else if (p->held && i == IOBAND_DEPTH_PROBE / 2 && lim < d->max) {
+	} else if (p->held && i == IOBAND_DEPTH_PROBE / 2 && lim < d->max &&
+		   r < 1024 + 1024 / 16) {
 		lim = min_t(u32, lim + lim / 4 + 1, d->max);
 		d->probing = true;
 	} else if (!p->held && d->est >= 2 * IOBAND_DEPTH_ONE &&
