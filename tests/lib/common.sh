@@ -232,40 +232,47 @@ run_fio() {
 }
 
 # fio_stop: end every fio running in the background and wait until they are
-# gone, their I/O completed and the devices closed (up to 30 s).  SIGKILL,
-# not SIGTERM: fio 3.33 (Debian 12) reaps its last I/Os with
-# io_getevents(min_nr = all in flight); when the signal interrupts that
-# call after it got some, fio asks again for the full number and waits
-# forever (fixed upstream in fio 3.35, axboe/fio#1556).  Slow I/O (a
-# limit, a low depth) makes that likely: seen in dm/013, a fio left in
-# read_events with nothing in ioband or below it.  A killed process exits
-# only when its AIO has completed (exit_aio waits for it); its job
-# processes are not the shell's children, so `wait` alone does not see
-# them: fio_gone does.
+# gone.  SIGTERM first: fio then waits for its I/O and closes the devices
+# itself, so that they can be removed at once.  But fio 3.33 (Debian 12)
+# reaps its last I/Os with io_getevents(min_nr = all in flight), and when
+# the signal interrupts that call after it got some, asks again for all of
+# them and waits forever (fixed in fio 3.35, axboe/fio#1556); slow I/O (a
+# limit, a low depth) makes that likely (dm/013: a fio job in read_events
+# with nothing left in ioband or below it).  A fio still there after 10 s
+# gets SIGKILL: by then its I/O has completed, so the kill closes its files
+# at once too (a SIGKILL with AIO in flight leaves the last reference to
+# the device to the completion, which drops it later from a workqueue: the
+# device is still open for a moment after fio has gone).
 fio_stop() {
-	killall -q -KILL fio 2>/dev/null || true
+	killall -q fio 2>/dev/null || true
+	fio_gone 10 || { killall -q -KILL fio 2>/dev/null || true; fio_gone 30; }
 	wait 2>/dev/null || true
-	fio_gone
 }
 
-# fio_kill PID...: end the fio processes PID (as started with `fio ... &`)
-# and their job processes, with SIGKILL as fio_stop, and wait for them.
+# fio_kill PID...: end the fio processes PID (as started with `fio ... &`;
+# fio forwards the signal to its job processes) as fio_stop does.
 fio_kill() {
 	local p all=()
 	for p in "$@"; do
 		# shellcheck disable=SC2207 # pids, one word each
 		all+=("$p" $(cat /proc/"$p"/task/*/children 2>/dev/null || true))
 	done
-	kill -KILL "${all[@]}" 2>/dev/null || true
+	kill "$@" 2>/dev/null || true
+	fio_gone 10 "${all[@]}" || {
+		kill -KILL "${all[@]}" 2>/dev/null || true
+		fio_gone 30 "${all[@]}"
+	}
 	wait "$@" 2>/dev/null || true
-	fio_gone "${all[@]}"
 }
 
-# fio_gone [PID...]: wait up to 30 s until no fio process (or none of PID)
-# is left but zombies.  Status 1, with what is left on stderr, otherwise.
+# fio_gone SECS [PID...]: wait up to SECS seconds until no fio process (or
+# none of PID) is left but zombies.  Status 1 otherwise (after SIGKILL's
+# 30 s, with what is left on stderr).
 fio_gone() {
-	local i p left
-	for ((i = 0; i < 300; i++)); do
+	local p left secs=$1
+	local end=$((${EPOCHREALTIME/./} + secs * 1000000))
+	shift
+	while :; do
 		left=""
 		if (($#)); then
 			for p in "$@"; do
@@ -275,9 +282,10 @@ fio_gone() {
 			left=$(awk '$2 == "(fio)" && $3 != "Z" { print $1 }' /proc/[0-9]*/stat 2>/dev/null || true)
 		fi
 		[[ -z $left ]] && return 0
+		((${EPOCHREALTIME/./} < end)) || break
 		sleep 0.1
 	done
-	echo "fio still running 30 s after SIGKILL:$left" >&2
+	((secs < 30)) || echo "fio still running $secs s after SIGKILL:$left" >&2
 	return 1
 }
 

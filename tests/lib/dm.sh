@@ -10,14 +10,15 @@ ioband_cleanup() {
 	set +e	# runs from a trap: one failure must not skip the rest
 	# Background I/O would keep devices open and the module busy.
 	# A killed fio exits only when its in-flight and held bios complete
-	# (dm/011 holds 30 behind io_limit 1 on a 20 ms disk): wait up to 30 s.
-	# fio gets SIGKILL at once (fio_stop says why), dd after 10 s.
-	killall -q -KILL fio 2>/dev/null
-	killall -q dd 2>/dev/null
+	# (dm/011 holds 30 behind io_limit 1 on a 20 ms disk): wait up to 10 s.
+	# A fio whose parent died (seen: fio segfaulting on SIGTERM under the
+	# slow debug kernel) or that waits for I/Os it reaped already (fio_stop
+	# in common.sh) is still there then: SIGKILL after 10 s.
+	killall -q fio dd 2>/dev/null	# status 1 unless both were running
 	local i
 	for ((i = 0; i < 300; i++)); do
 		grep -qsxE 'fio|dd' /proc/[0-9]*/comm || break
-		((i == 100)) && killall -q -KILL dd 2>/dev/null
+		((i == 100)) && killall -q -KILL fio dd 2>/dev/null
 		sleep 0.1
 	done
 	if ((i == 300)); then	# say what keeps them, for the next look
