@@ -62,6 +62,23 @@ struct ioband_stats {
 
 struct ioband_target;
 
+/*
+ * A cap: a limit (a rate encoded by ioband_rate_enc(), 0 = none) and a
+ * burst above it (the peak rate, its seconds and the bank they give,
+ * ioband_burst_bank_ns()), set under dg->lock by ioband_cap_set(); the
+ * limit and peak tags (ktime ns) are moved locklessly by the fast path
+ * and under qlock by the dispatcher (ioband_cap_take()).  A group's l=
+ * and b=, and the device group's own.
+ */
+struct ioband_cap {
+	u64 lim;
+	u64 bst;
+	u32 bst_secs;
+	u64 bank_ns;
+	atomic64_t ltag;
+	atomic64_t ptag;
+};
+
 struct ioband_group {
 	u64 id;			/* unused for the default group */
 	u32 weight;
@@ -99,25 +116,18 @@ struct ioband_group {
 
 	/*
 	 * Reservations and limits (ioband-limit.h): range-bw's range as
-	 * configured, KB/s, 0 = none, or the weight policies' r= and l=
-	 * (rates encoded by ioband_rate_enc()), and b=: the peak rate, its
-	 * seconds and the bank they give (ioband_burst_bank_ns());
-	 * the reservation tag (ktime ns), moved by the dispatcher under
-	 * qlock, and the limit and peak tags, moved locklessly by the fast
-	 * path and under qlock by the dispatcher.  Under qlock:
+	 * configured, KB/s, 0 = none, or the weight policies' r= (a rate
+	 * encoded by ioband_rate_enc()) and cap, l= and b=; the
+	 * reservation tag (ktime ns), moved by the dispatcher under
+	 * qlock.  Under qlock:
 	 * fnode puts a group in the heap with a reservation on dg->floors,
 	 * tnode one held back by its limit (out of the heap) on dg->throttled.
 	 */
 	u32 min_kbs;
 	u32 max_kbs;
-	u64 rsv;			/* weight policies: r=, l= (encoded) */
-	u64 lim;
-	u64 bst;
-	u32 bst_secs;
-	u64 bank_ns;
+	u64 rsv;			/* weight policies: r= (encoded) */
+	struct ioband_cap cap;		/* l= and b= */
 	atomic64_t rtag;
-	atomic64_t ltag;
-	atomic64_t ptag;
 	struct list_head fnode;
 	struct list_head tnode;
 	bool throttled;
@@ -224,15 +234,9 @@ struct ioband_devgroup {
 
 	/*
 	 * The device group's own limit and burst (",l=" and ",b=" after the
-	 * policy): all its members' bios together, paced as a group's are
-	 * (ioband_cap_take()).  Set under lock, tags moved locklessly.
+	 * policy): all its members' bios together, paced as a group's are.
 	 */
-	u64 lim;
-	u64 bst;
-	u32 bst_secs;
-	u64 bank_ns;
-	atomic64_t ltag;
-	atomic64_t ptag;
+	struct ioband_cap cap;
 	/*
 	 * How long it has held bios back: in all (closed spells), and since
 	 * when now (0: not holding).  qlock; the status reads them without.
@@ -332,7 +336,7 @@ static inline u64 ioband_max_rate(struct ioband_devgroup *dg, struct ioband_grou
 {
 	if (ioband_ranges(dg))
 		return (u64)READ_ONCE(g->max_kbs) * 1024;
-	return READ_ONCE(g->lim);
+	return READ_ONCE(g->cap.lim);
 }
 
 /* @g's burst rate, encoded (in the unit of its limit), or 0. */
@@ -340,7 +344,7 @@ static inline u64 ioband_peak_rate(struct ioband_devgroup *dg, struct ioband_gro
 {
 	if (ioband_ranges(dg))
 		return 0;
-	return READ_ONCE(g->bst);
+	return READ_ONCE(g->cap.bst);
 }
 
 /* Queued-now is the number of bios of the group held in ioband. */
@@ -360,15 +364,13 @@ int ioband_heap_reserve(struct ioband_devgroup *dg, u32 need);
 int ioband_set_params(struct ioband_devgroup *dg, u32 io_throttle,
 		      u32 io_limit, enum ioband_policy_id policy,
 		      u64 token, char **err);
-void ioband_dg_set_limit(struct ioband_devgroup *dg, u64 lim, u64 bst,
-			 u32 secs);
+void ioband_cap_set(struct ioband_cap *c, u64 lim, u64 bst, u32 secs);
 const char *ioband_dg_limit_merge(struct ioband_devgroup *dg,
 				  const struct ioband_dg_limit *dgl,
 				  u64 *lim, u64 *bst, u32 *secs);
 void ioband_range_fit(struct ioband_devgroup *dg, u32 min_kbs);
 int ioband_devgroup_join(struct ioband_target *t, char **err);
 void ioband_devgroup_leave(struct ioband_target *t);
-void ioband_set_burst(struct ioband_group *g, u64 enc, u32 secs);
 int ioband_group_init(struct ioband_target *t, struct ioband_group *g,
 		      const struct ioband_group_cfg *cfg);
 int ioband_group_put(struct ioband_group *g);

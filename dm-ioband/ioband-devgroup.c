@@ -194,19 +194,17 @@ int ioband_set_params(struct ioband_devgroup *dg, u32 io_throttle,
 }
 
 /*
- * Set the device group's own limit (@lim, encoded; 0: none, and no burst)
- * and burst (peak @bst for @secs).  dg->lock.
+ * Set a cap: limit @lim (encoded; 0: none, and no burst) and burst (peak
+ * @bst for @secs; 0: none).  Its tags stay.  dg->lock.
  */
-void ioband_dg_set_limit(struct ioband_devgroup *dg, u64 lim, u64 bst,
-			 u32 secs)
+void ioband_cap_set(struct ioband_cap *c, u64 lim, u64 bst, u32 secs)
 {
-	lockdep_assert_held(&dg->lock);
 	if (!lim)
 		bst = 0;
-	WRITE_ONCE(dg->lim, lim);
-	WRITE_ONCE(dg->bst, bst);
-	WRITE_ONCE(dg->bst_secs, bst ? secs : 0);
-	WRITE_ONCE(dg->bank_ns,
+	WRITE_ONCE(c->lim, lim);
+	WRITE_ONCE(c->bst, bst);
+	WRITE_ONCE(c->bst_secs, bst ? secs : 0);
+	WRITE_ONCE(c->bank_ns,
 		   ioband_burst_bank_ns(lim & ~IOBAND_RATE_IOPS,
 					bst & ~IOBAND_RATE_IOPS, secs));
 }
@@ -223,10 +221,10 @@ const char *ioband_dg_limit_merge(struct ioband_devgroup *dg,
 	struct ioband_rate l;
 	struct ioband_burst b;
 
-	*lim = dgl->has_lim ? ioband_rate_enc(&dgl->lim) : dg->lim;
+	*lim = dgl->has_lim ? ioband_rate_enc(&dgl->lim) : dg->cap.lim;
 	*bst = dgl->has_bst ? ioband_rate_enc(&dgl->bst.rate) :
-		*lim ? dg->bst : 0;
-	*secs = dgl->has_bst ? dgl->bst.secs : dg->bst_secs;
+		*lim ? dg->cap.bst : 0;
+	*secs = dgl->has_bst ? dgl->bst.secs : dg->cap.bst_secs;
 	l = ioband_rate_dec(*lim);
 	b.rate = ioband_rate_dec(*bst);
 	b.secs = *secs;
@@ -316,12 +314,12 @@ int ioband_devgroup_join(struct ioband_target *t, char **err)
 			*err = "token_base differs from the device group's (give 0 to inherit)";
 			r = -EINVAL;
 		} else if (cfg->dg_limit.has_lim &&
-			   ioband_rate_enc(&cfg->dg_limit.lim) != dg->lim) {
+			   ioband_rate_enc(&cfg->dg_limit.lim) != dg->cap.lim) {
 			*err = "The policy's l= differs from the device group's (leave it out to inherit)";
 			r = -EINVAL;
 		} else if (cfg->dg_limit.has_bst &&
-			   (ioband_rate_enc(&cfg->dg_limit.bst.rate) != dg->bst ||
-			    cfg->dg_limit.bst.secs != dg->bst_secs)) {
+			   (ioband_rate_enc(&cfg->dg_limit.bst.rate) != dg->cap.bst ||
+			    cfg->dg_limit.bst.secs != dg->cap.bst_secs)) {
 			*err = "The policy's b= differs from the device group's (leave it out to inherit)";
 			r = -EINVAL;
 		}
@@ -346,9 +344,10 @@ int ioband_devgroup_join(struct ioband_target *t, char **err)
 		r = ioband_set_params(dg, cfg->io_throttle, cfg->io_limit,
 				      cfg->policy, cfg->token_base, err);
 		if (!r)
-			ioband_dg_set_limit(dg, ioband_rate_enc(&cfg->dg_limit.lim),
-					    ioband_rate_enc(&cfg->dg_limit.bst.rate),
-					    cfg->dg_limit.bst.secs);
+			ioband_cap_set(&dg->cap,
+				       ioband_rate_enc(&cfg->dg_limit.lim),
+				       ioband_rate_enc(&cfg->dg_limit.bst.rate),
+				       cfg->dg_limit.bst.secs);
 		mutex_unlock(&dg->lock);
 		if (r) {
 			ioband_devgroup_free(dg);
@@ -404,19 +403,6 @@ void ioband_devgroup_leave(struct ioband_target *t)
 	t->dg = NULL;
 }
 
-/*
- * Set @g's burst: peak rate @enc (encoded; 0: none) for @secs, beside its
- * current limit.  dg->lock.
- */
-void ioband_set_burst(struct ioband_group *g, u64 enc, u32 secs)
-{
-	WRITE_ONCE(g->bst, enc);
-	WRITE_ONCE(g->bst_secs, enc ? secs : 0);
-	WRITE_ONCE(g->bank_ns,
-		   ioband_burst_bank_ns(g->lim & ~IOBAND_RATE_IOPS,
-					enc & ~IOBAND_RATE_IOPS, secs));
-}
-
 int ioband_group_init(struct ioband_target *t, struct ioband_group *g,
 		      const struct ioband_group_cfg *cfg)
 {
@@ -428,8 +414,8 @@ int ioband_group_init(struct ioband_target *t, struct ioband_group *g,
 	g->min_kbs = cfg->min_kbs;
 	g->max_kbs = cfg->max_kbs;
 	g->rsv = ioband_rate_enc(&cfg->rsv);
-	g->lim = ioband_rate_enc(&cfg->lim);
-	ioband_set_burst(g, ioband_rate_enc(&cfg->bst.rate), cfg->bst.secs);
+	ioband_cap_set(&g->cap, ioband_rate_enc(&cfg->lim),
+		       ioband_rate_enc(&cfg->bst.rate), cfg->bst.secs);
 	g->t = t;
 	refcount_set(&g->ref, 1);
 	bio_list_init(&g->queue);
@@ -532,7 +518,7 @@ bool ioband_has_limits(struct ioband_target *t)
 	unsigned long id;
 
 	ioband_for_each_group(t, id, g)
-		if (g->rsv || g->lim)
+		if (g->rsv || g->cap.lim)
 			return true;
 	return false;
 }

@@ -86,16 +86,16 @@ static struct ioband_group *ioband_classify(struct ioband_target *t,
 }
 
 /*
- * When a cap next lets a bio go: its limit tag @lt or, with a burst
- * (@peak), its peak tag @pt if that is later.
+ * When cap @c next lets a bio go: its limit tag or, with a burst in force
+ * (@peak), its peak tag if that is later.
  */
-static u64 ioband_cap_opens(atomic64_t *lt, atomic64_t *pt, bool peak)
+static u64 ioband_cap_opens(struct ioband_cap *c, bool peak)
 {
-	u64 tag = atomic64_read(lt), ptag;
+	u64 tag = atomic64_read(&c->ltag), ptag;
 
 	if (!peak)
 		return tag;
-	ptag = atomic64_read(pt);
+	ptag = atomic64_read(&c->ptag);
 	return (s64)(ptag - tag) > 0 ? ptag : tag;
 }
 
@@ -103,7 +103,7 @@ static u64 ioband_cap_opens(atomic64_t *lt, atomic64_t *pt, bool peak)
 static u64 ioband_limit_opens(struct ioband_devgroup *dg,
 			      struct ioband_group *g)
 {
-	return ioband_cap_opens(&g->ltag, &g->ptag, ioband_peak_rate(dg, g));
+	return ioband_cap_opens(&g->cap, ioband_peak_rate(dg, g));
 }
 
 /*
@@ -122,47 +122,48 @@ static u64 ioband_pace_cost(u64 enc, struct bio *bio, u64 *rate)
 }
 
 /*
- * Take an I/O of @cost from a cap: a limit tag @lt paced at @rate, with a
- * burst's @bank, and a peak tag @pt paced at @peak (0: no burst).  Unless
- * @force, only while both are open (false otherwise).  The peak tag moves
- * after the limit's compare-and-swap: two CPUs that both found it open may
- * both go, so the peak holds within one I/O per CPU.  Lock-free.
+ * Take an I/O of @cost from cap @c: its limit tag paced at @rate, and with
+ * a burst (@peak: its rate, 0 for none) the bank the burst gives and the
+ * peak tag paced at @peak.  Unless @force, only while both are open (false
+ * otherwise).  The peak tag moves after the limit's compare-and-swap: two
+ * CPUs that both found it open may both go, so the peak holds within one
+ * I/O per CPU.  Lock-free.
  */
-static bool ioband_cap_take(atomic64_t *lt, atomic64_t *pt, u64 rate,
-			    u64 peak, u64 bank, u64 cost, u64 now, u64 queued,
-			    bool force)
+static bool ioband_cap_take(struct ioband_cap *c, u64 rate, u64 peak,
+			    u64 cost, u64 now, u64 queued, bool force)
 {
+	u64 bank = peak ? READ_ONCE(c->bank_ns) : 0;
 	s64 old;
 	u64 next;
 
-	if (peak && !force && !ioband_pace_open(atomic64_read(pt), now))
+	if (peak && !force && !ioband_pace_open(atomic64_read(&c->ptag), now))
 		return false;
-	old = atomic64_read(lt);
+	old = atomic64_read(&c->ltag);
 	do {
 		if (!force && !ioband_pace_open(old, now))
 			return false;
 		next = ioband_pace_next_waited(old, now, queued, cost, rate,
 					       bank);
-	} while (!atomic64_try_cmpxchg(lt, &old, next));
+	} while (!atomic64_try_cmpxchg(&c->ltag, &old, next));
 	if (!peak)
 		return true;
-	old = atomic64_read(pt);
+	old = atomic64_read(&c->ptag);
 	do {
 		next = ioband_pace_next_waited(old, now, queued, cost, peak, 0);
-	} while (!atomic64_try_cmpxchg(pt, &old, next));
+	} while (!atomic64_try_cmpxchg(&c->ptag, &old, next));
 	return true;
 }
 
 /* When the device group's own limit next lets a bio go. */
 static u64 ioband_dg_opens(struct ioband_devgroup *dg)
 {
-	return ioband_cap_opens(&dg->ltag, &dg->ptag, READ_ONCE(dg->bst));
+	return ioband_cap_opens(&dg->cap, READ_ONCE(dg->cap.bst));
 }
 
 /* Whether the device group's own limit lets a bio go at @now. */
 static bool ioband_dg_open(struct ioband_devgroup *dg, u64 now)
 {
-	return !READ_ONCE(dg->lim) ||
+	return !READ_ONCE(dg->cap.lim) ||
 		ioband_pace_open(ioband_dg_opens(dg), now);
 }
 
@@ -194,7 +195,7 @@ static bool ioband_limit_take(struct ioband_devgroup *dg,
 			      struct ioband_group *g, u64 now, u64 queued,
 			      struct bio *bio, bool force)
 {
-	u64 enc = ioband_max_rate(dg, g), dgenc = READ_ONCE(dg->lim);
+	u64 enc = ioband_max_rate(dg, g), dgenc = READ_ONCE(dg->cap.lim);
 	u64 rate, cost, peak;
 
 	if (!force && !ioband_dg_open(dg, now))
@@ -202,17 +203,14 @@ static bool ioband_limit_take(struct ioband_devgroup *dg,
 	if (enc) {
 		cost = ioband_pace_cost(enc, bio, &rate);
 		peak = ioband_peak_rate(dg, g) & ~IOBAND_RATE_IOPS;
-		if (!ioband_cap_take(&g->ltag, &g->ptag, rate, peak,
-				     peak ? READ_ONCE(g->bank_ns) : 0, cost,
-				     now, queued, force))
+		if (!ioband_cap_take(&g->cap, rate, peak, cost, now, queued,
+				     force))
 			return false;
 	}
 	if (dgenc) {
 		cost = ioband_pace_cost(dgenc, bio, &rate);
-		peak = READ_ONCE(dg->bst) & ~IOBAND_RATE_IOPS;
-		ioband_cap_take(&dg->ltag, &dg->ptag, rate, peak,
-				peak ? READ_ONCE(dg->bank_ns) : 0, cost, now,
-				queued, true);
+		peak = READ_ONCE(dg->cap.bst) & ~IOBAND_RATE_IOPS;
+		ioband_cap_take(&dg->cap, rate, peak, cost, now, queued, true);
 	}
 	return true;
 }

@@ -424,6 +424,22 @@ static void ioband_emit_rate(const char *key, u64 enc, char *result,
 	*szp = sz;
 }
 
+/* A cap as the table gives it: ",l=<rate>" and ",b=<rate>/<secs>". */
+static void ioband_emit_cap(const struct ioband_cap *c, char *result,
+			    unsigned int maxlen, unsigned int *szp)
+{
+	unsigned int sz;
+
+	if (c->lim)
+		ioband_emit_rate(",l=", c->lim, result, maxlen, szp);
+	if (c->bst) {
+		ioband_emit_rate(",b=", c->bst, result, maxlen, szp);
+		sz = *szp;
+		DMEMIT("/%u", c->bst_secs);
+		*szp = sz;
+	}
+}
+
 static void ioband_status(struct dm_target *ti, status_type_t type,
 			  unsigned int status_flags, char *result,
 			  unsigned int maxlen)
@@ -440,7 +456,7 @@ static void ioband_status(struct dm_target *ti, status_type_t type,
 		ioband_emit_info(t, result, maxlen, &sz);
 		/* truncated, or not written at all when the buffer is full */
 		ioband_emit_depth(dg, result, maxlen, &sz);
-		if (READ_ONCE(dg->lim))
+		if (READ_ONCE(dg->cap.lim))
 			ioband_emit_dglimit(dg, result, maxlen, &sz);
 		if (ioband_ranges(dg) || READ_ONCE(t->limits))
 			ioband_emit_limits(t, result, maxlen, &sz);
@@ -453,12 +469,7 @@ static void ioband_status(struct dm_target *ti, status_type_t type,
 		       dg->io_throttle_cfg, dg->io_limit_cfg,
 		       ioband_type_name(t->type),
 		       ioband_policy_name(dg->policy));
-		if (dg->lim)
-			ioband_emit_rate(",l=", dg->lim, result, maxlen, &sz);
-		if (dg->bst) {
-			ioband_emit_rate(",b=", dg->bst, result, maxlen, &sz);
-			DMEMIT("/%u", dg->bst_secs);
-		}
+		ioband_emit_cap(&dg->cap, result, maxlen, &sz);
 		DMEMIT(" %llu", dg->token_cfg);
 		/* the default group's parameter, then each group's */
 		ioband_for_each_group(t, id, g) {
@@ -473,14 +484,7 @@ static void ioband_status(struct dm_target *ti, status_type_t type,
 			if (g->rsv)
 				ioband_emit_rate(",r=", g->rsv, result, maxlen,
 						 &sz);
-			if (g->lim)
-				ioband_emit_rate(",l=", g->lim, result, maxlen,
-						 &sz);
-			if (g->bst) {
-				ioband_emit_rate(",b=", g->bst, result, maxlen,
-						 &sz);
-				DMEMIT("/%u", g->bst_secs);
-			}
+			ioband_emit_cap(&g->cap, result, maxlen, &sz);
 		}
 		mutex_unlock(&dg->lock);
 		break;
@@ -540,6 +544,7 @@ static int ioband_msg_rate(struct ioband_target *t, struct ioband_msg *msg,
 {
 	struct ioband_devgroup *dg = t->dg;
 	struct ioband_group *g;
+	struct ioband_cap *c;
 	u64 enc = ioband_rate_enc(&msg->rate);
 
 	if (ioband_ranges(dg)) {
@@ -551,9 +556,10 @@ static int ioband_msg_rate(struct ioband_target *t, struct ioband_msg *msg,
 		*err = "No such group (attach it first)";
 		return -EINVAL;
 	}
+	c = &g->cap;
 	if (msg->verb == IOBAND_MSG_RESERVE) {
-		if (enc && g->lim && !((enc ^ g->lim) & IOBAND_RATE_IOPS) &&
-		    enc > g->lim) {
+		if (enc && c->lim && !((enc ^ c->lim) & IOBAND_RATE_IOPS) &&
+		    enc > c->lim) {
 			*err = "The reservation would be above the group's limit";
 			return -EINVAL;
 		}
@@ -565,23 +571,22 @@ static int ioband_msg_rate(struct ioband_target *t, struct ioband_msg *msg,
 			*err = "The limit would be below the group's reservation";
 			return -EINVAL;
 		}
-		if (enc && g->bst && ((enc ^ g->bst) & IOBAND_RATE_IOPS ||
-				      enc >= g->bst)) {
+		if (enc && c->bst && ((enc ^ c->bst) & IOBAND_RATE_IOPS ||
+				      enc >= c->bst)) {
 			*err = "The limit would not be below the group's burst (change or remove the burst first)";
 			return -EINVAL;
 		}
-		WRITE_ONCE(g->lim, enc);
-		ioband_set_burst(g, enc ? g->bst : 0, g->bst_secs);
+		ioband_cap_set(c, enc, c->bst, c->bst_secs);
 	} else {
-		struct ioband_rate lim = ioband_rate_dec(g->lim);
+		struct ioband_rate lim = ioband_rate_dec(c->lim);
 		const char *problem = ioband_burst_problem(&msg->burst, &lim);
 
 		if (problem) {
 			*err = (char *)problem;
 			return -EINVAL;
 		}
-		ioband_set_burst(g, ioband_rate_enc(&msg->burst.rate),
-				 msg->burst.secs);
+		ioband_cap_set(c, c->lim, ioband_rate_enc(&msg->burst.rate),
+			       msg->burst.secs);
 	}
 	t->limits = ioband_has_limits(t);
 	return 0;
@@ -703,7 +708,7 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 				      dg->io_limit_cfg, msg->policy,
 				      dg->token_cfg, err);
 		if (!r) {
-			ioband_dg_set_limit(dg, lim, bst, secs);
+			ioband_cap_set(&dg->cap, lim, bst, secs);
 			ioband_floors_sync(dg);
 		}
 		return r;
@@ -772,9 +777,9 @@ static void ioband_resume(struct dm_target *ti)
 	if (ioband_set_params(dg, t->cfg.io_throttle, t->cfg.io_limit,
 			      t->cfg.policy, t->cfg.token_base, &err))
 		DMERR("%s: %s", ioband_dev_name(t), err);	/* checked at load */
-	ioband_dg_set_limit(dg, ioband_rate_enc(&t->cfg.dg_limit.lim),
-			    ioband_rate_enc(&t->cfg.dg_limit.bst.rate),
-			    t->cfg.dg_limit.bst.secs);
+	ioband_cap_set(&dg->cap, ioband_rate_enc(&t->cfg.dg_limit.lim),
+		       ioband_rate_enc(&t->cfg.dg_limit.bst.rate),
+		       t->cfg.dg_limit.bst.secs);
 	ioband_floors_sync(dg);
 	mutex_unlock(&dg->lock);
 	t->cfg_pending = false;
