@@ -245,7 +245,7 @@ run_fio() {
 # device is still open for a moment after fio has gone).
 fio_stop() {
 	killall -q fio 2>/dev/null || true
-	fio_gone 10 || { killall -q -KILL fio 2>/dev/null || true; fio_gone 30; }
+	fio_gone 10 || { killall -q -KILL fio 2>/dev/null || true; fio_gone_killed; }
 	wait 2>/dev/null || true
 }
 
@@ -260,14 +260,14 @@ fio_kill() {
 	kill "$@" 2>/dev/null || true
 	fio_gone 10 "${all[@]}" || {
 		kill -KILL "${all[@]}" 2>/dev/null || true
-		fio_gone 30 "${all[@]}"
+		fio_gone_killed "${all[@]}"
 	}
 	wait "$@" 2>/dev/null || true
 }
 
 # fio_gone SECS [PID...]: wait up to SECS seconds until no fio process (or
-# none of PID) is left but zombies.  Status 1 otherwise (after SIGKILL's
-# 30 s, with what is left on stderr).
+# none of PID) is left but zombies.  Status 1 otherwise, with the pids
+# left in FIO_LEFT.
 fio_gone() {
 	local p left secs=$1
 	local end=$((${EPOCHREALTIME/./} + secs * 1000000))
@@ -285,7 +285,15 @@ fio_gone() {
 		((${EPOCHREALTIME/./} < end)) || break
 		sleep 0.1
 	done
-	((secs < 30)) || echo "fio still running $secs s after SIGKILL:$left" >&2
+	FIO_LEFT=$left
+	return 1
+}
+
+# fio_gone_killed [PID...]: fio_gone for 30 s after SIGKILL; what is still
+# there then is named on stderr.
+fio_gone_killed() {
+	fio_gone 30 "$@" && return 0
+	echo "fio still running 30 s after SIGKILL:$FIO_LEFT" >&2
 	return 1
 }
 
