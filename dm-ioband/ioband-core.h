@@ -187,6 +187,16 @@ struct ioband_devgroup {
 	u64 period_start;		/* ktime ns, read locklessly */
 	bool depth_held;		/* the bound held a bio back, this period */
 	u32 depth_max;			/* what the disk takes */
+	/*
+	 * One group alone (ioband_solo()): the group whose bio was mapped
+	 * last (compared, never dereferenced), since when no other group's
+	 * was, and whether a bio passed the bound as solo this period.
+	 * Written locklessly by map(); a lost update only delays or
+	 * shortens a solo spell by one bio.
+	 */
+	const void *solo;
+	u64 solo_since;
+	bool solo_used;
 
 	/* Scheduler state. */
 	atomic_t inflight;		/* dispatched to the disk, not completed */

@@ -538,6 +538,48 @@ static struct ioband_group *ioband_pick(struct ioband_devgroup *dg, u64 now,
 }
 
 /*
+ * One group alone: with the automatic depth (a hand-set io_limit is a
+ * bound the operator asked for), @g has been the only group whose bios
+ * were mapped for IOBAND_SOLO_NS.  Nobody needs ordering then, and the
+ * bound only costs: each held bio waits for the work item after the
+ * completion that frees its slot, and the disk idles meanwhile (5% of a
+ * 10 ms disk's throughput under emulation).  Its bios may pass the bound
+ * by IOBAND_SOLO_EXTRA (@inflight counts the bio itself): that one waits
+ * in the disk's own queue (its submitter in the tag wait, as under
+ * dm-linear) and takes the next free tag at once.  The first bio of
+ * another group ends the spell; it waits behind at most that many more.
+ * Such periods teach the depth controller nothing (the queue below is
+ * ioband's doing): ioband_depth_period_end() drops them, and the bound
+ * stays what it was.  Not before the controller's startup is over: the
+ * bound found then is the knee, right when a second group comes (a bound
+ * frozen in startup, 1 or 2, would cost it seconds).
+ */
+static bool ioband_solo(struct ioband_devgroup *dg, struct ioband_group *g,
+			u64 now, int inflight)
+{
+	u32 limit = READ_ONCE(dg->io_limit);
+
+	if (READ_ONCE(dg->io_limit_cfg) || READ_ONCE(dg->depth.startup) ||
+	    READ_ONCE(dg->solo) != g ||
+	    (s64)(now - READ_ONCE(dg->solo_since)) < (s64)IOBAND_SOLO_NS ||
+	    inflight > limit + IOBAND_SOLO_EXTRA)
+		return false;
+	if (!READ_ONCE(dg->solo_used))
+		WRITE_ONCE(dg->solo_used, true);
+	return true;
+}
+
+/* A bio of @g is mapped: the solo spell goes on, or begins with @g. */
+static void ioband_solo_mapped(struct ioband_devgroup *dg,
+			       struct ioband_group *g, u64 now)
+{
+	if (READ_ONCE(dg->solo) != g) {
+		WRITE_ONCE(dg->solo_since, now);
+		WRITE_ONCE(dg->solo, g);
+	}
+}
+
+/*
  * The depth bound (with the slots kept for think time) is what holds a bio
  * back: the period binds.  Not a limit's or the device group's limit's
  * holds: while a cap paces the load, the work the controller sees is the
@@ -574,7 +616,10 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		bool for_rsv;
 		u64 cost;
 
-		if (atomic_read(&dg->inflight) >= limit) {
+		/* a group alone in the backlog and in the device group */
+		if (atomic_read(&dg->inflight) >= limit &&
+		    !(dg->wfq.nr == 1 &&
+		      ioband_solo(dg, g, now, atomic_read(&dg->inflight) + 1))) {
 			ioband_depth_binds(dg);
 			break;
 		}
@@ -721,6 +766,7 @@ int ioband_map(struct dm_target *ti, struct bio *bio)
 	rcu_read_lock();
 	g = ioband_classify(t, bio);
 	now = ioband_think(g);
+	ioband_solo_mapped(dg, g, now);
 	cost = ioband_bio_cost(dg, bio);
 
 	/* Urgent: past its limit too, which it pays for later. */
@@ -736,9 +782,11 @@ int ioband_map(struct dm_target *ti, struct bio *bio)
 	 */
 	if (!ioband_held_eligible(dg) || READ_ONCE(t->draining)) {
 		bool drain = READ_ONCE(t->draining);
+		int n = atomic_inc_return(&dg->inflight);
 
-		if ((atomic_inc_return(&dg->inflight) <= READ_ONCE(dg->io_limit) ||
-		     drain) && ioband_limit_take(dg, g, now, now, bio, drain))
+		if ((n <= READ_ONCE(dg->io_limit) || drain ||
+		     ioband_solo(dg, g, now, n)) &&
+		    ioband_limit_take(dg, g, now, now, bio, drain))
 			goto issue;
 		atomic_dec(&dg->inflight);
 	}
@@ -831,6 +879,11 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 	WRITE_ONCE(dg->period_start, now);
 	if (READ_ONCE(dg->io_limit_cfg))
 		return;			/* made fixed meanwhile */
+	if (READ_ONCE(dg->solo_used)) {
+		/* one group alone past the bound: its queue, not the disk's */
+		WRITE_ONCE(dg->solo_used, false);
+		return;
+	}
 	if (!p.held && p.len_ns > 20 * IOBAND_DEPTH_PERIOD_NS)
 		return;
 	old = READ_ONCE(dg->io_limit);
