@@ -22,13 +22,14 @@ static u64 weight_io_cost(const struct ioband_io *io)
 }
 
 /*
- * The default token: one device depth (io_limit I/Os) of idle credit, so a
- * group returning from idle, or a shallow one between its I/Os, is served
- * ahead of queued deep groups, but cannot burst for long.
+ * The default token: IOBAND_TOKEN_DEPTHS device depths (io_limit I/Os
+ * each) of idle credit, so a group returning from idle, or a shallow one
+ * between its I/Os, is served ahead of queued deep groups, but cannot
+ * burst for long.
  */
 static u64 weight_default_token(u32 io_limit)
 {
-	return io_limit;
+	return (u64)io_limit * IOBAND_TOKEN_DEPTHS;
 }
 
 /*
@@ -46,7 +47,8 @@ static u64 iosize_io_cost(const struct ioband_io *io)
 
 static u64 iosize_default_token(u32 io_limit)
 {
-	return (u64)io_limit * 8;	/* the weight policy's, in 4 KiB pages */
+	/* the weight policy's, in 4 KiB pages */
+	return (u64)io_limit * IOBAND_TOKEN_DEPTHS * 8;
 }
 
 static const struct ioband_policy_ops ioband_policies[IOBAND_POLICY_NR] = {

@@ -212,6 +212,16 @@ u32 ioband_wfq_extract(struct ioband_wfq *w,
 #define IOBAND_SOLO_NS		(4 * IOBAND_GRACE_MAX_NS)
 #define IOBAND_SOLO_EXTRA	1
 
+/*
+ * The default token_base, in device depths.  A group of many threads with
+ * think time (eight QD1 jobs) lags the deep groups by up to its depth
+ * while its threads think; with one depth of credit the floor took that
+ * lag back and the group got 76-78% for 80 (bench/run --methods
+ * ioband-tok32,ioband-tok128 on the 8-tag disk: 79.2% and 79.6%).  Four
+ * is also 1.14's default bucket (io_limit x 2 x DEFAULT_BUCKET).
+ */
+#define IOBAND_TOKEN_DEPTHS	4
+
 /* Whether a group's next start tag lags @head by more than one I/O. */
 static inline bool ioband_lagging(u64 vtime, u64 floor, u64 head, u64 vcost)
 {

@@ -610,10 +610,10 @@ static void test_idle(void)
 	b->off_ns = ~0ULL;
 	run(&s, 2100 * NS_PER_MS, 2000 * NS_PER_MS, 2100 * NS_PER_MS);
 	/*
-	 * At most 1.5 tokens (io_limit I/Os each; vnow may lag by half a
-	 * token) more than half, plus rounding.
+	 * At most 1.5 tokens (IOBAND_TOKEN_DEPTHS x io_limit I/Os; vnow may
+	 * lag by half a token) more than half, plus rounding.
 	 */
-	CHECK(b->win_ios <= (a->win_ios + b->win_ios) / 2 + 48 + 8,
+	CHECK(b->win_ios <= (a->win_ios + b->win_ios) / 2 + s.token * 3 / 2 + 8,
 	      "b hoarded credit while idle: %llu of %llu",
 	      (unsigned long long)b->win_ios,
 	      (unsigned long long)(a->win_ios + b->win_ios));
