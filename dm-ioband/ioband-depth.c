@@ -34,6 +34,8 @@
  *   learned below the knee and a deep disk is found in a few periods.
  *   After STARTUP_FLAT binding periods without such growth the bound goes
  *   to the target (the knee is behind), and stays in the steady state.
+ *   The first binding period always doubles: at the bound a lighter load
+ *   had before, the work cannot have grown.
  * - Binding (a bio was held): the bound moves to the target at once when
  *   that is higher, half-way when lower (damping).
  * - Not binding: the bound never drifts up; it comes down half-way to the
@@ -197,6 +199,7 @@ u32 ioband_depth_update(struct ioband_depth *d,
 		d->cuts++;
 		d->slow = 0;
 		d->startup = true;
+		d->doubled = false;
 		d->flat = 0;
 	} else if (d->startup) {
 		/*
@@ -207,11 +210,20 @@ u32 ioband_depth_update(struct ioband_depth *d,
 		 * of a doubling shows a period late): startup is over.
 		 */
 		if (!p->held) {
-			if (r > 1024 + 1024 / 8 && target) {
+			/* (one I/O in flight cannot make a queue below) */
+			if (r > 1024 + 1024 / 8 &&
+			    d->est >= 2 * IOBAND_DEPTH_ONE) {
 				d->startup = false;
 				d->depth = max_t(u64, target, IOBAND_DEPTH_ONE);
 			}
-		} else if (work * 4 >= prev * 5) {
+		} else if (!d->doubled || work * 4 >= prev * 5) {
+			/*
+			 * The first binding period doubles whatever it did:
+			 * at the bound a load below it had (a QD1 reader
+			 * before a deep one came), the work cannot have grown
+			 * and two such periods ended startup at 1.
+			 */
+			d->doubled = true;
 			d->flat = 0;
 			d->depth *= 2;
 		} else if (++d->flat >= STARTUP_FLAT) {

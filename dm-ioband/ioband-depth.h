@@ -56,6 +56,7 @@ struct ioband_depth {
 	u32 period;		/* periods seen */
 	bool probing;		/* this period runs at 3/4 or 5/4 depth */
 	bool startup;		/* doubling while the rate grows */
+	bool doubled;		/* startup: a binding period doubled it */
 	u32 flat;		/* startup: periods the rate did not grow */
 	u32 slow;		/* consecutive periods that looked slower */
 	/* Per bucket, period averages of the last WINDOW periods (0 = none). */

@@ -371,6 +371,30 @@ static void test_noisy(u32 knee)
 	       what, lo, hi, knee, 100 * got / cap);
 }
 
+/*
+ * A QD1 load first (the bound never binds), with the latency noise of a
+ * TCG guest, then a deep one: the knee is found as from a fresh start.
+ * bench/run 17:38 (qd1-vs-qd32): the QD1 reader alone for a moment, a
+ * noisy period ended the startup at a bound of 1, and the bound stayed
+ * 1 for the whole 7 s window beside the QD32 reader.
+ */
+static void test_qd1_first(void)
+{
+	struct disk k = { 8, 10 * MS, 16 };
+	u32 seed;
+
+	heavy = true;
+	for (seed = 1; seed <= 20; seed++) {
+		start(&R, 64);
+		R.seed = seed;
+		run_until(&R, &k, 1, 0, 500 * MS);
+		run_until(&R, &k, 64, 0, 2500 * MS);
+		CHECK(R.d.limit >= 6, "QD1 first (seed %u): bound %u 2 s after a deep load came",
+		      seed, R.d.limit);
+	}
+	heavy = false;
+}
+
 int main(void)
 {
 	test_matrix();
@@ -391,5 +415,6 @@ int main(void)
 	test_noisy(4);
 	test_noisy(16);
 	test_noisy(64);
+	test_qd1_first();
 	return utest_report("sim-depth");
 }
