@@ -615,11 +615,12 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		struct bio *bio;
 		bool for_rsv;
 		u64 cost;
+		int n;
 
+		n = atomic_read(&dg->inflight);
 		/* a group alone in the backlog and in the device group */
-		if (atomic_read(&dg->inflight) >= limit &&
-		    !(dg->wfq.nr == 1 &&
-		      ioband_solo(dg, g, now, atomic_read(&dg->inflight) + 1))) {
+		if (n >= limit &&
+		    !(dg->wfq.nr == 1 && ioband_solo(dg, g, now, n + 1))) {
 			ioband_depth_binds(dg);
 			break;
 		}
