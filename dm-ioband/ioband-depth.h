@@ -19,10 +19,13 @@
 /* Periods whose averages make up the latency baseline (a windowed min). */
 #define IOBAND_DEPTH_WINDOW	10
 /*
- * Every this many periods one runs at 3/4 depth to re-learn the baseline,
- * and half-way between them one at 5/4 to see whether the disk does more.
+ * Every this many periods one runs below the bound (7/8 and 3/4 in turn)
+ * to re-learn the baseline, and half-way between them one at 5/4 to see
+ * whether the disk does more.
  */
 #define IOBAND_DEPTH_PROBE	8
+/* Every this many probes below, one goes to 3/4 (the others to 7/8). */
+#define IOBAND_DEPTH_DEEP	2
 /* Fixed point of the depth. */
 #define IOBAND_DEPTH_ONE	1024
 /* A period: at least this long and at least this many timed completions. */
@@ -54,7 +57,10 @@ struct ioband_depth {
 	u32 max;		/* what the disk takes */
 	u32 limit;		/* the bound to apply now (probe included) */
 	u32 period;		/* periods seen */
-	bool probing;		/* this period runs at 3/4 or 5/4 depth */
+	bool probing;		/* this period runs below or above the bound */
+	bool probe_down;	/* ... below it */
+	bool probe_deep;	/* ... at 3/4 */
+	bool deep;		/* the next probe below goes to 3/4 in any case */
 	bool startup;		/* doubling while the rate grows */
 	bool doubled;		/* startup: a binding period doubled it */
 	u32 flat;		/* startup: periods the rate did not grow */
