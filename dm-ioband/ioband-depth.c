@@ -56,20 +56,21 @@
  *   outweighs (the simulator's heavy noise walked the bound of a knee-16
  *   disk up to 26); at 3/4 by 5/32.  A probe that finds the latency 1/32
  *   below the baselines (the smallest of WINDOW periods: not noise) found
- *   such a queue, and one at 3/4 follows at once; so does the next probe
- *   after a size's first baseline, which is measured at the bound.  Half-way between two of them a period
- *   runs at 5/4 + 1: if the disk does more work there, the estimate (a
- *   maximum) keeps it.  Where latency varies for reasons other than a
- *   queue (an emulated disk whose host CPU is busy), the work of a period
- *   at depth D is below D and the estimate alone would settle below the
- *   knee; the upward probe finds what the disk really does.  It runs only
- *   after a period whose latency was within 1/16 of the baseline: a disk
- *   that queues already has nothing more to give, and the probe's extra
- *   slots would go to the deepest groups, past their weight.  While the
- *   bound does not bind, one period in 4 * PROBE still probes down, to 3/4
- *   of the load's own depth: a bound above the knee that the load never
- *   reaches lets the disk queue unseen (the baseline is then that queue's
- *   latency), and only a period below the load shows it.
+ *   such a queue, and one at 3/4 follows at once; the next probe after a
+ *   size's first baseline (measured at the bound) goes to 3/4 as well.
+ *   Half-way between two probes below, a period runs at 5/4 + 1: if the
+ *   disk does more work there, the estimate (a maximum) keeps it.  Where
+ *   latency varies for reasons other than a queue (an emulated disk whose
+ *   host CPU is busy), the work of a period at depth D is below D and the
+ *   estimate alone would settle below the knee; the upward probe finds
+ *   what the disk really does.  It runs only after a period whose latency
+ *   was within 1/16 of the baseline: a disk that queues already has
+ *   nothing more to give, and the probe's extra slots would go to the
+ *   deepest groups, past their weight.  While the bound does not bind,
+ *   one period in 4 * PROBE still probes down, to 3/4 of the load's own
+ *   depth: a bound above the knee that the load never reaches lets the
+ *   disk queue unseen (the baseline is then that queue's latency), and
+ *   only a period below the load shows it.
  * - A slowdown (latency twice the baseline and the work below 3/4 of
  *   the estimate) two periods running (one alone is often a stall of the
  *   host, not the disk): the bound is cut to D x 1.15 / r (PARDA's fixed
