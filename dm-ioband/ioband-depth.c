@@ -182,6 +182,16 @@ static u32 ioband_depth_clamp(struct ioband_depth *d)
 	return (u32)((d->depth + IOBAND_DEPTH_ONE / 2) / IOBAND_DEPTH_ONE);
 }
 
+/* The next period probes below @lim: at 3/4 if @deep, else 7/8 (>= 1). */
+static u32 ioband_depth_probe_below(struct ioband_depth *d, u32 lim,
+				    bool deep)
+{
+	d->probing = true;
+	d->probe_down = true;
+	d->probe_deep = deep;
+	return max_t(u32, deep ? lim * 3 / 4 : lim * 7 / 8, 1);
+}
+
 u32 ioband_depth_update(struct ioband_depth *d,
 			const struct ioband_depth_period *p)
 {
@@ -285,19 +295,12 @@ u32 ioband_depth_update(struct ioband_depth *d,
 	i = d->period % IOBAND_DEPTH_PROBE;
 	if (again && !d->startup && p->held && lim > 1) {
 		/* a probe at 7/8 found a queue: at once one at 3/4 */
-		lim = max_t(u32, lim * 3 / 4, 1);
-		d->probing = true;
-		d->probe_down = true;
-		d->probe_deep = true;
+		lim = ioband_depth_probe_below(d, lim, true);
 	} else if (probed || d->startup) {
 		/* no probe */
 	} else if (p->held && i == 0 && lim > 1) {
-		d->probe_deep = d->deep || d->period %
-			(IOBAND_DEPTH_DEEP * IOBAND_DEPTH_PROBE) == 0;
-		lim = d->probe_deep ? lim * 3 / 4 : lim * 7 / 8;
-		lim = max_t(u32, lim, 1);
-		d->probing = true;
-		d->probe_down = true;
+		lim = ioband_depth_probe_below(d, lim, d->deep || d->period %
+			(IOBAND_DEPTH_DEEP * IOBAND_DEPTH_PROBE) == 0);
 	} else if (p->held && i == IOBAND_DEPTH_PROBE / 2 && lim < d->max &&
 		   r < 1024 + 1024 / 16) {
 		lim = min_t(u32, lim + lim / 4 + 1, d->max);
@@ -309,11 +312,8 @@ u32 ioband_depth_update(struct ioband_depth *d,
 		 * 3/4 of what the load keeps in flight (the estimate, about
 		 * that while nothing is held), not of the bound above it.
 		 */
-		lim = min_t(u32, lim, d->est / IOBAND_DEPTH_ONE) * 3 / 4;
-		lim = max_t(u32, lim, 1);
-		d->probing = true;
-		d->probe_down = true;
-		d->probe_deep = true;
+		lim = ioband_depth_probe_below(d, min_t(u32, lim,
+				d->est / IOBAND_DEPTH_ONE), true);
 	}
 	d->limit = lim;
 	return lim;
