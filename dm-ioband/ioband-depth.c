@@ -36,14 +36,15 @@
  *   to the target (the knee is behind), and stays in the steady state.
  *   The first binding period always doubles: at the bound a lighter load
  *   had before, the work cannot have grown.  In a startup after a cut
- *   (the latency just rose), so does one whose latency is below 9/8 of
- *   the baseline, work or not: nothing queues below, the knee is ahead
- *   (on a 30 ms disk a doubling's work shows a period late, and startup
- *   ended at 7 for a knee of 24 in half the seeds of the simulator, the
- *   bound then creeping up by 1/8 per period).  Not in the first
- *   startup: where the submitters, not the disk, are the limit (a fast
- *   disk under a busy emulated CPU) the latency stays low while the work
- *   stays flat, and the bound doubled past the load.
+ *   (the latency just rose) on a disk whose 4 KiB baseline is an eighth
+ *   of a period or more, so does one whose latency is below 9/8 of the
+ *   baseline, work or not: nothing queues below, the knee is ahead (on a
+ *   30 ms disk a doubling's work shows a period late, and startup ended
+ *   at 7 for a knee of 24 in half the seeds of the simulator, the bound
+ *   then creeping up by 1/8 per period).  Not on fast disks, nor in the
+ *   first startup: where the submitters, not the disk, are the limit (a
+ *   fast disk under a busy emulated CPU) the latency stays low while the
+ *   work stays flat, and the bound doubled past the load.
  * - Binding (a bio was held): the bound moves to the target at once when
  *   that is higher, half-way when lower (damping).
  * - Not binding: the bound never drifts up; it comes down half-way to the
@@ -269,14 +270,17 @@ u32 ioband_depth_update(struct ioband_depth *d,
 			}
 		} else if (!d->doubled || work * 4 >= prev * 5 ||
 			   (r < 1024 + 1024 / 8 && d->cuts &&
+			    d->base_ns[0] >= IOBAND_DEPTH_PERIOD_NS / 8 &&
 			    d->depth < (u64)d->max * IOBAND_DEPTH_ONE)) {
 			/*
 			 * The first binding period doubles whatever it did:
 			 * at the bound a load below it had (a QD1 reader
 			 * before a deep one came), the work cannot have grown
 			 * and two such periods ended startup at 1.  After a
-			 * cut, below the maximum, so does one that found no
-			 * queue below (its work may show a period late).
+			 * cut, on a disk whose latency is an eighth of a
+			 * period or more, below the maximum, so does one that
+			 * found no queue below (its work may show a period
+			 * late).
 			 */
 			d->doubled = true;
 			d->flat = 0;
