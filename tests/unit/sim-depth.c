@@ -215,6 +215,16 @@ static void start(struct run *r, u32 max)
 
 static struct run R;
 
+/*
+ * What the disk would have completed in period @i with all @knee slots in
+ * use: the period's own rate (its noise) scaled from the slots the bound
+ * in force let it use.
+ */
+static double unbounded_iops(const struct run *r, u32 i, u32 knee)
+{
+	return r->iops[i] * knee / min(knee, r->limit[i - 1]);
+}
+
 static void test_matrix(void)
 {
 	static const u32 knees[] = { 4, 8, 16, 64, 256 };
@@ -356,7 +366,7 @@ static void test_noisy(u32 knee)
 			continue;
 		got += R.iops[i];
 		/* the same period's noise, all of the disk in use */
-		cap += R.iops[i] * knee / min(knee, R.limit[i - 1]);
+		cap += unbounded_iops(&R, i, knee);
 		if (!R.probe[i] && !R.probe[i - 1]) {
 			lo = min(lo, R.limit[i - 1]);
 			hi = max(hi, R.limit[i - 1]);
@@ -447,7 +457,7 @@ static double settled(const struct run *r, u64 from, u32 knee)
 			double l = r->t[j] - r->t[j - 1];
 
 			got += r->iops[j] * l;
-			cap += r->iops[j] * l * knee / min(knee, r->limit[j - 1]);
+			cap += unbounded_iops(r, j, knee) * l;
 			len += l;
 		}
 		if (len >= 300 * MS && got >= 0.9 * cap)
