@@ -69,13 +69,18 @@ cg_make() {
 	stat -c %i "/sys/fs/cgroup/$1"
 }
 
-# cg_remove_all NAME...: remove test cgroups (after their processes exited).
+# cg_remove_all NAME...: remove test cgroups (after their processes exited:
+# call it after ioband_cleanup, which ends them).  Never fails: it runs in
+# EXIT traps under set -e, where a failed rmdir (a cgroup still busy) ended
+# the trap before ioband_cleanup, and a test that failed with fio running
+# left its devices and the module to the next test.
 cg_remove_all() {
 	local n
 	for n in "$@"; do
-		[[ -d /sys/fs/cgroup/$n ]] && rmdir "/sys/fs/cgroup/$n" 2>/dev/null
+		if [[ -d /sys/fs/cgroup/$n ]]; then
+			rmdir "/sys/fs/cgroup/$n" 2>/dev/null || true
+		fi
 	done
-	return 0
 }
 
 # fio_bg_in_cgroup NAME OUT FIO_ARGS...: start fio in the background inside
