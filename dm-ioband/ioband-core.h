@@ -229,6 +229,11 @@ struct ioband_devgroup {
 	 * IOBAND_GRACE_MAX_NS); set at each depth period's end.
 	 */
 	u64 grace_ns;
+	/*
+	 * What a paced group may bank (ioband_pace_slack_ns()): from the
+	 * same baseline, set with the grace; IOBAND_PACE_SLACK_NS without.
+	 */
+	u64 pace_slack_ns;
 
 	/*
 	 * Reservations and limits (range-bw, r=, l=): the groups in the heap

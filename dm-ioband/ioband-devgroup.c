@@ -136,6 +136,7 @@ static struct ioband_devgroup *ioband_devgroup_alloc(const char *name)
 	timer_setup(&dg->watchdog, ioband_watchdog_fn, 0);
 	INIT_LIST_HEAD(&dg->reservers);
 	dg->grace_ns = IOBAND_GRACE_NS;
+	dg->pace_slack_ns = IOBAND_PACE_SLACK_NS;
 	hrtimer_init(&dg->kick, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
 	dg->kick.function = ioband_kick_fn;
 	INIT_LIST_HEAD(&dg->floors);
@@ -187,8 +188,10 @@ int ioband_set_params(struct ioband_devgroup *dg, u32 io_throttle,
 		ioband_depth_restart(dg);
 	}
 	ioband_apply_limit(dg, io_limit ? io_limit : dg->depth.limit);
-	if (io_limit)	/* no latency measured: the plain grace */
+	if (io_limit) {	/* no latency measured: the plain grace, slack */
 		WRITE_ONCE(dg->grace_ns, IOBAND_GRACE_NS);
+		WRITE_ONCE(dg->pace_slack_ns, IOBAND_PACE_SLACK_NS);
+	}
 	ioband_depth_unlock(dg);
 	return 0;
 }

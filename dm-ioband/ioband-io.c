@@ -124,15 +124,16 @@ static u64 ioband_pace_cost(u64 enc, struct bio *bio, u64 *rate)
 /*
  * Take an I/O of @cost from cap @c: its limit tag paced at @rate, and with
  * a burst (@peak: its rate, 0 for none) the bank the burst gives and the
- * peak tag paced at @peak.  Unless @force, only while both are open (false
- * otherwise).  The peak tag moves after the limit's compare-and-swap: two
- * CPUs that both found it open may both go, so the peak holds within one
- * I/O per CPU.  Lock-free.
+ * peak tag paced at @peak; both with the device group's @slack.  Unless
+ * @force, only while both are open (false otherwise).  The peak tag moves
+ * after the limit's compare-and-swap: two CPUs that both found it open may
+ * both go, so the peak holds within one I/O per CPU.  Lock-free.
  */
 static bool ioband_cap_take(struct ioband_cap *c, u64 rate, u64 peak,
-			    u64 cost, u64 now, u64 queued, bool force)
+			    u64 cost, u64 now, u64 queued, u64 slack,
+			    bool force)
 {
-	u64 bank = peak ? READ_ONCE(c->bank_ns) : 0;
+	u64 bank = max(peak ? READ_ONCE(c->bank_ns) : 0, slack);
 	s64 old;
 	u64 next;
 
@@ -149,7 +150,8 @@ static bool ioband_cap_take(struct ioband_cap *c, u64 rate, u64 peak,
 		return true;
 	old = atomic64_read(&c->ptag);
 	do {
-		next = ioband_pace_next_waited(old, now, queued, cost, peak, 0);
+		next = ioband_pace_next_waited(old, now, queued, cost, peak,
+					       slack);
 	} while (!atomic64_try_cmpxchg(&c->ptag, &old, next));
 	return true;
 }
@@ -196,6 +198,7 @@ static bool ioband_limit_take(struct ioband_devgroup *dg,
 			      struct bio *bio, bool force)
 {
 	u64 enc = ioband_max_rate(dg, g), dgenc = READ_ONCE(dg->cap.lim);
+	u64 slack = READ_ONCE(dg->pace_slack_ns);
 	u64 rate, cost, peak;
 
 	if (!force && !ioband_dg_open(dg, now))
@@ -204,13 +207,14 @@ static bool ioband_limit_take(struct ioband_devgroup *dg,
 		cost = ioband_pace_cost(enc, bio, &rate);
 		peak = ioband_peak_rate(dg, g) & ~IOBAND_RATE_IOPS;
 		if (!ioband_cap_take(&g->cap, rate, peak, cost, now, queued,
-				     force))
+				     slack, force))
 			return false;
 	}
 	if (dgenc) {
 		cost = ioband_pace_cost(dgenc, bio, &rate);
 		peak = READ_ONCE(dg->cap.bst) & ~IOBAND_RATE_IOPS;
-		ioband_cap_take(&dg->cap, rate, peak, cost, now, queued, true);
+		ioband_cap_take(&dg->cap, rate, peak, cost, now, queued, slack,
+				true);
 	}
 	return true;
 }
@@ -228,6 +232,7 @@ static void ioband_rsv_take(struct ioband_devgroup *dg,
 			    struct bio *bio)
 {
 	u64 enc = ioband_min_rate(dg, g), rate, cost, tag;
+	u64 slack = READ_ONCE(dg->pace_slack_ns);
 
 	lockdep_assert_held(&dg->qlock);
 	if (!enc)
@@ -236,10 +241,10 @@ static void ioband_rsv_take(struct ioband_devgroup *dg,
 	tag = atomic64_read(&g->rtag);
 	/* waited for the tag, and served later than the tag can recover */
 	if ((s64)(queued - tag) <= 0 &&
-	    (s64)(now - tag) > (s64)IOBAND_PACE_LATE_NS)
+	    (s64)(now - tag) > (s64)ioband_pace_late_ns(slack))
 		WRITE_ONCE(g->rsv_lost_ns, now);
-	atomic64_set(&g->rtag,
-		     ioband_pace_next_waited(tag, now, queued, cost, rate, 0));
+	atomic64_set(&g->rtag, ioband_pace_next_waited(tag, now, queued, cost,
+						       rate, slack));
 }
 
 /*
@@ -892,6 +897,8 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 	WRITE_ONCE(dg->grace_ns,
 		   clamp(ioband_depth_base_ns(&dg->depth) / 2, IOBAND_GRACE_NS,
 			 IOBAND_GRACE_MAX_NS));
+	WRITE_ONCE(dg->pace_slack_ns,
+		   ioband_pace_slack_ns(ioband_depth_base_ns(&dg->depth)));
 	if (lim != old)
 		ioband_apply_limit(dg, lim);
 	if (lim > old && atomic_read(&dg->queued))

@@ -12,8 +12,9 @@
  * A pace is a rate in cost units per second: bytes (a bio's size) or I/Os
  * (1 each).  Its tag is the time up to which the group has
  * been given what the rate allows: an I/O of cost c moves it by c / rate
- * seconds, starting no earlier than now - IOBAND_PACE_SLACK_NS, so that a
- * group that was idle cannot bank more than the slack.
+ * seconds, starting no earlier than now - slack, so that a group that was
+ * idle cannot bank more than the slack: IOBAND_PACE_SLACK_NS (5 ms), or
+ * on a slow disk twice its latency (ioband_pace_slack_ns()).
  *
  * - Limit: a group may send an I/O while its limit tag is not after now.
  *   Over any window of W ns it sends at most rate x (W + slack) plus one
@@ -22,7 +23,8 @@
  *   exception: an I/O that waited for its limit and is sent late (the
  *   timer and the dispatch work ran late: the dispatcher's lateness, not
  *   the group's idleness) moves the tag from where it was, up to
- *   IOBAND_PACE_LATE_NS back, so that a loaded host does not cut a capped
+ *   IOBAND_PACE_LATE_NS (or the slack, if more) back, so that a loaded
+ *   host, or a slow disk's slot that frees late, does not cut a capped
  *   group below its max; right after such a late release the group may
  *   catch up that much (ioband_pace_next_waited()).
  * - Reservation: a group is due while its reservation tag is not after
@@ -40,9 +42,12 @@
 
 /*
  * What a group may bank while idle, and what covers the lateness of the
- * timer and the dispatch work that release a limited group.
+ * timer and the dispatch work that release a limited group: at least
+ * IOBAND_PACE_SLACK_NS, and on a slow disk twice its 4 KiB latency (up to
+ * IOBAND_PACE_SLACK_MAX_NS; ioband_pace_slack_ns()).
  */
 #define IOBAND_PACE_SLACK_NS	(5ULL * 1000 * 1000)
+#define IOBAND_PACE_SLACK_MAX_NS	(100ULL * 1000 * 1000)
 
 /*
  * When reservations cannot all be met, they would take every slot: after
@@ -71,6 +76,24 @@ static inline struct ioband_rate ioband_rate_dec(u64 enc)
 	};
 }
 
+/*
+ * The slack of a device group whose 4 KiB I/O takes @base_ns when nothing
+ * queues (0: not known, a fixed io_limit).  A disk frees its slots in
+ * bursts, one latency apart when it is slow (8 tags of 40 ms: eight slots
+ * every 40 ms): a group paced with less slack than that finds its tag
+ * closed at each burst and open between them, when the slots are taken,
+ * and gets far less than its limit or its reservation (65 of a 100 IOPS
+ * limit whose weight gave it 92).  Twice the latency lets it bank for the
+ * next burst; a fast disk keeps IOBAND_PACE_SLACK_NS.  At most
+ * IOBAND_PACE_SLACK_MAX_NS, the 100 ms of blk-throttle's slice and of
+ * QEMU's default burst.
+ */
+static inline u64 ioband_pace_slack_ns(u64 base_ns)
+{
+	return max_t(u64, min_t(u64, 2 * base_ns, IOBAND_PACE_SLACK_MAX_NS),
+		     IOBAND_PACE_SLACK_NS);
+}
+
 /* Time an I/O of @cost takes at @rate (> 0) cost units per second. */
 static inline u64 ioband_pace_ns(u64 cost, u64 rate)
 {
@@ -85,8 +108,9 @@ static inline bool ioband_pace_open(u64 tag, u64 now)
 
 /*
  * The tag after an I/O of @cost at @rate, sent at @now.  @bank (ns) is what
- * a group with a burst may have banked while under its rate (0: none, the
- * slack only; ioband_burst_bank_ns()).
+ * the group may have banked while under its rate: the device group's slack
+ * (ioband_pace_slack_ns()), or what a burst gives (ioband_burst_bank_ns());
+ * never less than IOBAND_PACE_SLACK_NS.
  */
 static inline u64 ioband_pace_next(u64 tag, u64 now, u64 cost, u64 rate,
 				   u64 bank)
@@ -143,14 +167,20 @@ static inline u64 ioband_burst_bank_ns(u64 rate, u64 peak, u32 secs)
 
 /*
  * How long a reservation has gone unmet: @now - @tag when the tag is
- * behind by more than the slack (the group is due and was not served in
- * time), else 0.
+ * behind by more than the slack (@slack, at least IOBAND_PACE_SLACK_NS:
+ * the group is due and was not served in time), else 0.
  */
-static inline u64 ioband_pace_lag(u64 tag, u64 now)
+static inline u64 ioband_pace_lag(u64 tag, u64 now, u64 slack)
 {
 	s64 d = (s64)(now - tag);
 
-	return d > (s64)IOBAND_PACE_SLACK_NS ? (u64)d : 0;
+	return d > (s64)max_t(u64, slack, IOBAND_PACE_SLACK_NS) ? (u64)d : 0;
+}
+
+/* How late a release may be and still be recovered in full. */
+static inline u64 ioband_pace_late_ns(u64 slack)
+{
+	return max_t(u64, slack, IOBAND_PACE_LATE_NS);
 }
 
 /*

@@ -282,7 +282,8 @@ static u64 ioband_rsv_lag(struct ioband_devgroup *dg, struct ioband_group *g,
 {
 	if (!READ_ONCE(g->nr_queued) || !ioband_min_rate(dg, g))
 		return 0;
-	return ioband_pace_lag(atomic64_read(&g->rtag), now);
+	return ioband_pace_lag(atomic64_read(&g->rtag), now,
+			       READ_ONCE(dg->pace_slack_ns));
 }
 
 /*
@@ -296,7 +297,8 @@ static bool ioband_rsv_unmet(struct ioband_devgroup *dg,
 
 	if (lost && now - lost < NSEC_PER_SEC)
 		return true;
-	return ioband_rsv_lag(dg, g, now) > IOBAND_PACE_LATE_NS;
+	return ioband_rsv_lag(dg, g, now) >
+		ioband_pace_late_ns(READ_ONCE(dg->pace_slack_ns));
 }
 
 static u64 ioband_limited(struct ioband_group *g, u64 now)

@@ -5,7 +5,9 @@
  * paced by its limit tag, released by a late timer, never sends more than
  * its rate over any window (plus the stated burst allowance), and sends
  * what it may; a group served whenever its reservation is due gets its
- * rate, and one that was starved is forgiven all but the slack.
+ * rate, and one that was starved is forgiven all but the slack; on a slow
+ * disk whose slots free in bursts, the slack of twice its latency gives a
+ * limited group its limit (5 ms gave it under 80%).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,9 +53,9 @@ static void test_arith(void)
 	/* queued after the tag opened: the group was idle, only the slack */
 	CHECK(ioband_pace_next_waited(10 * SEC, 11 * SEC, 10 * SEC + 1, 8, 8, 0) ==
 	      11 * SEC - IOBAND_PACE_SLACK_NS + SEC, "idle: the slack");
-	CHECK(ioband_pace_lag(10 * SEC, 10 * SEC + IOBAND_PACE_SLACK_NS) == 0, "lag within slack");
-	CHECK(ioband_pace_lag(10 * SEC, 11 * SEC) == SEC, "lag");
-	CHECK(ioband_pace_lag(11 * SEC, 10 * SEC) == 0, "ahead: no lag");
+	CHECK(ioband_pace_lag(10 * SEC, 10 * SEC + IOBAND_PACE_SLACK_NS, 0) == 0, "lag within slack");
+	CHECK(ioband_pace_lag(10 * SEC, 11 * SEC, 0) == SEC, "lag");
+	CHECK(ioband_pace_lag(11 * SEC, 10 * SEC, 0) == 0, "ahead: no lag");
 	/* weights from mins */
 	CHECK(ioband_range_shift(0) == 0 && ioband_range_shift(32767) == 0 &&
 	      ioband_range_shift(32768) == 1 && ioband_range_shift(1073741823) == 15,
@@ -145,8 +147,8 @@ static void test_reservation(void)
 			tag = ioband_pace_next(tag, now, 8, rate, 0);
 			sent += 8;
 		}
-		if (ioband_pace_lag(tag, now) > maxlag)
-			maxlag = ioband_pace_lag(tag, now);
+		if (ioband_pace_lag(tag, now, 0) > maxlag)
+			maxlag = ioband_pace_lag(tag, now, 0);
 	}
 	CHECK(sent * 100 >= rate * 10 * 98 && sent * 100 <= rate * 10 * 102,
 	      "served when due: %llu of %llu sectors", (unsigned long long)sent,
@@ -154,7 +156,7 @@ static void test_reservation(void)
 	CHECK(maxlag == 0, "lag %llu", (unsigned long long)maxlag);
 	now += 100 * MS;		/* starved */
 	CHECK(ioband_pace_open(tag, now), "starved: due");
-	CHECK(ioband_pace_lag(tag, now) > 90 * MS, "lag %llu", (unsigned long long)ioband_pace_lag(tag, now));
+	CHECK(ioband_pace_lag(tag, now, 0) > 90 * MS, "lag %llu", (unsigned long long)ioband_pace_lag(tag, now, 0));
 	for (k = 0; ioband_pace_open(tag, now) && k < 100000; k++)
 		tag = ioband_pace_next(tag, now, 8, rate, 0);
 	/* it may catch up only the slack's worth, not the 100 ms */
@@ -273,11 +275,64 @@ static void test_burst(void)
 	free(t);
 }
 
+/*
+ * A slow disk frees its slots in bursts: 8 tags of 40 ms, eight slots
+ * every 40 ms.  Group A (limit @rate IOPS, always bios held, so each one
+ * waited for its tag) may take up to half of each burst (equal weights
+ * beside a deep group that takes the rest) while its tag is open, with
+ * the device group's slack @slack.  Returns the I/Os A sent in 20 s, and
+ * the most in any 1 s window in *@m1.
+ */
+static u64 clump_run(u64 rate, u64 slack, u64 *m1)
+{
+	u64 *t = calloc(20 * 200 + 16, sizeof(*t)), tag = 0, n = 0, now, k;
+	u64 start = 1000 * SEC, c;
+
+	for (now = start; now < start + 20 * SEC; now += 40 * MS) {
+		for (k = 0; k < 4 && ioband_pace_open(tag, now); k++) {
+			tag = ioband_pace_next_waited(tag, now, tag - 1, 1, rate,
+						      slack);
+			t[n++] = now;
+		}
+	}
+	*m1 = max_in_window(t, n, SEC);
+	c = n;
+	free(t);
+	return c;
+}
+
+static void test_clumps(void)
+{
+	u64 slack = ioband_pace_slack_ns(40 * MS), n, m1, allow;
+
+	CHECK(ioband_pace_slack_ns(0) == IOBAND_PACE_SLACK_NS &&
+	      ioband_pace_slack_ns(100 * 1000) == IOBAND_PACE_SLACK_NS &&
+	      slack == 80 * MS &&
+	      ioband_pace_slack_ns(SEC) == IOBAND_PACE_SLACK_MAX_NS,
+	      "slack: 5 ms, twice a slow disk's latency, at most 100 ms");
+	/* the fixed 5 ms slack: the tag is closed at each burst */
+	n = clump_run(80, IOBAND_PACE_SLACK_NS, &m1);
+	CHECK(n * 100 < 80 * 20 * 80, "5 ms slack: %llu I/Os of 1600 (under 80%%)",
+	      (unsigned long long)n);
+	/* twice the latency: the limit, and within its allowance */
+	n = clump_run(80, slack, &m1);
+	allow = 80 * (SEC + slack) / SEC + 1;
+	CHECK(n * 100 >= 80 * 20 * 98 && n <= 80 * 20 + allow,
+	      "80 ms slack: %llu I/Os of 1600", (unsigned long long)n);
+	CHECK(m1 <= allow, "80 ms slack: %llu I/Os in 1 s, allowed %llu",
+	      (unsigned long long)m1, (unsigned long long)allow);
+	/* a limit above half the disk: half the disk (4 per 40 ms) */
+	n = clump_run(150, slack, &m1);
+	CHECK(n == 4 * 25 * 20, "limit above the share: %llu I/Os of 2000",
+	      (unsigned long long)n);
+}
+
 int main(void)
 {
 	test_arith();
 	test_limit();
 	test_reservation();
 	test_burst();
+	test_clumps();
 	return utest_report("test-limit");
 }
