@@ -44,7 +44,8 @@
  *   then creeping up by 1/8 per period).  Not on fast disks, nor in the
  *   first startup: where the submitters, not the disk, are the limit (a
  *   fast disk under a busy emulated CPU) the latency stays low while the
- *   work stays flat, and the bound doubled past the load.
+ *   work stays flat, and the bound could double past the load (a
+ *   precaution: the failures first blamed on it were a test's window).
  * - Binding (a bio was held): the bound moves to the target at once when
  *   that is higher, half-way when lower (damping).
  * - Not binding: the bound never drifts up; it comes down half-way to the
