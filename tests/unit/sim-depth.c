@@ -514,6 +514,44 @@ static void test_speed(void)
 	       "8 x 10 ms -> 24 x 30 ms", s[0][0], s[0][19], s[1][9], over);
 }
 
+/*
+ * A fast disk whose submitters, not the disk, set the rate (10 us null_blk
+ * under a busy emulated CPU, beside a capped group whose holds make the
+ * bound bind): 20 us per I/O, 175 completions per 50 ms at a bound of 1,
+ * 350 at 2 and above.  The work is 0.07-0.14 of a slot: the bound found
+ * in startup (4) stays, instead of going to the target (1).  The same
+ * load at 1500 completions (0.6 of a slot) still comes down.
+ */
+static u32 idle_disk_run(u64 per2, u32 *lo_tail)
+{
+	struct ioband_depth d;
+	u32 lim, i;
+
+	ioband_depth_init(&d, 64);
+	lim = d.limit;
+	*lo_tail = 64;
+	for (i = 0; i < 200; i++) {
+		struct ioband_depth_period p = { .len_ns = 50 * MS, .held = true };
+
+		p.nr[0] = p.lnr[0] = lim >= 2 ? per2 : per2 / 2;
+		p.lat_ns[0] = p.nr[0] * 20 * US;
+		lim = ioband_depth_update(&d, &p);
+		if (i >= 100 && lim < *lo_tail)
+			*lo_tail = lim;
+	}
+	return d.depth / IOBAND_DEPTH_ONE;
+}
+
+static void test_idle_disk(void)
+{
+	u32 lo, bound = idle_disk_run(350, &lo);
+
+	CHECK(bound >= 4 && lo >= 3, "work 0.14 of a slot: bound %u, lowest %u (kept)",
+	      bound, lo);
+	bound = idle_disk_run(1500, &lo);
+	CHECK(bound <= 1, "work 0.6 of a slot: bound %u (comes down)", bound);
+}
+
 int main(void)
 {
 	test_matrix();
@@ -537,5 +575,6 @@ int main(void)
 	test_qd1_first();
 	test_probe_cost();
 	test_speed();
+	test_idle_disk();
 	return utest_report("sim-depth");
 }
