@@ -103,6 +103,9 @@ void ioband_depth_init(struct ioband_depth *d, u32 max);
 u32 ioband_depth_update(struct ioband_depth *d,
 			const struct ioband_depth_period *p);
 
+/* The last estimate was under half a slot: the disk is idle most of the time. */
+bool ioband_depth_idle_disk(const struct ioband_depth *d);
+
 /* The latency baseline and target of 4 KiB I/O, in ns (0: not known). */
 u64 ioband_depth_base_ns(const struct ioband_depth *d);
 u64 ioband_depth_target_ns(const struct ioband_depth *d);

@@ -555,7 +555,8 @@ static struct ioband_group *ioband_pick(struct ioband_devgroup *dg, u64 now,
  * another group ends the spell; it waits behind at most that many more.
  * Such periods teach the depth controller nothing (the queue below is
  * ioband's doing): ioband_depth_period_end() drops them, and the bound
- * stays what it was.  Not before the controller's startup is over: the
+ * stays what it was; but not on an idle disk (no queue below), where the
+ * controller lets a binding bound grow to the group's depth.  Not before the controller's startup is over: the
  * bound found then is the knee, right when a second group comes (a bound
  * frozen in startup, 1 or 2, would cost it seconds).
  */
@@ -886,9 +887,13 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 	if (READ_ONCE(dg->io_limit_cfg))
 		return;			/* made fixed meanwhile */
 	if (READ_ONCE(dg->solo_used)) {
-		/* one group alone past the bound: its queue, not the disk's */
+		/*
+		 * One group alone past the bound: its queue, not the disk's;
+		 * but an idle disk has none, and its bound may grow there.
+		 */
 		WRITE_ONCE(dg->solo_used, false);
-		return;
+		if (!ioband_depth_idle_disk(&dg->depth))
+			return;
 	}
 	if (!p.held && p.len_ns > 20 * IOBAND_DEPTH_PERIOD_NS)
 		return;

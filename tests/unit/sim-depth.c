@@ -518,38 +518,84 @@ static void test_speed(void)
  * A fast disk whose submitters, not the disk, set the rate (10 us null_blk
  * under a busy emulated CPU, beside a capped group whose holds make the
  * bound bind): 20 us per I/O, 175 completions per 50 ms at a bound of 1,
- * 350 at 2 and above.  The work is 0.07-0.14 of a slot: the bound found
- * in startup (4) stays, instead of going to the target (1).  The same
- * load at 1500 completions (0.6 of a slot) still comes down.
+ * 350 at 2 and above, and always something held (in this model even at
+ * the maximum).  The work is 0.07-0.14 of a slot: the bound is never
+ * lowered and doubles while it binds, to the maximum here (in the field,
+ * to the submitters' own depth, where it stops binding).  The same load
+ * at 1500 completions (0.3 of a slot at 1, 0.6 at 2) is not let grow
+ * (1-4).  Two periods in four where the emulated CPU stalls (half the
+ * rate at three times the latency: a slowdown, were the disk busy) do not
+ * cut the bound of an idle disk.
  */
-static u32 idle_disk_run(u64 per2, u32 *lo_tail)
+static void idle_disk_run(struct run *r, u64 per2, bool stalls, u32 *lo,
+			  u32 *hi)
 {
-	struct ioband_depth d;
 	u32 lim, i;
 
-	ioband_depth_init(&d, 64);
-	lim = d.limit;
-	*lo_tail = 64;
+	start(r, 64);
+	lim = r->d.limit;
+	*lo = 64;
+	*hi = 0;
 	for (i = 0; i < 200; i++) {
 		struct ioband_depth_period p = { .len_ns = 50 * MS, .held = true };
 
 		p.nr[0] = p.lnr[0] = lim >= 2 ? per2 : per2 / 2;
 		p.lat_ns[0] = p.nr[0] * 20 * US;
-		lim = ioband_depth_update(&d, &p);
-		if (i >= 100 && lim < *lo_tail)
-			*lo_tail = lim;
+		if (stalls && i % 4 >= 2) {
+			/* the emulated CPU stalls: half the rate, 3x the latency */
+			p.nr[0] = p.lnr[0] = p.nr[0] / 2;
+			p.lat_ns[0] = p.nr[0] * 60 * US;
+		}
+		lim = ioband_depth_update(&r->d, &p);
+		if (i >= 100) {
+			*lo = min(*lo, lim);
+			*hi = max(*hi, lim);
+		}
 	}
-	return d.depth / IOBAND_DEPTH_ONE;
 }
 
 static void test_idle_disk(void)
 {
-	u32 lo, bound = idle_disk_run(350, &lo);
+	u32 lo, hi;
 
-	CHECK(bound >= 4 && lo >= 3, "work 0.14 of a slot: bound %u, lowest %u (kept)",
-	      bound, lo);
-	bound = idle_disk_run(1500, &lo);
-	CHECK(bound <= 1, "work 0.6 of a slot: bound %u (comes down)", bound);
+	idle_disk_run(&R, 350, false, &lo, &hi);
+	CHECK(R.d.depth == 64 * IOBAND_DEPTH_ONE && lo >= 48,
+	      "work 0.14 of a slot: bound %llu, lowest %u (grows, kept)",
+	      (unsigned long long)(R.d.depth / IOBAND_DEPTH_ONE), lo);
+	idle_disk_run(&R, 350, true, &lo, &hi);
+	CHECK(lo >= 48 && !R.d.cuts,
+	      "work 0.14 of a slot, stalls: lowest %u, %u cuts (kept)", lo,
+	      R.d.cuts);
+	idle_disk_run(&R, 1500, false, &lo, &hi);
+	CHECK(hi <= 4, "work 0.6 of a slot: bound up to %u (not let grow)", hi);
+}
+
+/*
+ * The bound an idle disk let grow to the maximum (1024: a bio-based disk
+ * below; 70 completions of 100 us per 50 ms, 0.14 of a slot) meets a load
+ * that saturates the disk (knee 8): back within +-25% of the knee a
+ * second later.
+ */
+static void test_idle_then_busy(void)
+{
+	struct disk k = { 8, 100 * US, 16 };
+	u32 i, lim;
+
+	start(&R, 1024);
+	lim = R.d.limit;
+	for (i = 0; i < 40; i++) {
+		struct ioband_depth_period p = { .len_ns = 50 * MS, .held = true };
+
+		p.nr[0] = p.lnr[0] = 70;
+		p.lat_ns[0] = p.nr[0] * 100 * US;
+		lim = ioband_depth_update(&R.d, &p);
+	}
+	CHECK(R.d.depth == 1024 * IOBAND_DEPTH_ONE, "idle: bound %llu, not the maximum",
+	      (unsigned long long)(R.d.depth / IOBAND_DEPTH_ONE));
+	R.limit0 = lim;
+	run_until(&R, &k, 512, 0, 2000 * MS);
+	check_converged(&R, "idle at 1024, then knee 8", 8, &k, 1000 * MS,
+			2000 * MS);
 }
 
 int main(void)
@@ -576,5 +622,6 @@ int main(void)
 	test_probe_cost();
 	test_speed();
 	test_idle_disk();
+	test_idle_then_busy();
 	return utest_report("sim-depth");
 }
