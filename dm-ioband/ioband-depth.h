@@ -103,6 +103,9 @@ void ioband_depth_init(struct ioband_depth *d, u32 max);
 u32 ioband_depth_update(struct ioband_depth *d,
 			const struct ioband_depth_period *p);
 
+/* A period the caller dropped: end a probe; returns the bound (d->limit). */
+u32 ioband_depth_skip(struct ioband_depth *d);
+
 /* The last estimate was under half a slot: the disk is idle most of the time. */
 bool ioband_depth_idle_disk(const struct ioband_depth *d);
 

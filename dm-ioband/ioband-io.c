@@ -865,6 +865,7 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 {
 	struct ioband_depth_period p = { .len_ns = now - dg->period_start };
 	struct ioband_depth_pcpu sum;
+	bool skip = false;
 	u64 n = 0;
 	u32 old, lim;
 	int b;
@@ -892,18 +893,22 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 		 * but an idle disk has none, and its bound may grow there.
 		 */
 		WRITE_ONCE(dg->solo_used, false);
-		if (!ioband_depth_idle_disk(&dg->depth))
-			return;
+		skip = !ioband_depth_idle_disk(&dg->depth);
 	}
-	if (!p.held && p.len_ns > 20 * IOBAND_DEPTH_PERIOD_NS)
+	if (!skip && !p.held && p.len_ns > 20 * IOBAND_DEPTH_PERIOD_NS)
 		return;
 	old = READ_ONCE(dg->io_limit);
-	lim = ioband_depth_update(&dg->depth, &p);
-	WRITE_ONCE(dg->grace_ns,
-		   clamp(ioband_depth_base_ns(&dg->depth) / 2, IOBAND_GRACE_NS,
-			 IOBAND_GRACE_MAX_NS));
-	WRITE_ONCE(dg->pace_slack_ns,
-		   ioband_pace_slack_ns(ioband_depth_base_ns(&dg->depth)));
+	if (skip) {
+		/* but a probe it began in ends */
+		lim = ioband_depth_skip(&dg->depth);
+	} else {
+		lim = ioband_depth_update(&dg->depth, &p);
+		WRITE_ONCE(dg->grace_ns,
+			   clamp(ioband_depth_base_ns(&dg->depth) / 2,
+				 IOBAND_GRACE_NS, IOBAND_GRACE_MAX_NS));
+		WRITE_ONCE(dg->pace_slack_ns,
+			   ioband_pace_slack_ns(ioband_depth_base_ns(&dg->depth)));
+	}
 	if (lim != old)
 		ioband_apply_limit(dg, lim);
 	if (lim > old && atomic_read(&dg->queued))

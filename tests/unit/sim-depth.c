@@ -598,6 +598,27 @@ static void test_idle_then_busy(void)
 			2000 * MS);
 }
 
+/*
+ * A period the target drops (a lone group past the bound) ends a probe
+ * below: the bound is back at once, not the probe's 3/4 for as long as
+ * the group stays alone.
+ */
+static void test_skip(void)
+{
+	struct disk k = { 8, 10 * MS, 16 };
+	u32 i, bound;
+
+	start(&R, 8);
+	for (i = 0; i < 400 && !(R.d.probing && R.d.probe_deep); i++)
+		period(&R, &k, 512, 0);
+	CHECK(R.d.probing && R.d.probe_deep && R.d.limit == 6,
+	      "skip: no probe at 3/4 of 8 (limit %u)", R.d.limit);
+	bound = ioband_depth_skip(&R.d);
+	CHECK(bound == 8 && R.d.limit == 8 && !R.d.probing,
+	      "skip: the bound after a dropped probe period is %u, not 8",
+	      bound);
+}
+
 int main(void)
 {
 	test_matrix();
@@ -623,5 +644,6 @@ int main(void)
 	test_speed();
 	test_idle_disk();
 	test_idle_then_busy();
+	test_skip();
 	return utest_report("sim-depth");
 }
