@@ -90,11 +90,11 @@
  * - A slowdown (latency twice the baseline and the work below 3/4 of
  *   the estimate, of half a slot or more: an idle disk's latency is its
  *   submitters' stalls) two periods running (one alone is often a stall
- *   of the host, not the disk): the bound is cut to D x 1.15 / r (PARDA's fixed
- *   point for the latency seen: the knee, were the disk as parallel as
- *   before), the baselines and the estimate are forgotten and startup
- *   begins again from there, so that both a less parallel and a merely
- *   slower disk are found within a few periods.
+ *   of the host, not the disk): the bound is cut to D x 1.15 / r
+ *   (PARDA's fixed point for the latency seen: the knee, were the disk as
+ *   parallel as before), the baselines and the estimate are forgotten and
+ *   startup begins again from there, so that both a less parallel and a
+ *   merely slower disk are found within a few periods.
  * - 1 <= bound <= max.
  */
 #include "ioband-depth.h"

@@ -106,7 +106,7 @@ u32 ioband_depth_update(struct ioband_depth *d,
 /* A period the caller dropped: end a probe; returns the bound (d->limit). */
 u32 ioband_depth_skip(struct ioband_depth *d);
 
-/* The last estimate was under half a slot: the disk is idle most of the time. */
+/* The estimate is under half a slot: the disk is idle most of the time. */
 bool ioband_depth_idle_disk(const struct ioband_depth *d);
 
 /* The latency baseline and target of 4 KiB I/O, in ns (0: not known). */

@@ -556,9 +556,10 @@ static struct ioband_group *ioband_pick(struct ioband_devgroup *dg, u64 now,
  * Such periods teach the depth controller nothing (the queue below is
  * ioband's doing): ioband_depth_period_end() drops them, and the bound
  * stays what it was; but not on an idle disk (no queue below), where the
- * controller lets a binding bound grow to the group's depth.  Not before the controller's startup is over: the
- * bound found then is the knee, right when a second group comes (a bound
- * frozen in startup, 1 or 2, would cost it seconds).
+ * controller lets a binding bound grow to the group's depth.  Not before
+ * the controller's startup is over: the bound found then is the knee,
+ * right when a second group comes (a bound frozen in startup, 1 or 2,
+ * would cost it seconds).
  */
 static bool ioband_solo(struct ioband_devgroup *dg, struct ioband_group *g,
 			u64 now, int inflight)
