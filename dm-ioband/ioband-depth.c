@@ -231,6 +231,7 @@ u32 ioband_depth_update(struct ioband_depth *d,
 {
 	u64 prev = d->est, work, target;
 	bool probed = d->probing, again = false;
+	bool was_idle = ioband_depth_idle_disk(d);	/* at prev */
 	unsigned int i, slot;
 	u32 r, lim;
 
@@ -261,8 +262,7 @@ u32 ioband_depth_update(struct ioband_depth *d,
 	target = d->est + d->est / 8;
 
 	/* (not on an idle disk: the latency of its submitters' stalls) */
-	if (r >= CUT_RATIO && work * 4 < prev * 3 &&
-	    prev >= IOBAND_DEPTH_ONE / 2)
+	if (r >= CUT_RATIO && work * 4 < prev * 3 && !was_idle)
 		d->slow++;
 	else
 		d->slow = 0;

@@ -867,7 +867,7 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 	struct ioband_depth_period p = { .len_ns = now - dg->period_start };
 	struct ioband_depth_pcpu sum;
 	bool skip = false;
-	u64 n = 0;
+	u64 n = 0, base;
 	u32 old, lim;
 	int b;
 
@@ -904,11 +904,10 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 		lim = ioband_depth_skip(&dg->depth);
 	} else {
 		lim = ioband_depth_update(&dg->depth, &p);
-		WRITE_ONCE(dg->grace_ns,
-			   clamp(ioband_depth_base_ns(&dg->depth) / 2,
-				 IOBAND_GRACE_NS, IOBAND_GRACE_MAX_NS));
-		WRITE_ONCE(dg->pace_slack_ns,
-			   ioband_pace_slack_ns(ioband_depth_base_ns(&dg->depth)));
+		base = ioband_depth_base_ns(&dg->depth);
+		WRITE_ONCE(dg->grace_ns, clamp(base / 2, IOBAND_GRACE_NS,
+					       IOBAND_GRACE_MAX_NS));
+		WRITE_ONCE(dg->pace_slack_ns, ioband_pace_slack_ns(base));
 	}
 	if (lim != old)
 		ioband_apply_limit(dg, lim);

@@ -527,6 +527,16 @@ static void test_speed(void)
  * rate at three times the latency: a slowdown, were the disk busy) do not
  * cut the bound of an idle disk.
  */
+/* A 50 ms period with something held: @n completions of @lat each. */
+static u32 held_period(struct ioband_depth *d, u64 n, u64 lat)
+{
+	struct ioband_depth_period p = { .len_ns = 50 * MS, .held = true };
+
+	p.nr[0] = p.lnr[0] = n;
+	p.lat_ns[0] = n * lat;
+	return ioband_depth_update(d, &p);
+}
+
 static void idle_disk_run(struct run *r, u64 per2, bool stalls, u32 *lo,
 			  u32 *hi)
 {
@@ -537,16 +547,13 @@ static void idle_disk_run(struct run *r, u64 per2, bool stalls, u32 *lo,
 	*lo = 64;
 	*hi = 0;
 	for (i = 0; i < 200; i++) {
-		struct ioband_depth_period p = { .len_ns = 50 * MS, .held = true };
+		u64 n = lim >= 2 ? per2 : per2 / 2;
 
-		p.nr[0] = p.lnr[0] = lim >= 2 ? per2 : per2 / 2;
-		p.lat_ns[0] = p.nr[0] * 20 * US;
-		if (stalls && i % 4 >= 2) {
+		if (stalls && i % 4 >= 2)
 			/* the emulated CPU stalls: half the rate, 3x the latency */
-			p.nr[0] = p.lnr[0] = p.nr[0] / 2;
-			p.lat_ns[0] = p.nr[0] * 60 * US;
-		}
-		lim = ioband_depth_update(&r->d, &p);
+			lim = held_period(&r->d, n / 2, 60 * US);
+		else
+			lim = held_period(&r->d, n, 20 * US);
 		if (i >= 100) {
 			*lo = min(*lo, lim);
 			*hi = max(*hi, lim);
@@ -583,13 +590,8 @@ static void test_idle_then_busy(void)
 
 	start(&R, 1024);
 	lim = R.d.limit;
-	for (i = 0; i < 40; i++) {
-		struct ioband_depth_period p = { .len_ns = 50 * MS, .held = true };
-
-		p.nr[0] = p.lnr[0] = 70;
-		p.lat_ns[0] = p.nr[0] * 100 * US;
-		lim = ioband_depth_update(&R.d, &p);
-	}
+	for (i = 0; i < 40; i++)
+		lim = held_period(&R.d, 70, 100 * US);
 	CHECK(R.d.depth == 1024 * IOBAND_DEPTH_ONE, "idle: bound %llu, not the maximum",
 	      (unsigned long long)(R.d.depth / IOBAND_DEPTH_ONE));
 	R.limit0 = lim;
