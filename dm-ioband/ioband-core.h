@@ -188,6 +188,18 @@ struct ioband_devgroup {
 	bool depth_held;		/* the bound held a bio back, this period */
 	u32 depth_max;			/* what the disk takes */
 	/*
+	 * The refill gap (ioband_refilled()): the completion that queues the
+	 * dispatch work sets kick_ns (if 0), the work takes it; the held
+	 * bios it then sent and the time their slots stayed empty only grow
+	 * (under qlock); the period takes their increase since gsnap_*.
+	 */
+	atomic64_t kick_ns;
+	u64 refill_ready_ns;		/* the work item's last submission end */
+	u64 refills;
+	u64 gap_ns;
+	u64 gsnap_refills;
+	u64 gsnap_gap_ns;
+	/*
 	 * One group alone (ioband_solo()): the group whose bio was mapped
 	 * last (compared, never dereferenced), since when no other group's
 	 * was, and whether a bio passed the bound as solo this period.

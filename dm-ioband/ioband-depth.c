@@ -50,6 +50,15 @@
  *   that is higher, or when the latency is twice the baseline (a queue of
  *   half the bound below: the bound an idle disk let grow meets a load),
  *   half-way when lower (damping).
+ * - The refill gap: while the bound binds, a freed slot stays empty until
+ *   the dispatcher (a work item) gives it a held bio, so a bound of D
+ *   keeps only D x fill at the disk (fill = latency / (latency + gap)).
+ *   The work then measures the bound's fill, not the knee, and a target
+ *   of est x 9/8 sank below the knee whenever the gap was over an eighth
+ *   of the latency (the simulator: 32% of a knee-8 100 us disk with a
+ *   50 us gap).  A binding period's target is divided by its fill (the
+ *   running mean of two periods, at least 1/4), from the gap the caller
+ *   measured (struct ioband_depth_period: refills, gap_ns).
  * - Not binding: the bound never drifts up; it comes down half-way to the
  *   target only while latency is 9/8 of the baseline or more (the disk
  *   queues below an idle bound), and otherwise stays for the next burst.
@@ -111,6 +120,7 @@ void ioband_depth_init(struct ioband_depth *d, u32 max)
 	d->depth = (u64)min_t(u32, d->max, IOBAND_DEPTH_INIT) * IOBAND_DEPTH_ONE;
 	d->limit = min_t(u32, d->max, IOBAND_DEPTH_INIT);
 	d->ratio = 1024;
+	d->fill = 1024;
 	d->startup = true;
 }
 
@@ -226,6 +236,30 @@ bool ioband_depth_idle_disk(const struct ioband_depth *d)
 	return d->est < IOBAND_DEPTH_ONE / 2;
 }
 
+/*
+ * The share of a binding bound's slot time that held I/O at the disk
+ * (x1024, at least 1/4): the rest is the time a freed slot waited for the
+ * dispatcher to give it a held bio.  Slot time at the disk is the period's
+ * completions times their mean latency (Little's law).
+ */
+static u32 ioband_depth_fill(const struct ioband_depth_period *p)
+{
+	u64 lat = 0, n = 0, nr = 0, busy;
+	unsigned int b;
+
+	for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++) {
+		lat += p->lat_ns[b];
+		n += p->lnr[b];
+		nr += p->nr[b];
+	}
+	if (!p->held || !p->refills || !n)
+		return 1024;
+	busy = div64_u64(lat, n) * nr;
+	if (!busy)
+		return 1024;
+	return (u32)max_t(u64, div64_u64(busy * 1024, busy + p->gap_ns), 256);
+}
+
 u32 ioband_depth_update(struct ioband_depth *d,
 			const struct ioband_depth_period *p)
 {
@@ -260,6 +294,14 @@ u32 ioband_depth_update(struct ioband_depth *d,
 		d->est = max(d->est, ioband_depth_work2(d, i));
 	d->period++;
 	target = d->est + d->est / 8;
+	if (p->held) {
+		/*
+		 * Slots that wait for a refill do no work: the bound that
+		 * keeps the target at the disk is that much larger.
+		 */
+		d->fill = (d->fill + ioband_depth_fill(p)) / 2;
+		target = div64_u64(target * 1024, d->fill);
+	}
 
 	/* (not on an idle disk: the latency of its submitters' stalls) */
 	if (r >= CUT_RATIO && work * 4 < prev * 3 && !was_idle)

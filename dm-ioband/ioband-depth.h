@@ -50,6 +50,12 @@ struct ioband_depth_period {
 	u64 lat_ns[IOBAND_DEPTH_BUCKETS];	/* their dispatch->end_io sum */
 	u64 len_ns;		/* length of the period */
 	bool held;		/* a bio was held: the bound was binding */
+	/*
+	 * Slots freed while bios were held, and the time they stayed empty
+	 * before a held bio took them (the dispatcher's refill gap).
+	 */
+	u64 refills;
+	u64 gap_ns;
 };
 
 struct ioband_depth {
@@ -79,6 +85,7 @@ struct ioband_depth {
 	/* the largest work in the window (of two periods together): the knee */
 	u64 est;
 	u32 ratio;		/* last latency / baseline, x1024 */
+	u32 fill;		/* last binding period's slot fill, x1024 */
 	u32 cuts;		/* sudden slowdowns seen */
 };
 

@@ -599,18 +599,40 @@ static void ioband_depth_binds(struct ioband_devgroup *dg)
 }
 
 /*
+ * The dispatch work, woken by a completion at @kick (end_io: a slot freed
+ * while bios were held), ran at @now and sent @sent held bios.  The slots
+ * freed up to then waited (now - kick) x (sent + 1) / (2 x sent) on
+ * average, spread evenly over that wait: the whole of it for one slot,
+ * half for many.  Not the time the work item was still submitting its
+ * last batch (dg->refill_ready_ns): below a bio-based device (an LV) a
+ * bound past the disk's tags blocks it in their wait, which is the disk
+ * being full, not a gap, and counting it would raise the bound further.
+ * Under qlock.
+ */
+static void ioband_refilled(struct ioband_devgroup *dg, u64 kick, u64 now,
+			    u32 sent)
+{
+	kick = max(kick, READ_ONCE(dg->refill_ready_ns));
+	if (!sent || now <= kick)
+		return;
+	WRITE_ONCE(dg->gap_ns, dg->gap_ns + (now - kick) * (sent + 1) / 2);
+	WRITE_ONCE(dg->refills, dg->refills + sent);
+}
+
+/*
  * Dispatch held bios, smallest start tag first (reservations that are due
  * before that), while there is room in flight beside the slots reserved
  * for groups with think time; a group over its limit leaves the backlog
  * until the limit opens.  The bios go to @out, for the caller to submit
- * without qlock.
+ * without qlock; returns how many.
  */
-static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
+static u32 ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 {
 	u64 now = ktime_get_ns();
 	u32 limit = READ_ONCE(dg->io_limit);
 	u32 rsv = U32_MAX;		/* not computed yet */
 	struct ioband_entity *e;
+	u32 sent = 0;
 
 	lockdep_assert_held(&dg->qlock);
 
@@ -689,9 +711,11 @@ static void ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		ioband_issued(dg, g, pb, bio, now);
 		this_cpu_add(g->stats->wait_ns, now - pb->queued_ns);
 		bio_list_add(out, bio);
+		sent++;
 	}
 	if (!e)			/* the backlog is empty: nothing held back */
 		ioband_dg_holding(dg, now, false);
+	return sent;
 }
 
 void ioband_submit_list(struct bio_list *list)
@@ -714,11 +738,19 @@ void ioband_dispatch_work(struct work_struct *ws)
 	struct ioband_devgroup *dg =
 		container_of(ws, struct ioband_devgroup, dispatch_work);
 	struct bio_list list = BIO_EMPTY_LIST;
+	u64 kick = atomic64_xchg(&dg->kick_ns, 0);
+	u64 now = ktime_get_ns();
+	u32 sent;
 
 	spin_lock_irq(&dg->qlock);
-	ioband_dispatch(dg, &list);
+	sent = ioband_dispatch(dg, &list);
+	if (kick)
+		ioband_refilled(dg, kick, now, sent);
 	spin_unlock_irq(&dg->qlock);
-	ioband_submit_list(&list);
+	if (!bio_list_empty(&list)) {
+		ioband_submit_list(&list);
+		WRITE_ONCE(dg->refill_ready_ns, ktime_get_ns());
+	}
 	ioband_arm_watchdog(dg);
 }
 
@@ -880,6 +912,11 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 	}
 	if (n < IOBAND_DEPTH_MIN_SAMPLES)
 		return;			/* the period goes on */
+	/* (written under qlock, read without it: may be a refill apart) */
+	p.refills = READ_ONCE(dg->refills) - dg->gsnap_refills;
+	p.gap_ns = READ_ONCE(dg->gap_ns) - dg->gsnap_gap_ns;
+	dg->gsnap_refills += p.refills;
+	dg->gsnap_gap_ns += p.gap_ns;
 	/* bios waiting for a slot now: not for a cap or the dg limit */
 	p.held = READ_ONCE(dg->depth_held) ||
 		 (ioband_held_eligible(dg) && !READ_ONCE(dg->dglim_since));
@@ -975,8 +1012,13 @@ int ioband_end_io(struct dm_target *ti, struct bio *bio,
 	ioband_group_put(g);
 	left = atomic_dec_return(&dg->inflight);
 	/* throttled groups' bios wait for their timer (or the watchdog) */
-	if (ioband_held_eligible(dg) && left <= ioband_low_water(dg))
+	if (ioband_held_eligible(dg) && left <= ioband_low_water(dg)) {
+		/* the freed slots wait for the work from now (refilled()) */
+		if (!READ_ONCE(dg->io_limit_cfg) &&
+		    !atomic64_read(&dg->kick_ns))
+			atomic64_cmpxchg(&dg->kick_ns, 0, now);
 		queue_work(ioband_wq, &dg->dispatch_work);
+	}
 	return DM_ENDIO_DONE;
 }
 
