@@ -56,8 +56,9 @@
  *   The work then measures the bound's fill, not the knee, and a target
  *   of est x 9/8 sank below the knee whenever the gap was over an eighth
  *   of the latency (the simulator: 32% of a knee-8 100 us disk with a
- *   50 us gap).  A binding period's target is divided by its fill (the
- *   running mean of two periods, at least 1/4), from the gap the caller
+ *   50 us gap).  A binding period's target is divided by the fill: the
+ *   largest of the last FILLS binding periods' (at least 1/4), so that a
+ *   stall's long gaps do not raise the bound; from the gap the caller
  *   measured (struct ioband_depth_period: refills, gap_ns).
  * - Not binding: the bound never drifts up; it comes down half-way to the
  *   target only while latency is 9/8 of the baseline or more (the disk
@@ -299,7 +300,10 @@ u32 ioband_depth_update(struct ioband_depth *d,
 		 * Slots that wait for a refill do no work: the bound that
 		 * keeps the target at the disk is that much larger.
 		 */
-		d->fill = (d->fill + ioband_depth_fill(p)) / 2;
+		d->fills[d->fill_i++ % IOBAND_DEPTH_FILLS] = ioband_depth_fill(p);
+		d->fill = 0;
+		for (i = 0; i < IOBAND_DEPTH_FILLS; i++)
+			d->fill = max(d->fill, d->fills[i]);
 		target = div64_u64(target * 1024, d->fill);
 	}
 

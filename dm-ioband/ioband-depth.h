@@ -26,6 +26,8 @@
 #define IOBAND_DEPTH_PROBE	8
 /* Every this many probes below, one goes to 3/4 (the others to 7/8). */
 #define IOBAND_DEPTH_DEEP	2
+/* Binding periods whose slot fill the bound takes the largest of. */
+#define IOBAND_DEPTH_FILLS	4
 /* Fixed point of the depth. */
 #define IOBAND_DEPTH_ONE	1024
 /* A period: at least this long and at least this many timed completions. */
@@ -85,7 +87,9 @@ struct ioband_depth {
 	/* the largest work in the window (of two periods together): the knee */
 	u64 est;
 	u32 ratio;		/* last latency / baseline, x1024 */
-	u32 fill;		/* last binding period's slot fill, x1024 */
+	u32 fill;		/* slot fill the target is divided by, x1024 */
+	u32 fills[IOBAND_DEPTH_FILLS];	/* of the last binding periods */
+	u32 fill_i;
 	u32 cuts;		/* sudden slowdowns seen */
 };
 
