@@ -380,11 +380,29 @@ static void test_sizes(void)
  * Heavy noise: still converged near the knee, and at least 90% of what
  * the same disk completes when everything is sent to it (no bound).
  */
+/*
+ * The lowest and highest bound in force in the periods after @from, but
+ * probes and the period after one.
+ */
+static void bounds_after(const struct run *r, u64 from, u32 *lo, u32 *hi)
+{
+	u32 i;
+
+	*lo = U32_MAX;
+	*hi = 0;
+	for (i = 1; i < r->n; i++) {
+		if (r->t[i] <= from || r->probe[i] || r->probe[i - 1])
+			continue;
+		*lo = min(*lo, r->limit[i - 1]);
+		*hi = max(*hi, r->limit[i - 1]);
+	}
+}
+
 static void test_noisy(u32 knee)
 {
 	struct disk k = { knee, 1 * MS, 16, 0 };
 	double got = 0, cap = 0;
-	u32 i, lo = U32_MAX, hi = 0;
+	u32 i, lo, hi;
 	char what[64];
 
 	heavy = true;
@@ -396,11 +414,8 @@ static void test_noisy(u32 knee)
 		got += R.iops[i];
 		/* the same period's noise, all of the disk in use */
 		cap += unbounded_iops(&R, i, knee);
-		if (!R.probe[i] && !R.probe[i - 1]) {
-			lo = min(lo, R.limit[i - 1]);
-			hi = max(hi, R.limit[i - 1]);
-		}
 	}
+	bounds_after(&R, 2000 * MS, &lo, &hi);
 	heavy = false;
 	snprintf(what, sizeof(what), "heavy noise, knee %u", knee);
 	CHECK(got >= 0.9 * cap, "%s: %.0f of %.0f", what, got, cap);
@@ -658,10 +673,15 @@ static void test_skip(void)
  * fill correction, the work measured (knee x fill) set the target, the
  * bound sank below the knee and the disk lost the gap's share.
  */
+static u32 gap_bound(u32 knee, u64 lat, u64 gap)
+{
+	return (u32)((knee * (lat + gap) + lat / 2) / lat);
+}
+
 static void test_gap(u32 knee, u64 lat, u64 gap)
 {
 	struct disk k = { knee, lat, 16, gap };
-	u32 want = (u32)((knee * (lat + gap) + lat / 2) / lat);
+	u32 want = gap_bound(knee, lat, gap);
 	char what[64];
 
 	start(&R, 1024);
@@ -696,6 +716,7 @@ static double mean_iops(const struct run *r, u64 from)
 static void test_gap_noisy(u32 knee, u64 lat, u64 gap)
 {
 	struct disk k = { knee, lat, 16, 0 };
+	u32 want = gap_bound(knee, lat, gap), lo, hi;
 	double without, with;
 
 	heavy = true;
@@ -706,24 +727,14 @@ static void test_gap_noisy(u32 knee, u64 lat, u64 gap)
 	start(&R, 1024);
 	run_until(&R, &k, 1024, 0, 4000 * MS);
 	with = mean_iops(&R, 2000 * MS);
+	bounds_after(&R, 2000 * MS, &lo, &hi);
 	heavy = false;
-	{
-		u32 i, lo = U32_MAX, hi = 0;
-		u32 want = (u32)((knee * (lat + gap) + lat / 2) / lat);
-
-		for (i = 1; i < R.n; i++) {
-			if (R.t[i] <= 2000 * MS || R.probe[i] || R.probe[i - 1])
-				continue;
-			lo = min(lo, R.limit[i - 1]);
-			hi = max(hi, R.limit[i - 1]);
-		}
-		CHECK(lo * 2 >= want && hi <= want * 2,
-		      "heavy noise, gap %llu us, knee %u: bound %u..%u, want %u",
-		      (unsigned long long)(gap / US), knee, lo, hi, want);
-		printf("heavy noise, gap %3llu us, knee %-3u bound %u..%u (%u) %5.1f%% of the disk without a gap\n",
-		       (unsigned long long)(gap / US), knee, lo, hi, want,
-		       100 * with / without);
-	}
+	CHECK(lo * 2 >= want && hi <= want * 2,
+	      "heavy noise, gap %llu us, knee %u: bound %u..%u, want %u",
+	      (unsigned long long)(gap / US), knee, lo, hi, want);
+	printf("heavy noise, gap %3llu us, knee %-3u bound %u..%u (%u) %5.1f%% of the disk without a gap\n",
+	       (unsigned long long)(gap / US), knee, lo, hi, want,
+	       100 * with / without);
 	CHECK(with >= 0.9 * without,
 	      "heavy noise, gap %llu us, knee %u: %.0f IOPS, %.0f without",
 	      (unsigned long long)(gap / US), knee, with, without);
