@@ -138,11 +138,16 @@ struct ioband_group {
 	struct rcu_head rcu;
 };
 
-/* Per-CPU sums of completions and their latency, by size bucket. */
+/*
+ * Per-CPU sums of completions and their latency, by size bucket, and of
+ * the dispatch work's refills and their gap (ioband_refilled()).
+ */
 struct ioband_depth_pcpu {
 	u64 nr[IOBAND_DEPTH_BUCKETS];
 	u64 lnr[IOBAND_DEPTH_BUCKETS];
 	u64 lat_ns[IOBAND_DEPTH_BUCKETS];
+	u64 refills;
+	u64 gap_ns;
 };
 
 /*
@@ -189,16 +194,12 @@ struct ioband_devgroup {
 	u32 depth_max;			/* what the disk takes */
 	/*
 	 * The refill gap (ioband_refilled()): the completion that queues the
-	 * dispatch work sets kick_ns (if 0), the work takes it; the held
-	 * bios it then sent and the time their slots stayed empty only grow
-	 * (under qlock); the period takes their increase since gsnap_*.
+	 * dispatch work sets kick_ns (if 0), the work takes it and adds the
+	 * held bios it then sent, and the time their slots stayed empty, to
+	 * dstat.
 	 */
 	atomic64_t kick_ns;
 	u64 refill_ready_ns;		/* the work item's last submission end */
-	u64 refills;
-	u64 gap_ns;
-	u64 gsnap_refills;
-	u64 gsnap_gap_ns;
 	/*
 	 * One group alone (ioband_solo()): the group whose bio was mapped
 	 * last (compared, never dereferenced), since when no other group's

@@ -121,7 +121,6 @@ void ioband_depth_init(struct ioband_depth *d, u32 max)
 	d->depth = (u64)min_t(u32, d->max, IOBAND_DEPTH_INIT) * IOBAND_DEPTH_ONE;
 	d->limit = min_t(u32, d->max, IOBAND_DEPTH_INIT);
 	d->ratio = 1024;
-	d->fill = 1024;
 	d->startup = true;
 }
 
@@ -265,6 +264,7 @@ u32 ioband_depth_update(struct ioband_depth *d,
 			const struct ioband_depth_period *p)
 {
 	u64 prev = d->est, work, target;
+	u32 fill = 0;
 	bool probed = d->probing, again = false;
 	bool was_idle = ioband_depth_idle_disk(d);	/* at prev */
 	unsigned int i, slot;
@@ -301,10 +301,9 @@ u32 ioband_depth_update(struct ioband_depth *d,
 		 * keeps the target at the disk is that much larger.
 		 */
 		d->fills[d->fill_i++ % IOBAND_DEPTH_FILLS] = ioband_depth_fill(p);
-		d->fill = 0;
 		for (i = 0; i < IOBAND_DEPTH_FILLS; i++)
-			d->fill = max(d->fill, d->fills[i]);
-		target = div64_u64(target * 1024, d->fill);
+			fill = max(fill, d->fills[i]);
+		target = div64_u64(target * 1024, fill);
 	}
 
 	/* (not on an idle disk: the latency of its submitters' stalls) */

@@ -87,8 +87,7 @@ struct ioband_depth {
 	/* the largest work in the window (of two periods together): the knee */
 	u64 est;
 	u32 ratio;		/* last latency / baseline, x1024 */
-	u32 fill;		/* slot fill the target is divided by, x1024 */
-	u32 fills[IOBAND_DEPTH_FILLS];	/* of the last binding periods */
+	u32 fills[IOBAND_DEPTH_FILLS];	/* slot fill of the last binding periods */
 	u32 fill_i;
 	u32 cuts;		/* sudden slowdowns seen */
 };

@@ -57,6 +57,8 @@ void ioband_depth_sum(struct ioband_devgroup *dg,
 			sum->lnr[b] += READ_ONCE(p->lnr[b]);
 			sum->lat_ns[b] += READ_ONCE(p->lat_ns[b]);
 		}
+		sum->refills += READ_ONCE(p->refills);
+		sum->gap_ns += READ_ONCE(p->gap_ns);
 	}
 }
 

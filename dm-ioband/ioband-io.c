@@ -615,8 +615,8 @@ static void ioband_refilled(struct ioband_devgroup *dg, u64 kick, u64 now,
 	kick = max(kick, READ_ONCE(dg->refill_ready_ns));
 	if (!sent || now <= kick)
 		return;
-	WRITE_ONCE(dg->gap_ns, dg->gap_ns + (now - kick) * (sent + 1) / 2);
-	WRITE_ONCE(dg->refills, dg->refills + sent);
+	this_cpu_add(dg->dstat->gap_ns, (now - kick) * (sent + 1) / 2);
+	this_cpu_add(dg->dstat->refills, sent);
 }
 
 /*
@@ -912,11 +912,8 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 	}
 	if (n < IOBAND_DEPTH_MIN_SAMPLES)
 		return;			/* the period goes on */
-	/* (written under qlock, read without it: may be a refill apart) */
-	p.refills = READ_ONCE(dg->refills) - dg->gsnap_refills;
-	p.gap_ns = READ_ONCE(dg->gap_ns) - dg->gsnap_gap_ns;
-	dg->gsnap_refills += p.refills;
-	dg->gsnap_gap_ns += p.gap_ns;
+	p.refills = sum.refills - dg->dsnap.refills;
+	p.gap_ns = sum.gap_ns - dg->dsnap.gap_ns;
 	/* bios waiting for a slot now: not for a cap or the dg limit */
 	p.held = READ_ONCE(dg->depth_held) ||
 		 (ioband_held_eligible(dg) && !READ_ONCE(dg->dglim_since));
