@@ -15,6 +15,8 @@
 #   make install          modules_install + userspace install (as root)
 #   make deb              Debian packages ioband and ioband-dkms into build/deb/
 #   make check-pkg        build, install, check and purge the packages (as root)
+#   make clean            remove build outputs, but keep the debug kernel
+#   make distclean        remove build/ whole, the debug kernel too
 #
 # KDIR defaults to the running kernel's build tree; where that does not exist
 # (a build host whose own kernel is not the target) to the newest installed
@@ -29,12 +31,12 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 
 .PHONY: all module userspace check check-torture check-debug check-pkg unit fuzz \
-	demo deb deps install modules_install install-userspace clean style help
+	demo deb deps install modules_install install-userspace clean distclean style help
 
 all: module userspace
 
 help:
-	@sed -n '3,22p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,24p' Makefile | sed 's/^# \{0,1\}//'
 
 module:
 	@test -n "$(KDIR)" -a -d "$(KDIR)" || { \
@@ -109,4 +111,8 @@ clean:
 	-$(MAKE) -C tests/unit clean
 	-$(MAKE) -C tests/tools clean
 	-$(MAKE) -C tests/fuzz clean
+	@# the debug kernel (build/debug-kernel*) takes 80 CPU-minutes to build
+	find build -mindepth 1 -maxdepth 1 ! -name 'debug-kernel*' -exec rm -rf {} + 2>/dev/null || true
+
+distclean: clean
 	rm -rf build
