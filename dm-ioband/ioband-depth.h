@@ -19,12 +19,15 @@
 /* Periods whose averages make up the latency baseline (a windowed min). */
 #define IOBAND_DEPTH_WINDOW	10
 /*
- * Every this many periods one runs below the bound (7/8 and 3/4 in turn)
- * to re-learn the baseline, and half-way between them one at 5/4 to see
- * whether the disk does more.
+ * Every this many periods one runs below the bound (7/8 and 3/4 in turn;
+ * at the maximum 7/8) to re-learn the baseline, and half-way between them
+ * one at 5/4 to see whether the disk does more.
  */
 #define IOBAND_DEPTH_PROBE	8
-/* Every this many probes below, one goes to 3/4 (the others to 7/8). */
+/*
+ * Every this many probes below, one goes to 3/4 (the others to 7/8; at
+ * the maximum all do unless a probe found a queue or a baseline is new).
+ */
 #define IOBAND_DEPTH_DEEP	2
 /* Binding periods whose slot fill the bound takes the largest of. */
 #define IOBAND_DEPTH_FILLS	4
