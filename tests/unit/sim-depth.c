@@ -201,6 +201,15 @@ static void run_until(struct run *r, const struct disk *k, u32 offered,
  * spread of those bounds (oscillation) at most half the knee (or 2), and
  * the disk's throughput at least 85% of its capacity on average.
  */
+/*
+ * Period @i ended after @from, and neither it nor the one before it was a
+ * probe: limit[i - 1], the bound it ran under, is the controller's own.
+ */
+static bool own_bound(const struct run *r, u32 i, u64 from)
+{
+	return i && r->t[i] > from && !r->probe[i] && !r->probe[i - 1];
+}
+
 static void check_converged(struct run *r, const char *what, u32 knee,
 			    const struct disk *k, u64 from, u64 to)
 {
@@ -214,7 +223,7 @@ static void check_converged(struct run *r, const char *what, u32 knee,
 			continue;
 		iops += r->iops[i];
 		cnt++;
-		if (r->probe[i] || (i && r->probe[i - 1]))
+		if (!own_bound(r, i, from))
 			continue;
 		lo = min(lo, r->limit[i - 1]);
 		hi = max(hi, r->limit[i - 1]);
@@ -377,12 +386,8 @@ static void test_sizes(void)
 }
 
 /*
- * Heavy noise: still converged near the knee, and at least 90% of what
- * the same disk completes when everything is sent to it (no bound).
- */
-/*
  * The lowest and highest bound in force in the periods after @from, but
- * probes and the period after one.
+ * probes and the period after one (own_bound()).
  */
 static void bounds_after(const struct run *r, u64 from, u32 *lo, u32 *hi)
 {
@@ -391,13 +396,18 @@ static void bounds_after(const struct run *r, u64 from, u32 *lo, u32 *hi)
 	*lo = U32_MAX;
 	*hi = 0;
 	for (i = 1; i < r->n; i++) {
-		if (r->t[i] <= from || r->probe[i] || r->probe[i - 1])
+		if (!own_bound(r, i, from))
 			continue;
 		*lo = min(*lo, r->limit[i - 1]);
 		*hi = max(*hi, r->limit[i - 1]);
 	}
 }
 
+/*
+ * Heavy noise: still converged near the knee, and at least 90% of what
+ * the same disk completes when everything is sent to it (no bound); under
+ * a maximum well above the knee, the bound mostly off it.
+ */
 static void test_noisy(u32 knee, u32 max)
 {
 	struct disk k = { knee, 1 * MS, 16, 0 };
@@ -417,7 +427,7 @@ static void test_noisy(u32 knee, u32 max)
 	}
 	bounds_after(&R, 2000 * MS, &lo, &hi);
 	for (i = 1; i < R.n; i++) {
-		if (R.t[i] <= 2000 * MS || R.probe[i] || R.probe[i - 1])
+		if (!own_bound(&R, i, 2000 * MS))
 			continue;
 		at_max += R.limit[i - 1] == max;
 		n++;
