@@ -201,6 +201,16 @@ struct ioband_devgroup {
 	atomic64_t kick_ns;
 	u64 refill_ready_ns;		/* the work item's last submission end */
 	/*
+	 * Bios the disk refused for want of a tag (ioband_refused()): to be
+	 * sent again by the dispatch work (qlock), the fewest in flight a
+	 * refusal saw this period (0: none; the controller's), and how many
+	 * there were in all (status, and per period for the controller).
+	 */
+	struct bio_list retry;
+	atomic_t refused_at;
+	atomic64_t refusals;
+	u64 refusals_snap;		/* at period start; depth_busy's */
+	/*
 	 * One group alone (ioband_solo()): the group whose bio was mapped
 	 * last (compared, never dereferenced), since when no other group's
 	 * was, and whether a bio passed the bound as solo this period.
@@ -273,6 +283,21 @@ struct ioband_devgroup {
 	u64 dglim_since;
 };
 
+/*
+ * A bio as ioband sends it, to send it again after a refusal (as
+ * dm-bio-record.h's, which out-of-tree modules cannot include): a device
+ * below may have remapped, trimmed or chained it.
+ */
+struct ioband_bio_rec {
+	/* its cgroup: bio_endio() drops the blkg before dm's end_io */
+	struct cgroup_subsys_state *css;
+	struct block_device *bdev;
+	unsigned long flags;
+	struct bvec_iter iter;
+	int remaining;
+	int inflight;		/* ioband's, this bio included, when sent */
+};
+
 /* Per-bio data: what end_io must know. */
 struct ioband_bio {
 	u64 queued_ns;
@@ -280,6 +305,8 @@ struct ioband_bio {
 	struct ioband_group *g;		/* valid while counted */
 	u8 bucket;			/* size bucket of the depth controller */
 	bool counted;			/* in dg->inflight, holds a ref on g */
+	bool nowait;			/* ioband added REQ_NOWAIT; rec is set */
+	struct ioband_bio_rec rec;
 };
 
 struct ioband_target {
@@ -290,6 +317,7 @@ struct ioband_target {
 	struct mapped_device *md;
 
 	enum ioband_type type;		/* changes only with no extra groups */
+	bool nowait;			/* the device below takes REQ_NOWAIT */
 	bool draining;			/* suspending: hold nothing */
 	struct ioband_group default_group;
 	struct xarray groups;		/* id -> group; readers use RCU */

@@ -111,6 +111,18 @@
  *   parallel as before), the baselines and the estimate are forgotten and
  *   startup begins again from there, so that both a less parallel and a
  *   merely slower disk are found within a few periods.
+ * - The disk's tags: below a request-based disk the caller gives its
+ *   nr_requests as the maximum; below a bio-based device (an LV) it knows
+ *   none, and a bound past the disk's tags queues its margin in their wait,
+ *   where the submitters block and ioband has nothing left to order (an LV
+ *   on a 16-tag disk: bounds of 15-18, an 80:20 pair split 67:33).  The
+ *   caller sends with REQ_NOWAIT and reports the fewest in flight at which
+ *   the disk refused a bio: in a period where a sixteenth of the I/Os or
+ *   more were refused, the maximum is learned one below it (the least
+ *   seen), and forgotten after FORGET periods without a refusal (one for
+ *   another reason, such as a frozen queue or another user of the disk,
+ *   must not hold it low); a bound that climbs past it again is refused
+ *   again within a period.
  * - 1 <= bound <= max.
  */
 #include "ioband-depth.h"
@@ -124,6 +136,7 @@ void ioband_depth_init(struct ioband_depth *d, u32 max)
 {
 	memset(d, 0, sizeof(*d));
 	d->max = max ? max : 1;
+	d->disk_max = d->max;
 	d->depth = (u64)min_t(u32, d->max, IOBAND_DEPTH_INIT) * IOBAND_DEPTH_ONE;
 	d->limit = min_t(u32, d->max, IOBAND_DEPTH_INIT);
 	d->ratio = 1024;
@@ -266,6 +279,30 @@ static u32 ioband_depth_fill(const struct ioband_depth_period *p)
 	return (u32)max_t(u64, div64_u64(busy * 1024, busy + p->gap_ns), 256);
 }
 
+/*
+ * The tags the refusals showed, or forgotten (see the top of the file).
+ * Not a few refusals: a request's tag is freed after its bios' end_io,
+ * and a bio sent at once from there may find it still taken, at a count
+ * in flight within the tags.  Past the tags nearly every bio sent is
+ * refused.
+ */
+static void ioband_depth_refused(struct ioband_depth *d,
+				 const struct ioband_depth_period *p)
+{
+	u64 nr = 0;
+	unsigned int b;
+
+	for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++)
+		nr += p->nr[b];
+	if (p->refused && p->nr_refused * 16 >= nr) {
+		d->max = max_t(u32, min_t(u32, p->refused - 1, d->max), 1);
+		d->refused_age = 0;
+	} else if (d->max < d->disk_max &&
+		   ++d->refused_age >= IOBAND_DEPTH_FORGET) {
+		d->max = d->disk_max;
+	}
+}
+
 u32 ioband_depth_update(struct ioband_depth *d,
 			const struct ioband_depth_period *p)
 {
@@ -276,6 +313,7 @@ u32 ioband_depth_update(struct ioband_depth *d,
 	unsigned int i, slot;
 	u32 r, lim;
 
+	ioband_depth_refused(d, p);
 	slot = d->period % IOBAND_DEPTH_WINDOW;
 	if (probed && d->probe_down) {
 		/*

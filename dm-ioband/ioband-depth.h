@@ -38,6 +38,8 @@
 #define IOBAND_DEPTH_MIN_SAMPLES	8
 /* Without a request queue below: the bound never exceeds this. */
 #define IOBAND_DEPTH_MAX_DEFAULT	1024
+/* Periods without a refused bio after which a learned maximum is forgotten. */
+#define IOBAND_DEPTH_FORGET	64
 #define IOBAND_DEPTH_INIT	1
 
 /*
@@ -61,11 +63,19 @@ struct ioband_depth_period {
 	 */
 	u64 refills;
 	u64 gap_ns;
+	/*
+	 * The fewest in flight (the refused bio included) at which the disk
+	 * refused a bio for want of a free tag (REQ_NOWAIT); 0: none.
+	 */
+	u32 refused;
+	u64 nr_refused;		/* how many */
 };
 
 struct ioband_depth {
 	u64 depth;		/* fixed point, IOBAND_DEPTH_ONE = 1 */
-	u32 max;		/* what the disk takes */
+	u32 max;		/* what the disk takes: disk_max or learned */
+	u32 disk_max;		/* what the caller said it takes */
+	u32 refused_age;	/* periods since a refusal lowered max */
 	u32 limit;		/* the bound to apply now (probe included) */
 	u32 period;		/* periods seen */
 	bool probing;		/* this period runs below or above the bound */

@@ -134,6 +134,7 @@ static struct ioband_devgroup *ioband_devgroup_alloc(const char *name)
 	mutex_init(&dg->lock);
 	spin_lock_init(&dg->qlock);
 	ioband_wfq_init(&dg->wfq);
+	bio_list_init(&dg->retry);
 	INIT_WORK(&dg->dispatch_work, ioband_dispatch_work);
 	timer_setup(&dg->watchdog, ioband_watchdog_fn, 0);
 	INIT_LIST_HEAD(&dg->reservers);
@@ -157,6 +158,7 @@ static void ioband_devgroup_free(struct ioband_devgroup *dg)
 	WARN_ON(!list_empty(&dg->reservers));
 	WARN_ON(!list_empty(&dg->floors) || !list_empty(&dg->throttled));
 	WARN_ON(atomic_read(&dg->queued) || dg->wfq.nr);
+	WARN_ON(!bio_list_empty(&dg->retry));
 	kvfree(dg->wfq.heap);
 	free_percpu(dg->dstat);
 	mutex_destroy(&dg->lock);

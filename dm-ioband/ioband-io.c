@@ -7,6 +7,11 @@
  */
 #include "ioband-core.h"
 
+static bool nowait = true;
+module_param(nowait, bool, 0644);
+MODULE_PARM_DESC(nowait,
+		 "Send bios with REQ_NOWAIT where the device below takes it, sending a refused one again from the dispatch work and learning the disk's tags from the refusals (default: Y)");
+
 /*
  * The dispatcher held bios back (a think-time reservation) or a throttled
  * group's limit opens: dispatch.
@@ -298,6 +303,83 @@ static int ioband_low_water(struct ioband_devgroup *dg)
 }
 
 /*
+ * Send @bio with REQ_NOWAIT, as it is now, if the device below takes it:
+ * where no tag is free it is refused at once (ioband_refused()) rather
+ * than wait in the disk's tag wait, in the submitter's own submit_bio()
+ * on the fast path.  Below a bio-based device (an LV) that wait is where
+ * a bound past the disk's tags queued its margin: fio's submitting thread
+ * blocked there, handed ioband no more bios, and the wait's order, not
+ * the weights, decided (an 80:20 pair 67:33 on a 16-tag disk).  Not for
+ * a bio sent past the bound (one group alone, a drain, an urgent bio:
+ * meant to wait in the disk's queue), nor one that has REQ_NOWAIT already
+ * (its refusal is its submitter's), nor one with an integrity payload
+ * (not restored here) or polled, nor other ops.
+ */
+static void ioband_nowait(struct ioband_target *t, struct ioband_bio *pb,
+			  struct bio *bio)
+{
+	struct ioband_bio_rec *rec = &pb->rec;
+
+	int n = atomic_read(&t->dg->inflight);
+
+	pb->nowait = READ_ONCE(nowait) && t->nowait &&
+		     n <= READ_ONCE(t->dg->io_limit) &&
+		     !(bio->bi_opf & (REQ_NOWAIT | REQ_INTEGRITY | REQ_POLLED)) &&
+		     (bio_op(bio) == REQ_OP_READ ||
+		      bio_op(bio) == REQ_OP_WRITE);
+	if (!pb->nowait)
+		return;
+	rec->css = bio_blkcg_css(bio);
+	if (rec->css)
+		css_get(rec->css);
+	rec->bdev = bio->bi_bdev;
+	rec->flags = bio->bi_flags;
+	rec->iter = bio->bi_iter;
+	rec->remaining = atomic_read(&bio->__bi_remaining);
+	rec->inflight = n;
+	bio->bi_opf |= REQ_NOWAIT;
+}
+
+/*
+ * The disk refused @bio (BLK_STS_AGAIN): it stays in flight, counted and
+ * charged, and goes again as it was sent, without REQ_NOWAIT, from the
+ * dispatch work, which may wait for a tag (alone: the submitters do not).
+ * Its latency, from its first dispatch, includes that wait.  The fewest
+ * in flight when a refused bio was sent, in the period, tells the depth
+ * controller the disk's tags (not the count at the refusal: completions
+ * in between may have left their tags not yet freed).  Any context (the
+ * submitter's, the work's, an interrupt).
+ */
+static void ioband_refused(struct ioband_devgroup *dg, struct ioband_bio *pb,
+			   struct bio *bio)
+{
+	struct ioband_bio_rec *rec = &pb->rec;
+	int n = rec->inflight;
+	int old = atomic_read(&dg->refused_at);
+	unsigned long flags;
+
+	while ((!old || n < old) &&
+	       !atomic_try_cmpxchg(&dg->refused_at, &old, n))
+		;
+	atomic64_inc(&dg->refusals);
+	bio->bi_flags = rec->flags;
+	bio->bi_bdev = rec->bdev;
+	if (rec->css) {
+		bio_associate_blkg_from_css(bio, rec->css);
+		css_put(rec->css);
+	}
+	bio->bi_iter = rec->iter;
+	atomic_set(&bio->__bi_remaining, rec->remaining);
+	bio->bi_opf &= ~REQ_NOWAIT;
+	bio->bi_status = BLK_STS_OK;
+	pb->nowait = false;
+	spin_lock_irqsave(&dg->qlock, flags);
+	bio_list_add(&dg->retry, bio);
+	spin_unlock_irqrestore(&dg->qlock, flags);
+	queue_work(ioband_wq, &dg->dispatch_work);
+}
+
+/*
  * A bio of @g goes to the disk: end_io will account for it, and the bio
  * holds a reference to @g until then.  With an automatic io_limit, reads
  * and writes are timed from here (@now, the caller's clock) to end_io: the
@@ -311,6 +393,7 @@ static void ioband_issued(struct ioband_devgroup *dg, struct ioband_group *g,
 	pb->g = g;
 	pb->counted = true;
 	pb->issued_ns = 0;
+	ioband_nowait(g->t, pb, bio);
 	if (!READ_ONCE(dg->io_limit_cfg) &&
 	    (bio_op(bio) == REQ_OP_READ || bio_op(bio) == REQ_OP_WRITE)) {
 		pb->issued_ns = now;
@@ -737,16 +820,22 @@ void ioband_dispatch_work(struct work_struct *ws)
 {
 	struct ioband_devgroup *dg =
 		container_of(ws, struct ioband_devgroup, dispatch_work);
-	struct bio_list list = BIO_EMPTY_LIST;
+	struct bio_list list = BIO_EMPTY_LIST, retry;
 	u64 kick = atomic64_xchg(&dg->kick_ns, 0);
 	u64 now = ktime_get_ns();
+	struct bio *bio;
 	u32 sent;
 
 	spin_lock_irq(&dg->qlock);
+	retry = dg->retry;
+	bio_list_init(&dg->retry);
 	sent = ioband_dispatch(dg, &list);
 	if (kick)
 		ioband_refilled(dg, kick, now, sent);
 	spin_unlock_irq(&dg->qlock);
+	/* refused ones first: they were sent before (ioband_refused()) */
+	while ((bio = bio_list_pop(&retry)))
+		submit_bio_noacct(bio);
 	if (!bio_list_empty(&list)) {
 		ioband_submit_list(&list);
 		WRITE_ONCE(dg->refill_ready_ns, ktime_get_ns());
@@ -912,6 +1001,9 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 	}
 	if (n < IOBAND_DEPTH_MIN_SAMPLES)
 		return;			/* the period goes on */
+	p.refused = atomic_xchg(&dg->refused_at, 0);
+	p.nr_refused = atomic64_read(&dg->refusals) - dg->refusals_snap;
+	dg->refusals_snap += p.nr_refused;
 	p.refills = sum.refills - dg->dsnap.refills;
 	p.gap_ns = sum.gap_ns - dg->dsnap.gap_ns;
 	/* bios waiting for a slot now: not for a cap or the dg limit */
@@ -985,6 +1077,14 @@ int ioband_end_io(struct dm_target *ti, struct bio *bio,
 
 	if (!pb->counted)
 		return DM_ENDIO_DONE;
+	if (pb->nowait) {
+		if (unlikely(*error == BLK_STS_AGAIN)) {
+			ioband_refused(dg, pb, bio);
+			return DM_ENDIO_INCOMPLETE;
+		}
+		if (pb->rec.css)
+			css_put(pb->rec.css);
+	}
 	now = ktime_get_ns();
 	if (pb->issued_ns)
 		ioband_depth_done(dg, pb, now);

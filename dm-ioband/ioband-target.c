@@ -106,6 +106,8 @@ static int ioband_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	t->type = t->cfg.type;
+	/* not a zoned disk: a write sent again must not pass a later one */
+	t->nowait = bdev_nowait(t->dev->bdev) && !bdev_is_zoned(t->dev->bdev);
 	def.weight = t->cfg.default_weight;
 	def.rsv = t->cfg.default_rsv;
 	def.lim = t->cfg.default_lim;
@@ -252,6 +254,26 @@ static void ioband_emit_depth(struct ioband_devgroup *dg, char *result,
 	DMEMIT(" depth %u %s %llu %llu", READ_ONCE(dg->io_limit),
 	       automatic ? "auto" : "fixed", div_u64(base, NSEC_PER_USEC),
 	       div_u64(target, NSEC_PER_USEC));
+	*szp = sz;
+}
+
+/*
+ * " refused <count> <tags>" (once the disk refused a bio sent with
+ * REQ_NOWAIT, ioband_refused()): how many it refused, and the maximum the
+ * automatic depth learned from them (0: none, or a fixed io_limit).
+ */
+static void ioband_emit_refused(struct ioband_devgroup *dg, char *result,
+				unsigned int maxlen, unsigned int *szp)
+{
+	u64 n = atomic64_read(&dg->refusals);
+	u32 max = READ_ONCE(dg->depth.max);
+	unsigned int sz = *szp;
+
+	if (!n)
+		return;
+	if (READ_ONCE(dg->io_limit_cfg) || max >= READ_ONCE(dg->depth.disk_max))
+		max = 0;
+	DMEMIT(" refused %llu %u", n, max);
 	*szp = sz;
 }
 
@@ -458,6 +480,7 @@ static void ioband_status(struct dm_target *ti, status_type_t type,
 		ioband_emit_info(t, result, maxlen, &sz);
 		/* truncated, or not written at all when the buffer is full */
 		ioband_emit_depth(dg, result, maxlen, &sz);
+		ioband_emit_refused(dg, result, maxlen, &sz);
 		if (READ_ONCE(dg->cap.lim))
 			ioband_emit_dglimit(dg, result, maxlen, &sz);
 		if (ioband_ranges(dg) || READ_ONCE(t->limits))

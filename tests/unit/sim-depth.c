@@ -33,6 +33,12 @@ struct disk {
 	 * dispatcher to refill it (the work item's wake-up on a busy CPU).
 	 */
 	u64 gap_ns;
+	/*
+	 * Tags below a bio-based device (0: none the controller does not
+	 * know of): past them the disk refuses a REQ_NOWAIT bio, and the
+	 * caller reports the in-flight count it refused at (tags + 1).
+	 */
+	u32 tags;
 };
 
 struct run {
@@ -55,6 +61,8 @@ struct run {
  * is a stall of 2.5 times, with the throughput down as much.
  */
 static bool heavy;
+/* A refusal at this many in flight in every period, within the tags. */
+static u32 race_at;
 /* Completions show the bound of one latency earlier (see inflight_at()). */
 static bool lag = true;
 
@@ -174,6 +182,16 @@ static void period(struct run *r, const struct disk *k, u32 offered,
 	p.lat_ns[sb] = (u64)(fresh * big * l4 * k->big_factor);
 	p.held = offered > r->d.limit;
 	p.len_ns = len;
+	if (race_at) {
+		/* one bio found a tag its request's end_io had not yet freed */
+		p.refused = race_at;
+		p.nr_refused = 1;
+	}
+	if (k->tags && min(offered, r->d.limit) > k->tags) {
+		/* past the tags, nearly every bio sent is refused */
+		p.refused = k->tags + 1;
+		p.nr_refused = (u64)done;
+	}
 	if (p.held) {
 		p.refills = (u64)done;
 		p.gap_ns = (u64)(done * k->gap_ns * gap_nz);
@@ -272,7 +290,7 @@ static void test_matrix(void)
 
 	for (i = 0; i < ARRAY_SIZE(knees); i++) {
 		for (j = 0; j < ARRAY_SIZE(lats); j++) {
-			struct disk k = { knees[i], lats[j], 16, 0 };
+			struct disk k = { knees[i], lats[j], 16, 0, 0 };
 
 			start(&R, 1024);
 			run_until(&R, &k, 1024, 0, 3000 * MS);
@@ -300,7 +318,7 @@ static void test_step(const char *what, struct disk a, struct disk b)
  */
 static void test_cut(void)
 {
-	struct disk a = { 64, 1 * MS, 16, 0 }, b = { 16, 1 * MS, 16, 0 };
+	struct disk a = { 64, 1 * MS, 16, 0, 0 }, b = { 16, 1 * MS, 16, 0, 0 };
 	u32 before, i;
 
 	start(&R, 1024);
@@ -316,7 +334,7 @@ static void test_cut(void)
 /* Never above max, never below 1, no drift up while not binding. */
 static void test_guards(void)
 {
-	struct disk k = { 256, 1 * MS, 16, 0 }, slow = { 1, 100 * MS, 16, 0 };
+	struct disk k = { 256, 1 * MS, 16, 0, 0 }, slow = { 1, 100 * MS, 16, 0, 0 };
 	u32 i;
 
 	start(&R, 24);
@@ -352,7 +370,7 @@ static void test_guards(void)
  */
 static void test_unbound_queue(void)
 {
-	struct disk a = { 64, 1 * MS, 16, 0 }, b = { 8, 1 * MS, 16, 0 };
+	struct disk a = { 64, 1 * MS, 16, 0, 0 }, b = { 8, 1 * MS, 16, 0, 0 };
 
 	start(&R, 1024);
 	run_until(&R, &a, 512, 0, 2000 * MS);
@@ -371,7 +389,7 @@ static void test_unbound_queue(void)
  */
 static void test_sizes(void)
 {
-	struct disk k = { 16, 1 * MS, 16, 0 };
+	struct disk k = { 16, 1 * MS, 16, 0, 0 };
 
 	start(&R, 1024);
 	run_until(&R, &k, 512, 0, 2000 * MS);
@@ -410,7 +428,7 @@ static void bounds_after(const struct run *r, u64 from, u32 *lo, u32 *hi)
  */
 static void test_noisy(u32 knee, u32 max)
 {
-	struct disk k = { knee, 1 * MS, 16, 0 };
+	struct disk k = { knee, 1 * MS, 16, 0, 0 };
 	double got = 0, cap = 0;
 	u32 i, lo, hi, at_max = 0, n = 0;
 	char what[64];
@@ -452,6 +470,67 @@ static void test_noisy(u32 knee, u32 max)
 }
 
 /*
+ * An LV on a disk whose knee is its tags: the controller's maximum is
+ * 1024 (a bio-based device says nothing), and past the tags the disk
+ * refuses REQ_NOWAIT bios.  The maximum learned from the refusals keeps
+ * the bound at the tags, as a known maximum does (test_noisy(16, 16)):
+ * past them only in the period after each forgetting (one in FORGET, the
+ * 5/4 probe), and as much of the disk as with the maximum given.
+ */
+static void test_tags(u32 tags, u64 lat, bool noisy)
+{
+	struct disk k = { tags, lat, 16, 0, tags };
+	double got = 0, cap = 0;
+	u32 i, over = 0, n = 0;
+	char what[64];
+
+	heavy = noisy;
+	start(&R, 1024);
+	run_until(&R, &k, 1024, 0, 8000 * MS);
+	for (i = 1; i < R.n; i++) {
+		if (R.t[i] <= 2000 * MS)
+			continue;
+		got += R.iops[i];
+		cap += unbounded_iops(&R, i, tags);
+		over += R.limit[i - 1] > tags;
+		n++;
+	}
+	heavy = false;
+	snprintf(what, sizeof(what), "tags %u unknown, %llu ms%s", tags,
+		 (unsigned long long)(lat / MS), noisy ? ", heavy noise" : "");
+	CHECK(over * IOBAND_DEPTH_FORGET <= 2 * n,
+	      "%s: %u of %u periods past the tags", what, over, n);
+	CHECK(got >= (noisy ? 0.95 : 0.97) * cap, "%s: %.0f of %.0f", what, got,
+	      cap);
+	CHECK(R.d.max <= tags || R.d.refused_age,
+	      "%s: maximum %u, no refusal", what, R.d.max);
+	printf("%-34s %u of %u periods past the tags  %5.1f%% of capacity\n",
+	       what, over, n, 100 * got / cap);
+}
+
+/*
+ * A refusal in every period at 5 in flight on an 8-tag disk (a tag not
+ * yet freed after its request's bios completed): one bio of the period's
+ * ~30 teaches nothing, and the maximum stays the tags.
+ */
+static void test_tag_race(void)
+{
+	struct disk k = { 8, 10 * MS, 16, 0, 8 };
+	u32 i, lo = 1024;
+
+	start(&R, 1024);
+	run_until(&R, &k, 1024, 0, 2000 * MS);
+	race_at = 5;
+	run_until(&R, &k, 1024, 0, 4000 * MS);
+	race_at = 0;
+	for (i = 1; i < R.n; i++)
+		if (R.t[i] > 2000 * MS && !R.probe[i])
+			lo = min(lo, R.limit[i - 1]);
+	CHECK(R.d.max == 8 && lo >= 7, "tag race: maximum %u, bound down to %u",
+	      R.d.max, lo);
+}
+
+/*
  * A QD1 load first (the bound never binds), with the latency noise of a
  * TCG guest, then a deep one: the knee is found as from a fresh start.
  * bench/run 17:38 (qd1-vs-qd32): the QD1 reader alone for a moment, a
@@ -460,7 +539,7 @@ static void test_noisy(u32 knee, u32 max)
  */
 static void test_qd1_first(void)
 {
-	struct disk k = { 8, 10 * MS, 16, 0 };
+	struct disk k = { 8, 10 * MS, 16, 0, 0 };
 	u32 seed;
 
 	heavy = true;
@@ -486,7 +565,7 @@ static void test_qd1_first(void)
  */
 static void test_probe_cost(void)
 {
-	struct disk k = { 8, 10 * MS, 16, 0 };
+	struct disk k = { 8, 10 * MS, 16, 0, 0 };
 	u32 i, at6 = 0, at7 = 0;
 	double got = 0, cap = 0;
 
@@ -556,7 +635,7 @@ static int cmp_double(const void *a, const void *b)
  */
 static void test_speed(void)
 {
-	struct disk a = { 8, 10 * MS, 16, 0 }, b = { 24, 30 * MS, 16, 0 };
+	struct disk a = { 8, 10 * MS, 16, 0, 0 }, b = { 24, 30 * MS, 16, 0, 0 };
 	double s[2][20];
 	u32 seed, h, over = 0;
 
@@ -656,7 +735,7 @@ static void test_idle_disk(void)
  */
 static void test_idle_then_busy(void)
 {
-	struct disk k = { 8, 100 * US, 16, 0 };
+	struct disk k = { 8, 100 * US, 16, 0, 0 };
 	u32 i, lim;
 
 	start(&R, 1024);
@@ -678,7 +757,7 @@ static void test_idle_then_busy(void)
  */
 static void test_skip(void)
 {
-	struct disk k = { 8, 10 * MS, 16, 0 };
+	struct disk k = { 8, 10 * MS, 16, 0, 0 };
 	u32 i, bound = 0;
 
 	start(&R, 16);
@@ -710,7 +789,7 @@ static u32 gap_bound(u32 knee, u64 lat, u64 gap)
 
 static void test_gap(u32 knee, u64 lat, u64 gap)
 {
-	struct disk k = { knee, lat, 16, gap };
+	struct disk k = { knee, lat, 16, gap, 0 };
 	u32 want = gap_bound(knee, lat, gap);
 	char what[64];
 
@@ -745,7 +824,7 @@ static double mean_iops(const struct run *r, u64 from)
 
 static void test_gap_noisy(u32 knee, u64 lat, u64 gap)
 {
-	struct disk k = { knee, lat, 16, 0 };
+	struct disk k = { knee, lat, 16, 0, 0 };
 	u32 want = gap_bound(knee, lat, gap), lo, hi;
 	double without, with;
 
@@ -773,16 +852,16 @@ static void test_gap_noisy(u32 knee, u64 lat, u64 gap)
 int main(void)
 {
 	test_matrix();
-	test_step("slower: knee 64 -> 16", (struct disk){ 64, 1 * MS, 16, 0 },
-		  (struct disk){ 16, 1 * MS, 16, 0 });
-	test_step("faster: knee 16 -> 64", (struct disk){ 16, 1 * MS, 16, 0 },
-		  (struct disk){ 64, 1 * MS, 16, 0 });
+	test_step("slower: knee 64 -> 16", (struct disk){ 64, 1 * MS, 16, 0, 0 },
+		  (struct disk){ 16, 1 * MS, 16, 0, 0 });
+	test_step("faster: knee 16 -> 64", (struct disk){ 16, 1 * MS, 16, 0, 0 },
+		  (struct disk){ 64, 1 * MS, 16, 0, 0 });
 	test_step("slower: 1 ms -> 4 ms, knee 32",
-		  (struct disk){ 32, 1 * MS, 16, 0 },
-		  (struct disk){ 32, 4 * MS, 16, 0 });
+		  (struct disk){ 32, 1 * MS, 16, 0, 0 },
+		  (struct disk){ 32, 4 * MS, 16, 0, 0 });
 	test_step("faster: 4 ms -> 1 ms, knee 32",
-		  (struct disk){ 32, 4 * MS, 16, 0 },
-		  (struct disk){ 32, 1 * MS, 16, 0 });
+		  (struct disk){ 32, 4 * MS, 16, 0, 0 },
+		  (struct disk){ 32, 1 * MS, 16, 0, 0 });
 	test_cut();
 	test_guards();
 	test_sizes();
@@ -793,6 +872,10 @@ int main(void)
 	test_noisy(16, 16);
 	test_noisy(24, 32);
 	test_noisy(28, 32);
+	test_tags(16, 10 * MS, true);
+	test_tags(8, 10 * MS, false);
+	test_tags(64, 1 * MS, true);
+	test_tag_race();
 	test_qd1_first();
 	test_probe_cost();
 	test_speed();
