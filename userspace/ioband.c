@@ -584,9 +584,16 @@ int iob_status_parse(const char *params, struct iob_status *st, const char **err
 	}
 	if (k != st->n)
 		goto out;
-	if (i < n) {		/* the depth part, dglimit, then the limits part */
+	if (i < n) {		/* the depth part, refused, dglimit, then limits */
 		size_t lim = i + 5;
 
+		if (lim + 2 < n && !strcmp(w[lim], "refused")) {
+			if (parse_u64(w[lim + 1], &st->refused) ||
+			    parse_u64(w[lim + 2], &st->refused_tags))
+				goto out;
+			st->has_refused = true;
+			lim += 3;
+		}
 		if (lim + 1 < n && !strcmp(w[lim], "dglimit")) {
 			if (parse_u64(w[lim + 1], &st->dglimit_us))
 				goto out;

@@ -106,6 +106,9 @@ struct iob_status {
 	/* " dglimit <limited-us>" (a device group with its own l=) */
 	bool has_dglimit;
 	uint64_t dglimit_us;
+	/* "refused <count> <tags>": bios the disk refused, the learned max */
+	bool has_refused;
+	uint64_t refused, refused_tags;
 };
 
 const char *iob_type_name(enum iob_type t);

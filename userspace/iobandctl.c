@@ -695,6 +695,8 @@ static json_object *status_json(const struct devstat *s, size_t n, const char *o
 			json_object_object_add(dp, "mode", json_object_new_string(s[i].s.depth_auto ? "auto" : "fixed"));
 			json_object_object_add(dp, "latency_baseline_us", json_object_new_uint64(s[i].s.depth_base_us));
 			json_object_object_add(dp, "latency_target_us", json_object_new_uint64(s[i].s.depth_target_us));
+			json_object_object_add(dp, "refused", json_object_new_uint64(s[i].s.refused));
+			json_object_object_add(dp, "learned_tags", json_object_new_uint64(s[i].s.refused_tags));
 			json_object_object_add(o, "depth", dp);
 		}
 		for (j = 0; j < s[i].s.n; j++) {
@@ -824,6 +826,11 @@ static int cmd_status(struct ctx *c)
 			       (unsigned long long)d->s.depth, d->s.depth_auto ? "auto" : "fixed",
 			       (unsigned long long)d->s.depth_base_us,
 			       (unsigned long long)d->s.depth_target_us);
+		if (d->s.has_refused)
+			printf("  the disk refused %llu bios for want of a tag; learned tags %llu%s\n",
+			       (unsigned long long)d->s.refused,
+			       (unsigned long long)d->s.refused_tags,
+			       d->s.refused_tags ? "" : " (none in force)");
 		if (iob_limits_any(&d->t.dg_lim)) {
 			char *o = limits_words(&d->t.dg_lim);
 

@@ -200,6 +200,14 @@ static void status(void)
 	iob_status_free(&st);
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2", &st, &err) == 0 && !st.has_dglimit);
 	iob_status_free(&st);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 refused 37 16 dglimit 9", &st, &err) == 0);
+	CHECK(st.has_refused && st.refused == 37 && st.refused_tags == 16 && st.dglimit_us == 9);
+	iob_status_free(&st);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2", &st, &err) == 0 && !st.has_refused);
+	iob_status_free(&st);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 refused 37", &st, &err) < 0);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 refused x 16", &st, &err) < 0);
+	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 dglimit 9 refused 1 2", &st, &err) < 0);
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 dglimit", &st, &err) < 0);
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 dglimit x", &st, &err) < 0);
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 ext -1 7 8 depth 5 auto 1 2 dglimit 1 2", &st, &err) < 0);
