@@ -319,7 +319,6 @@ static void ioband_nowait(struct ioband_target *t, struct ioband_bio *pb,
 			  struct bio *bio)
 {
 	struct ioband_bio_rec *rec = &pb->rec;
-
 	int n = atomic_read(&t->dg->inflight);
 
 	pb->nowait = READ_ONCE(nowait) && t->nowait &&
@@ -342,9 +341,10 @@ static void ioband_nowait(struct ioband_target *t, struct ioband_bio *pb,
 
 /*
  * The disk refused @bio (BLK_STS_AGAIN): it stays in flight, counted and
- * charged, and goes again as it was sent, without REQ_NOWAIT, from the
- * dispatch work, which may wait for a tag (alone: the submitters do not).
- * Its latency, from its first dispatch, includes that wait.  The fewest
+ * charged, and goes again as it was sent (its blkcg back in the work),
+ * without REQ_NOWAIT, from the dispatch work, which may wait for a tag
+ * (alone: the submitters do not).  Its latency, from its first dispatch,
+ * includes that wait.  The fewest
  * in flight when a refused bio was sent, in the period, tells the depth
  * controller the disk's tags (not the count at the refusal: completions
  * in between may have left their tags not yet freed).  Any context (the
@@ -364,10 +364,6 @@ static void ioband_refused(struct ioband_devgroup *dg, struct ioband_bio *pb,
 	atomic64_inc(&dg->refusals);
 	bio->bi_flags = rec->flags;
 	bio->bi_bdev = rec->bdev;
-	if (rec->css) {
-		bio_associate_blkg_from_css(bio, rec->css);
-		css_put(rec->css);
-	}
 	bio->bi_iter = rec->iter;
 	atomic_set(&bio->__bi_remaining, rec->remaining);
 	bio->bi_opf &= ~REQ_NOWAIT;
@@ -833,9 +829,20 @@ void ioband_dispatch_work(struct work_struct *ws)
 	if (kick)
 		ioband_refilled(dg, kick, now, sent);
 	spin_unlock_irq(&dg->qlock);
-	/* refused ones first: they were sent before (ioband_refused()) */
-	while ((bio = bio_list_pop(&retry)))
+	/*
+	 * Refused ones first: they were sent before (ioband_refused()).
+	 * Their blkcg again here, in process context: a blkg lookup may
+	 * create one.
+	 */
+	while ((bio = bio_list_pop(&retry))) {
+		struct ioband_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
+
+		if (pb->rec.css) {
+			bio_associate_blkg_from_css(bio, pb->rec.css);
+			css_put(pb->rec.css);
+		}
 		submit_bio_noacct(bio);
+	}
 	if (!bio_list_empty(&list)) {
 		ioband_submit_list(&list);
 		WRITE_ONCE(dg->refill_ready_ns, ktime_get_ns());
