@@ -119,10 +119,10 @@
  *   caller sends with REQ_NOWAIT and reports the fewest in flight at which
  *   the disk refused a bio: in a period where a sixteenth of the I/Os or
  *   more were refused, the maximum is learned one below it (the least
- *   seen), and forgotten after FORGET periods without a refusal (one for
- *   another reason, such as a frozen queue or another user of the disk,
- *   must not hold it low); a bound that climbs past it again is refused
- *   again within a period.
+ *   seen), and forgotten after FORGET periods without such a period (a
+ *   refusal for another reason, such as a frozen queue or another user of
+ *   the disk, must not hold it low); a bound that climbs past the tags
+ *   again is refused again within a period.
  * - 1 <= bound <= max.
  */
 #include "ioband-depth.h"

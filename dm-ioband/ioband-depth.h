@@ -38,7 +38,7 @@
 #define IOBAND_DEPTH_MIN_SAMPLES	8
 /* Without a request queue below: the bound never exceeds this. */
 #define IOBAND_DEPTH_MAX_DEFAULT	1024
-/* Periods without a refused bio after which a learned maximum is forgotten. */
+/* Periods without refusals (ioband-depth.c) that forget a learned maximum. */
 #define IOBAND_DEPTH_FORGET	64
 #define IOBAND_DEPTH_INIT	1
 

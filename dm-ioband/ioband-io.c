@@ -344,11 +344,11 @@ static void ioband_nowait(struct ioband_target *t, struct ioband_bio *pb,
  * charged, and goes again as it was sent (its blkcg back in the work),
  * without REQ_NOWAIT, from the dispatch work, which may wait for a tag
  * (alone: the submitters do not).  Its latency, from its first dispatch,
- * includes that wait.  The fewest
- * in flight when a refused bio was sent, in the period, tells the depth
- * controller the disk's tags (not the count at the refusal: completions
- * in between may have left their tags not yet freed).  Any context (the
- * submitter's, the work's, an interrupt).
+ * includes that wait.  The fewest in flight when a refused bio was sent,
+ * in the period, tells the depth controller the disk's tags (not the
+ * count at the refusal: completions in between may have left their tags
+ * not yet freed).  Any context (the submitter's, the work's, an
+ * interrupt).
  */
 static void ioband_refused(struct ioband_devgroup *dg, struct ioband_bio *pb,
 			   struct bio *bio)
