@@ -64,8 +64,8 @@ struct ioband_depth_period {
 	u64 refills;
 	u64 gap_ns;
 	/*
-	 * The fewest in flight (the refused bio included) at which the disk
-	 * refused a bio for want of a free tag (REQ_NOWAIT); 0: none.
+	 * Of the bios the disk refused for want of a free tag (REQ_NOWAIT),
+	 * the fewest in flight when one was sent (itself included); 0: none.
 	 */
 	u32 refused;
 	u64 nr_refused;		/* how many */
