@@ -117,12 +117,12 @@
  *   where the submitters block and ioband has nothing left to order (an LV
  *   on a 16-tag disk: bounds of 15-18, an 80:20 pair split 67:33).  The
  *   caller sends with REQ_NOWAIT and reports the fewest in flight at which
- *   the disk refused a bio: in a period where four and a sixteenth of the
- *   I/Os or more were refused, the maximum is learned one below it (the least
- *   seen), and forgotten after FORGET periods without such a period (a
- *   refusal for another reason, such as a frozen queue or another user of
- *   the disk, must not hold it low); a bound that climbs past the tags
- *   again is refused again within a period.
+ *   the disk refused a bio: in a period where four or more, and a
+ *   sixteenth of the I/Os or more, were refused, the maximum is learned
+ *   one below it (the least seen), and forgotten after FORGET periods
+ *   without such a period (a refusal for another reason, such as a frozen
+ *   queue or another user of the disk, must not hold it low); a bound that
+ *   climbs past the tags again is refused again within a period.
  * - 1 <= bound <= max.
  */
 #include "ioband-depth.h"
