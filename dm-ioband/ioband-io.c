@@ -302,6 +302,12 @@ static int ioband_low_water(struct ioband_devgroup *dg)
 	return limit - min(READ_ONCE(dg->io_throttle), limit);
 }
 
+/* A read or a write: what the depth times and REQ_NOWAIT goes with. */
+static bool ioband_bio_rw(const struct bio *bio)
+{
+	return bio_op(bio) == REQ_OP_READ || bio_op(bio) == REQ_OP_WRITE;
+}
+
 /* A partition's remap, dm's chaining: what a refused bio is sent with. */
 #define IOBAND_REC_FLAGS	((1U << BIO_REMAPPED) | (1U << BIO_CHAIN))
 
@@ -322,15 +328,17 @@ static void ioband_nowait(struct ioband_target *t, struct ioband_bio *pb,
 			  struct bio *bio)
 {
 	struct ioband_bio_rec *rec = &pb->rec;
-	int n = atomic_read(&t->dg->inflight);
+	int n;
 
-	pb->nowait = READ_ONCE(nowait) && t->nowait &&
-		     n <= READ_ONCE(t->dg->io_limit) &&
-		     !(bio->bi_opf & (REQ_NOWAIT | REQ_INTEGRITY | REQ_POLLED)) &&
-		     (bio_op(bio) == REQ_OP_READ ||
-		      bio_op(bio) == REQ_OP_WRITE);
-	if (!pb->nowait)
+	pb->nowait = false;
+	/* off (the default): not even the in-flight count is read */
+	if (!READ_ONCE(nowait) || !t->nowait || !ioband_bio_rw(bio) ||
+	    (bio->bi_opf & (REQ_NOWAIT | REQ_INTEGRITY | REQ_POLLED)))
 		return;
+	n = atomic_read(&t->dg->inflight);
+	if (n > READ_ONCE(t->dg->io_limit))
+		return;
+	pb->nowait = true;
 	rec->css = bio_blkcg_css(bio);
 	if (rec->css)
 		css_get(rec->css);
@@ -399,8 +407,7 @@ static void ioband_issued(struct ioband_devgroup *dg, struct ioband_group *g,
 	pb->counted = true;
 	pb->issued_ns = 0;
 	ioband_nowait(g->t, pb, bio);
-	if (!READ_ONCE(dg->io_limit_cfg) &&
-	    (bio_op(bio) == REQ_OP_READ || bio_op(bio) == REQ_OP_WRITE)) {
+	if (!READ_ONCE(dg->io_limit_cfg) && ioband_bio_rw(bio)) {
 		pb->issued_ns = now;
 		pb->bucket = ioband_depth_bucket(bio_sectors(bio));
 	}
