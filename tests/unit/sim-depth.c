@@ -422,6 +422,25 @@ static void bounds_after(const struct run *r, u64 from, u32 *lo, u32 *hi)
 }
 
 /*
+ * What the periods after @from completed (@got) and what the disk would
+ * have completed in them with all @knee slots in use (@cap), summed.
+ */
+static void sum_after(const struct run *r, u64 from, u32 knee, double *got,
+		      double *cap)
+{
+	u32 i;
+
+	*got = 0;
+	*cap = 0;
+	for (i = 1; i < r->n; i++) {
+		if (r->t[i] <= from)
+			continue;
+		*got += r->iops[i];
+		*cap += unbounded_iops(r, i, knee);
+	}
+}
+
+/*
  * Heavy noise: still converged near the knee, and at least 90% of what
  * the same disk completes when everything is sent to it (no bound); under
  * a maximum well above the knee, the bound mostly off it.
@@ -429,20 +448,14 @@ static void bounds_after(const struct run *r, u64 from, u32 *lo, u32 *hi)
 static void test_noisy(u32 knee, u32 max)
 {
 	struct disk k = { knee, 1 * MS, 16, 0, 0 };
-	double got = 0, cap = 0;
+	double got, cap;
 	u32 i, lo, hi, at_max = 0, n = 0;
 	char what[64];
 
 	heavy = true;
 	start(&R, max);
 	run_until(&R, &k, 1024, 0, 4000 * MS);
-	for (i = 1; i < R.n; i++) {
-		if (R.t[i] <= 2000 * MS)
-			continue;
-		got += R.iops[i];
-		/* the same period's noise, all of the disk in use */
-		cap += unbounded_iops(&R, i, knee);
-	}
+	sum_after(&R, 2000 * MS, knee, &got, &cap);
 	bounds_after(&R, 2000 * MS, &lo, &hi);
 	for (i = 1; i < R.n; i++) {
 		if (!own_bound(&R, i, 2000 * MS))
@@ -480,18 +493,17 @@ static void test_noisy(u32 knee, u32 max)
 static void test_tags(u32 tags, u64 lat, bool noisy)
 {
 	struct disk k = { tags, lat, 16, 0, tags };
-	double got = 0, cap = 0;
+	double got, cap;
 	u32 i, over = 0, n = 0;
 	char what[64];
 
 	heavy = noisy;
 	start(&R, 1024);
 	run_until(&R, &k, 1024, 0, 8000 * MS);
+	sum_after(&R, 2000 * MS, tags, &got, &cap);
 	for (i = 1; i < R.n; i++) {
 		if (R.t[i] <= 2000 * MS)
 			continue;
-		got += R.iops[i];
-		cap += unbounded_iops(&R, i, tags);
 		over += R.limit[i - 1] > tags;
 		n++;
 	}
