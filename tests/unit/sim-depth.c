@@ -602,6 +602,39 @@ static void test_probe_cost(void)
 }
 
 /*
+ * The knee at a few tags (2, 3, 4: a small disk, null_blk of dm/022), the
+ * bound at the maximum: 7/8 of it rounds down to a step of a third or a
+ * half, and a probe there costs that much of a period, stretched by the
+ * completions it waits for (2 tags of 40 ms: 600 ms at 1, twice a
+ * period at 2).  They come less often there (ioband_depth_probe_every()):
+ * 97.5% of the disk's capacity or more, weighted by time (with a probe
+ * every 8th period: 90.3% on 2 tags, 93.9% on 3, 96.7% on 4).
+ */
+static void test_probe_small(u32 tags, u64 lat)
+{
+	struct disk k = { tags, lat, 16, 0, 0 };
+	double got = 0, cap = 0;
+	u32 i, probes = 0;
+
+	start(&R, tags);
+	run_until(&R, &k, 64, 0, 30000 * MS);
+	for (i = 1; i < R.n; i++) {
+		double len = (double)(R.t[i] - R.t[i - 1]);
+
+		if (R.t[i] <= 2000 * MS)
+			continue;
+		got += R.iops[i] * len;
+		cap += unbounded_iops(&R, i, tags) * len;
+		probes += R.probe[i];
+	}
+	CHECK(got >= 0.975 * cap, "knee at %u tags, %llu ms: %.1f%% of capacity",
+	      tags, (unsigned long long)(lat / MS), 100 * got / cap);
+	CHECK(probes > 0, "knee at %u tags: no probe", tags);
+	printf("knee at the tags (%u), %2llu ms        %3u probes  %5.1f%% of capacity\n",
+	       tags, (unsigned long long)(lat / MS), probes, 100 * got / cap);
+}
+
+/*
  * When, after @from, the disk's throughput first holds 90% of what the
  * unbounded disk completes (the same periods' noise, all @knee slots in
  * use) for 300 ms: ms after @from, or -1.
@@ -890,6 +923,9 @@ int main(void)
 	test_tag_race();
 	test_qd1_first();
 	test_probe_cost();
+	test_probe_small(2, 40 * MS);
+	test_probe_small(3, 10 * MS);
+	test_probe_small(4, 10 * MS);
 	test_speed();
 	test_idle_disk();
 	test_idle_then_busy();
