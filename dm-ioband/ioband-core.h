@@ -317,7 +317,7 @@ struct ioband_target {
 	struct mapped_device *md;
 
 	enum ioband_type type;		/* changes only with no extra groups */
-	bool nowait;			/* the device below takes REQ_NOWAIT */
+	bool nowait;			/* below: bio-based, takes REQ_NOWAIT */
 	bool draining;			/* suspending: hold nothing */
 	struct ioband_group default_group;
 	struct xarray groups;		/* id -> group; readers use RCU */

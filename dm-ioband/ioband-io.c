@@ -7,10 +7,10 @@
  */
 #include "ioband-core.h"
 
-static bool nowait;
+static bool nowait = true;
 module_param(nowait, bool, 0644);
 MODULE_PARM_DESC(nowait,
-		 "Send bios with REQ_NOWAIT where the device below takes it, sending a refused one again from the dispatch work and learning the disk's tags from the refusals (default: N)");
+		 "Below a bio-based device (an LV) that takes REQ_NOWAIT, send bios with it, send a refused one again from the dispatch work and learn the disk's tags from the refusals (default: Y)");
 
 /*
  * The dispatcher held bios back (a think-time reservation) or a throttled
@@ -312,13 +312,14 @@ static bool ioband_bio_rw(const struct bio *bio)
 #define IOBAND_REC_FLAGS	((1U << BIO_REMAPPED) | (1U << BIO_CHAIN))
 
 /*
- * Send @bio with REQ_NOWAIT, as it is now, if the device below takes it:
- * where no tag is free it is refused at once (ioband_refused()) rather
- * than wait in the disk's tag wait, in the submitter's own submit_bio()
- * on the fast path.  Below a bio-based device (an LV) that wait is where
- * a bound past the disk's tags queued its margin: fio's submitting thread
- * blocked there, handed ioband no more bios, and the wait's order, not
- * the weights, decided (an 80:20 pair 67:33 on a 16-tag disk).  Not for
+ * Send @bio with REQ_NOWAIT, as it is now, if the device below is
+ * bio-based and takes it (t->nowait): where no tag is free it is refused
+ * at once (ioband_refused()) rather than wait in the disk's tag wait, in
+ * the submitter's own submit_bio() on the fast path.  Below an LV that
+ * wait is where a bound past the disk's tags queued its margin: fio's
+ * submitting thread blocked there, handed ioband no more bios, and the
+ * wait's order, not the weights, decided (an 80:20 pair 67:33 on a
+ * 16-tag disk).  Not for
  * a bio sent past the bound (one group alone, a drain, an urgent bio:
  * meant to wait in the disk's queue), nor one that has REQ_NOWAIT already
  * (its refusal is its submitter's), nor one with an integrity payload
@@ -331,7 +332,7 @@ static void ioband_nowait(struct ioband_target *t, struct ioband_bio *pb,
 	int n;
 
 	pb->nowait = false;
-	/* off (the default): not even the in-flight count is read */
+	/* off: not even the in-flight count is read */
 	if (!READ_ONCE(nowait) || !t->nowait || !ioband_bio_rw(bio) ||
 	    (bio->bi_opf & (REQ_NOWAIT | REQ_INTEGRITY | REQ_POLLED)))
 		return;
