@@ -319,11 +319,10 @@ static bool ioband_bio_rw(const struct bio *bio)
  * wait is where a bound past the disk's tags queued its margin: fio's
  * submitting thread blocked there, handed ioband no more bios, and the
  * wait's order, not the weights, decided (an 80:20 pair 67:33 on a
- * 16-tag disk).  Not for
- * a bio sent past the bound (one group alone, a drain, an urgent bio:
- * meant to wait in the disk's queue), nor one that has REQ_NOWAIT already
- * (its refusal is its submitter's), nor one with an integrity payload
- * (not restored here) or polled, nor other ops.
+ * 16-tag disk).  Not for a bio sent past the bound (one group alone, a
+ * drain, an urgent bio: meant to wait in the disk's queue), nor one that
+ * has REQ_NOWAIT already (its refusal is its submitter's), nor one with
+ * an integrity payload (not restored here) or polled, nor other ops.
  */
 static void ioband_nowait(struct ioband_target *t, struct ioband_bio *pb,
 			  struct bio *bio)
