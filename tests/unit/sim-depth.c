@@ -423,20 +423,24 @@ static void bounds_after(const struct run *r, u64 from, u32 *lo, u32 *hi)
 
 /*
  * What the periods after @from completed (@got) and what the disk would
- * have completed in them with all @knee slots in use (@cap), summed.
+ * have completed in them with all @knee slots in use (@cap), summed; with
+ * @timed each period weighs as much as it lasted (a probe that waits
+ * longer for its completions counts for its whole length).
  */
-static void sum_after(const struct run *r, u64 from, u32 knee, double *got,
-		      double *cap)
+static void sum_after(const struct run *r, u64 from, u32 knee, bool timed,
+		      double *got, double *cap)
 {
 	u32 i;
 
 	*got = 0;
 	*cap = 0;
 	for (i = 1; i < r->n; i++) {
+		double w = timed ? (double)(r->t[i] - r->t[i - 1]) : 1;
+
 		if (r->t[i] <= from)
 			continue;
-		*got += r->iops[i];
-		*cap += unbounded_iops(r, i, knee);
+		*got += r->iops[i] * w;
+		*cap += unbounded_iops(r, i, knee) * w;
 	}
 }
 
@@ -455,7 +459,7 @@ static void test_noisy(u32 knee, u32 max)
 	heavy = true;
 	start(&R, max);
 	run_until(&R, &k, 1024, 0, 4000 * MS);
-	sum_after(&R, 2000 * MS, knee, &got, &cap);
+	sum_after(&R, 2000 * MS, knee, false, &got, &cap);
 	bounds_after(&R, 2000 * MS, &lo, &hi);
 	for (i = 1; i < R.n; i++) {
 		if (!own_bound(&R, i, 2000 * MS))
@@ -500,7 +504,7 @@ static void test_tags(u32 tags, u64 lat, bool noisy)
 	heavy = noisy;
 	start(&R, 1024);
 	run_until(&R, &k, 1024, 0, 8000 * MS);
-	sum_after(&R, 2000 * MS, tags, &got, &cap);
+	sum_after(&R, 2000 * MS, tags, false, &got, &cap);
 	for (i = 1; i < R.n; i++) {
 		if (R.t[i] <= 2000 * MS)
 			continue;
@@ -613,20 +617,14 @@ static void test_probe_cost(void)
 static void test_probe_small(u32 tags, u64 lat)
 {
 	struct disk k = { tags, lat, 16, 0, 0 };
-	double got = 0, cap = 0;
+	double got, cap;
 	u32 i, probes = 0;
 
 	start(&R, tags);
 	run_until(&R, &k, 64, 0, 30000 * MS);
-	for (i = 1; i < R.n; i++) {
-		double len = (double)(R.t[i] - R.t[i - 1]);
-
-		if (R.t[i] <= 2000 * MS)
-			continue;
-		got += R.iops[i] * len;
-		cap += unbounded_iops(&R, i, tags) * len;
-		probes += R.probe[i];
-	}
+	sum_after(&R, 2000 * MS, tags, true, &got, &cap);
+	for (i = 1; i < R.n; i++)
+		probes += R.t[i] > 2000 * MS && R.probe[i];
 	CHECK(got >= 0.975 * cap, "knee at %u tags, %llu ms: %.1f%% of capacity",
 	      tags, (unsigned long long)(lat / MS), 100 * got / cap);
 	CHECK(probes > 0, "knee at %u tags: no probe", tags);
