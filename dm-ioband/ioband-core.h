@@ -220,6 +220,7 @@ struct ioband_devgroup {
 	const void *solo;
 	u64 solo_since;
 	bool solo_used;
+	u32 solo_extra;		/* how far past the bound: the depth's */
 
 	/* Scheduler state. */
 	atomic_t inflight;		/* dispatched to the disk, not completed */

@@ -483,15 +483,45 @@ u32 ioband_depth_update(struct ioband_depth *d,
  * past the bound): a probe that ran in it is over, and the bound is back.
  * Otherwise a probe at 3/4 that a lone group's spell began in stayed the
  * bound for the whole spell: 6 on an 8-tag disk, the group at 0.86 of
- * dm-linear.
+ * dm-linear.  Its refusals still show the disk's tags: below an LV the
+ * lone group's extra bios (ioband_depth_solo_extra(), within the maximum)
+ * may be what went past them.
  */
-u32 ioband_depth_skip(struct ioband_depth *d)
+u32 ioband_depth_skip(struct ioband_depth *d,
+		      const struct ioband_depth_period *p)
 {
+	ioband_depth_refused(d, p);
 	d->probing = false;
 	d->probe_down = false;
 	d->probe_deep = false;
 	d->limit = ioband_depth_clamp(d);
 	return d->limit;
+}
+
+/*
+ * One group alone past the bound: as many more bios as the disk completes
+ * in IOBAND_SOLO_QUEUE_NS at the bound (@limit x that / the latency
+ * baseline; the largest of the sizes', which counts the fewest), at least
+ * one, and not past the maximum (beyond an LV's tags each would be
+ * refused and sent again) unless that one.  A disk of 10 ms: 1 (a
+ * group that comes waits one completion longer); of 1 ms at a bound of 8:
+ * 8; a fast disk under emulation (50 us at a bound of 2): 40, so that a
+ * QD4 or QD8 load alone is never held and its bios do not each wait for
+ * the dispatch work.  (A count, twice the bound plus 8, tried first: on
+ * the 10 ms disk a group that came waited 100 ms for its share instead of
+ * 50, and the lone group's reaper stalled in the disk's tag wait.)
+ */
+u32 ioband_depth_solo_extra(const struct ioband_depth *d, u32 limit)
+{
+	u64 base = 0, extra;
+	unsigned int b;
+
+	for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++)
+		base = max(base, d->base_ns[b]);
+	if (!base || d->max <= limit + 1)
+		return 1;
+	extra = div64_u64((u64)limit * IOBAND_SOLO_QUEUE_NS, base);
+	return (u32)max_t(u64, min_t(u64, extra, d->max - limit), 1);
 }
 
 u64 ioband_depth_base_ns(const struct ioband_depth *d)

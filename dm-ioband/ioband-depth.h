@@ -41,6 +41,12 @@
 /* Periods without refusals (ioband-depth.c) that forget a learned maximum. */
 #define IOBAND_DEPTH_FORGET	64
 #define IOBAND_DEPTH_INIT	1
+/*
+ * One group alone may pass the bound by what the disk completes in this
+ * long (ioband_depth_solo_extra()): the longest a newcomer's first bio
+ * waits behind those extra bios.
+ */
+#define IOBAND_SOLO_QUEUE_NS	(1000ULL * 1000)
 
 /*
  * What the caller observed in one period.  Every completion is work done
@@ -126,11 +132,21 @@ void ioband_depth_init(struct ioband_depth *d, u32 max);
 u32 ioband_depth_update(struct ioband_depth *d,
 			const struct ioband_depth_period *p);
 
-/* A period the caller dropped: end a probe; returns the bound (d->limit). */
-u32 ioband_depth_skip(struct ioband_depth *d);
+/*
+ * A period the caller dropped: end a probe, learn the tags from its
+ * refusals (only them); returns the bound (d->limit).
+ */
+u32 ioband_depth_skip(struct ioband_depth *d,
+		      const struct ioband_depth_period *p);
 
 /* The estimate is under half a slot: the disk is idle most of the time. */
 bool ioband_depth_idle_disk(const struct ioband_depth *d);
+
+/*
+ * How many bios past @limit one group alone may have in flight (the
+ * caller's solo spell): what the disk completes in IOBAND_SOLO_QUEUE_NS.
+ */
+u32 ioband_depth_solo_extra(const struct ioband_depth *d, u32 limit);
 
 /* The latency baseline and target of 4 KiB I/O, in ns (0: not known). */
 u64 ioband_depth_base_ns(const struct ioband_depth *d);

@@ -89,6 +89,7 @@ void ioband_depth_unlock(struct ioband_devgroup *dg)
 void ioband_apply_limit(struct ioband_devgroup *dg, u32 limit)
 {
 	WRITE_ONCE(dg->io_limit, limit);
+	WRITE_ONCE(dg->solo_extra, ioband_depth_solo_extra(&dg->depth, limit));
 	WRITE_ONCE(dg->io_throttle,
 		   ioband_eff_throttle(dg->io_throttle_cfg, limit));
 	WRITE_ONCE(dg->token_base, dg->token_cfg ? dg->token_cfg :

@@ -639,14 +639,19 @@ static struct ioband_group *ioband_pick(struct ioband_devgroup *dg, u64 now,
 
 /*
  * One group alone: with the automatic depth (a hand-set io_limit is a
- * bound the operator asked for), @g has been the only group whose bios
- * were mapped for IOBAND_SOLO_NS.  Nobody needs ordering then, and the
+ * bound the operator asked for), one group has been the only one whose
+ * bios were mapped for IOBAND_SOLO_NS, but for groups that their own cap
+ * paces (ioband_solo_mapped()).  Nobody needs ordering then, and the
  * bound only costs: each held bio waits for the work item after the
  * completion that frees its slot, and the disk idles meanwhile (5% of a
- * 10 ms disk's throughput under emulation).  Its bios may pass the bound
- * by IOBAND_SOLO_EXTRA (@inflight counts the bio itself): that one waits
- * in the disk's own queue (its submitter in the tag wait, as under
- * dm-linear) and takes the next free tag at once.  The first bio of
+ * 10 ms disk's throughput under emulation; on a fast disk most of a
+ * capped group's neighbour's throughput).  While the spell lasts, bios
+ * may pass the bound by dg->solo_extra (@inflight counts the bio itself):
+ * what the disk completes in IOBAND_SOLO_QUEUE_NS, one on a 10 ms disk
+ * (that one waits in the disk's own queue, its submitter in the tag wait
+ * as under dm-linear, and takes the next free tag at once).  A capped
+ * group's bio passes as well when its cap opens: it should not wait for
+ * the extra bios to drain (its cap's slack is short).  The first bio of
  * another group ends the spell; it waits behind at most that many more.
  * Such periods teach the depth controller nothing (the queue below is
  * ioband's doing): ioband_depth_period_end() drops them, and the bound
@@ -656,26 +661,34 @@ static struct ioband_group *ioband_pick(struct ioband_devgroup *dg, u64 now,
  * right when a second group comes (a bound frozen in startup, 1 or 2,
  * would cost it seconds).
  */
-static bool ioband_solo(struct ioband_devgroup *dg, struct ioband_group *g,
-			u64 now, int inflight)
+static bool ioband_solo(struct ioband_devgroup *dg, u64 now, int inflight)
 {
 	u32 limit = READ_ONCE(dg->io_limit);
 
 	if (READ_ONCE(dg->io_limit_cfg) || READ_ONCE(dg->depth.startup) ||
-	    READ_ONCE(dg->solo) != g ||
+	    !READ_ONCE(dg->solo) ||
 	    (s64)(now - READ_ONCE(dg->solo_since)) < (s64)IOBAND_SOLO_NS ||
-	    inflight > limit + IOBAND_SOLO_EXTRA)
+	    inflight > limit + READ_ONCE(dg->solo_extra))
 		return false;
 	if (!READ_ONCE(dg->solo_used))
 		WRITE_ONCE(dg->solo_used, true);
 	return true;
 }
 
-/* A bio of @g is mapped: the solo spell goes on, or begins with @g. */
+/*
+ * A bio of @g is mapped: the solo spell goes on, or begins with @g.  Not
+ * a bio of a group its own cap held within IOBAND_SOLO_NS: such a group
+ * waits for its timer, not for a slot (a group capped at 1000 IOPS beside
+ * an uncapped one on a fast disk); whenever its cap opens, it is in the
+ * backlog, the other is not alone there, and the bound holds the other
+ * again.  (Not only while it is held: between two holds its bios pass
+ * within its cap, and each such bio ended the other's spell.)
+ */
 static void ioband_solo_mapped(struct ioband_devgroup *dg,
 			       struct ioband_group *g, u64 now)
 {
-	if (READ_ONCE(dg->solo) != g) {
+	if (READ_ONCE(dg->solo) != g && !READ_ONCE(g->throttled) &&
+	    (s64)(now - READ_ONCE(g->throttled_ns)) >= (s64)IOBAND_SOLO_NS) {
 		WRITE_ONCE(dg->solo_since, now);
 		WRITE_ONCE(dg->solo, g);
 	}
@@ -742,9 +755,8 @@ static u32 ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		int n;
 
 		n = atomic_read(&dg->inflight);
-		/* a group alone in the backlog and in the device group */
-		if (n >= limit &&
-		    !(dg->wfq.nr == 1 && ioband_solo(dg, g, now, n + 1))) {
+		/* one group alone, but for those their caps pace */
+		if (n >= limit && !ioband_solo(dg, now, n + 1)) {
 			ioband_depth_binds(dg);
 			break;
 		}
@@ -937,7 +949,7 @@ int ioband_map(struct dm_target *ti, struct bio *bio)
 		int n = atomic_inc_return(&dg->inflight);
 
 		if ((n <= READ_ONCE(dg->io_limit) || drain ||
-		     ioband_solo(dg, g, now, n)) &&
+		     ioband_solo(dg, now, n)) &&
 		    ioband_limit_take(dg, g, now, now, bio, drain))
 			goto issue;
 		atomic_dec(&dg->inflight);
@@ -1050,7 +1062,7 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 	old = READ_ONCE(dg->io_limit);
 	if (skip) {
 		/* but a probe it began in ends */
-		lim = ioband_depth_skip(&dg->depth);
+		lim = ioband_depth_skip(&dg->depth, &p);
 	} else {
 		lim = ioband_depth_update(&dg->depth, &p);
 		base = ioband_depth_base_ns(&dg->depth);
@@ -1060,6 +1072,9 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 	}
 	if (lim != old)
 		ioband_apply_limit(dg, lim);
+	else	/* (the baseline moved) */
+		WRITE_ONCE(dg->solo_extra,
+			   ioband_depth_solo_extra(&dg->depth, lim));
 	if (lim > old && atomic_read(&dg->queued))
 		queue_work(ioband_wq, &dg->dispatch_work);
 }

@@ -201,16 +201,12 @@ u32 ioband_wfq_extract(struct ioband_wfq *w,
 #define IOBAND_GRACE_MAX_NS	(25ULL * 1000 * 1000)
 
 /*
- * One group alone this long (no other group's bio mapped) may pass the
- * automatic depth bound by IOBAND_SOLO_EXTRA (ioband_solo()): four of the
- * longest graces, so that a group with think time is not taken for gone.
- * Not more: with twice the bound plus 8 (tried first) the newcomer's
- * first bios waited behind the extra ones, the handover's "get back" took
- * 100 ms instead of 50, and the single group's reaper stalled in the tag
- * wait ("give up" 129-161 ms instead of 41).
+ * One group alone this long (no other group's bio mapped but while a cap
+ * held that group) may pass the automatic depth bound (ioband_solo(), by
+ * ioband_depth_solo_extra()): four of the longest graces, so that a group
+ * with think time is not taken for gone.
  */
 #define IOBAND_SOLO_NS		(4 * IOBAND_GRACE_MAX_NS)
-#define IOBAND_SOLO_EXTRA	1
 
 /*
  * The default token_base, in device depths.  A group of many threads with

@@ -796,10 +796,13 @@ static void test_idle_then_busy(void)
 /*
  * A period the target drops (a lone group past the bound) ends a probe
  * below: the bound is back at once, not the probe's 3/4 for as long as
- * the group stays alone.
+ * the group stays alone.  Its refusals (the lone group's extra bios past
+ * an LV's tags) still teach the tags.
  */
 static void test_skip(void)
 {
+	struct ioband_depth_period none = { .len_ns = 50 * MS };
+	struct ioband_depth_period refused = { .len_ns = 50 * MS };
 	struct disk k = { 8, 10 * MS, 16, 0, 0 };
 	u32 i, bound = 0;
 
@@ -811,10 +814,18 @@ static void test_skip(void)
 	CHECK(R.d.probing && R.d.probe_deep && bound == 9 && R.d.limit == 6,
 	      "skip: no probe at 3/4 of 9 (bound %u, limit %u)", bound,
 	      R.d.limit);
-	bound = ioband_depth_skip(&R.d);
+	bound = ioband_depth_skip(&R.d, &none);
 	CHECK(bound == 9 && R.d.limit == 9 && !R.d.probing,
 	      "skip: the bound after a dropped probe period is %u, not 9",
 	      bound);
+	/* a lone group's extra bios refused past 7 tags: learned all the same */
+	refused.nr[0] = 400;
+	refused.refused = 8;
+	refused.nr_refused = 40;
+	bound = ioband_depth_skip(&R.d, &refused);
+	CHECK(R.d.max == 7 && bound == 7,
+	      "skip: refusals at 8 in a dropped period: maximum %u, bound %u",
+	      R.d.max, bound);
 }
 
 /*
@@ -892,6 +903,44 @@ static void test_gap_noisy(u32 knee, u64 lat, u64 gap)
 	      (unsigned long long)(gap / US), knee, with, without);
 }
 
+/*
+ * How far one group alone may pass the bound: what the disk completes in
+ * IOBAND_SOLO_QUEUE_NS (1 ms) at the bound, at least 1, within the
+ * maximum.
+ */
+static void test_solo_extra(void)
+{
+	static const struct {
+		u32 max, limit;
+		u64 base4k, base64k;
+		u32 want;
+	} c[] = {
+		{ 8, 8, 10 * MS, 0, 1 },	/* 10 ms disk at its tags */
+		{ 1024, 8, 10 * MS, 0, 1 },	/* the same below an LV */
+		{ 1024, 8, 1 * MS, 0, 8 },	/* 1 ms disk */
+		{ 1024, 2, 50 * US, 0, 40 },	/* fast disk, emulated */
+		{ 64, 2, 50 * US, 0, 40 },
+		{ 32, 2, 50 * US, 0, 30 },	/* not past the maximum */
+		{ 1024, 2, 50 * US, 500 * US, 4 },	/* the slowest size */
+		{ 1024, 4, 0, 0, 1 },		/* no baseline yet */
+		{ 3, 3, 50 * US, 0, 1 },	/* at the maximum: one */
+	};
+	struct ioband_depth d;
+	unsigned int i;
+	u32 got;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		ioband_depth_init(&d, c[i].max);
+		d.base_ns[0] = c[i].base4k;
+		d.base_ns[ioband_depth_bucket(128)] = c[i].base64k;
+		got = ioband_depth_solo_extra(&d, c[i].limit);
+		CHECK(got == c[i].want,
+		      "solo extra, max %u, bound %u, base %llu/%llu ns: %u, want %u",
+		      c[i].max, c[i].limit, (unsigned long long)c[i].base4k,
+		      (unsigned long long)c[i].base64k, got, c[i].want);
+	}
+}
+
 int main(void)
 {
 	test_matrix();
@@ -928,6 +977,7 @@ int main(void)
 	test_idle_disk();
 	test_idle_then_busy();
 	test_skip();
+	test_solo_extra();
 	test_gap(8, 100 * US, 50 * US);
 	test_gap(16, 100 * US, 30 * US);
 	test_gap(64, 100 * US, 100 * US);
