@@ -231,6 +231,20 @@ run_fio() {
 	fi
 }
 
+# dmsetup remove, retried for a few seconds while the device is busy
+# (dmsetup --retry): a fio that fio_stop ended with SIGKILL, or whose job
+# process exited with AIO in flight, leaves the device's last reference to
+# the completion, dropped a moment later from a workqueue (CI, 2026-12-06:
+# dm/013's "dmsetup remove ib1" failed with EBUSY right after fio_stop).
+# A device that stays open fails all the same, after the retries.
+dmsetup() {
+	if [[ ${1:-} == remove && ${2:-} != --* ]]; then
+		command dmsetup remove --retry "${@:2}"
+	else
+		command dmsetup "$@"
+	fi
+}
+
 # fio_stop: end every fio running in the background and wait until they are
 # gone.  SIGTERM first: fio then waits for its I/O and closes the devices
 # itself, so that they can be removed at once.  But fio 3.33 (Debian 12)
