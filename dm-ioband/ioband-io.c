@@ -637,6 +637,58 @@ static struct ioband_group *ioband_pick(struct ioband_devgroup *dg, u64 now,
 	return g;
 }
 
+/* Whether @g's own cap held it within IOBAND_SOLO_NS: its timer paces it. */
+static bool ioband_solo_capped(struct ioband_group *g, u64 now)
+{
+	return READ_ONCE(g->throttled) ||
+	       (s64)(now - READ_ONCE(g->throttled_ns)) < (s64)IOBAND_SOLO_NS;
+}
+
+/*
+ * A bio of @g is mapped: the solo spell goes on, or begins with @g.  Not
+ * a bio of a group its own cap held within IOBAND_SOLO_NS: such a group
+ * waits for its timer, not for a slot (a group capped at 1000 IOPS beside
+ * an uncapped one on a fast disk); whenever its cap opens, it is in the
+ * backlog, the other is not alone there, and the bound holds the other
+ * again.  (Not only while it is held: between two holds its bios pass
+ * within its cap, and each such bio ended the other's spell.)
+ */
+static void ioband_solo_mapped(struct ioband_devgroup *dg,
+			       struct ioband_group *g, u64 now)
+{
+	if (READ_ONCE(dg->solo) != g && !ioband_solo_capped(g, now)) {
+		WRITE_ONCE(dg->solo_since, now);
+		WRITE_ONCE(dg->solo, g);
+	}
+}
+
+/*
+ * Whether the lone group is alone in the backlog too: every other group
+ * with bios held is one its cap paces.  If not, the first other begins a
+ * spell of its own, as if it had mapped a bio now: its bios are there, on
+ * a slow disk longer than it maps (a reservation of 10 IOPS, weight 100,
+ * beside weight 800 on a 1-tag 40 ms disk was served past its slack
+ * in 60 of 120 status reads while the other passed the bound).  Under
+ * qlock, once per dispatch pass: groups join the backlog only under it.
+ */
+static bool ioband_solo_backlog(struct ioband_devgroup *dg, u64 now)
+{
+	const void *solo = READ_ONCE(dg->solo);
+	u32 i;
+
+	lockdep_assert_held(&dg->qlock);
+	for (i = 0; i < dg->wfq.nr; i++) {
+		struct ioband_group *g = container_of(dg->wfq.heap[i],
+						      struct ioband_group, ent);
+
+		if (g != solo && !ioband_solo_capped(g, now)) {
+			ioband_solo_mapped(dg, g, now);
+			return false;
+		}
+	}
+	return true;
+}
+
 /*
  * One group alone: with the automatic depth (a hand-set io_limit is a
  * bound the operator asked for), one group has been the only one whose
@@ -655,7 +707,9 @@ static struct ioband_group *ioband_pick(struct ioband_devgroup *dg, u64 now,
  * them to complete (its cap's slack is short: a 2000 IOPS burst beside a
  * QD32 group on a fast disk did 1807 IOPS without that one).  The first
  * bio of another group ends the spell; it waits behind at most that many
- * more.
+ * more.  So do the held bios of another (ioband_solo_backlog()): a group
+ * backlogged behind the bound maps a bio only when one of its own
+ * completes, more than IOBAND_SOLO_NS apart on a slow disk.
  * Such periods teach the depth controller nothing (the queue below is
  * ioband's doing): ioband_depth_period_end() drops them, and the bound
  * stays what it was; but not on an idle disk (no queue below), where the
@@ -663,9 +717,12 @@ static struct ioband_group *ioband_pick(struct ioband_devgroup *dg, u64 now,
  * the controller's startup is over: the bound found then is the knee,
  * right when a second group comes (a bound frozen in startup, 1 or 2,
  * would cost it seconds).
+ * @alone: NULL on the fast path (no bio is held but by capped groups),
+ * else the dispatcher's answer of ioband_solo_backlog() for this pass (-1
+ * until asked).
  */
 static bool ioband_solo(struct ioband_devgroup *dg, struct ioband_group *g,
-			u64 now, int inflight)
+			u64 now, int inflight, int *alone)
 {
 	const void *solo = READ_ONCE(dg->solo);
 	u32 limit = READ_ONCE(dg->io_limit);
@@ -678,28 +735,13 @@ static bool ioband_solo(struct ioband_devgroup *dg, struct ioband_group *g,
 	    (s64)(now - READ_ONCE(dg->solo_since)) < (s64)IOBAND_SOLO_NS ||
 	    inflight > limit + READ_ONCE(dg->solo_extra))
 		return false;
+	if (alone && *alone < 0)
+		*alone = ioband_solo_backlog(dg, now);
+	if (alone && !*alone)
+		return false;
 	if (!READ_ONCE(dg->solo_used))
 		WRITE_ONCE(dg->solo_used, true);
 	return true;
-}
-
-/*
- * A bio of @g is mapped: the solo spell goes on, or begins with @g.  Not
- * a bio of a group its own cap held within IOBAND_SOLO_NS: such a group
- * waits for its timer, not for a slot (a group capped at 1000 IOPS beside
- * an uncapped one on a fast disk); whenever its cap opens, it is in the
- * backlog, the other is not alone there, and the bound holds the other
- * again.  (Not only while it is held: between two holds its bios pass
- * within its cap, and each such bio ended the other's spell.)
- */
-static void ioband_solo_mapped(struct ioband_devgroup *dg,
-			       struct ioband_group *g, u64 now)
-{
-	if (READ_ONCE(dg->solo) != g && !READ_ONCE(g->throttled) &&
-	    (s64)(now - READ_ONCE(g->throttled_ns)) >= (s64)IOBAND_SOLO_NS) {
-		WRITE_ONCE(dg->solo_since, now);
-		WRITE_ONCE(dg->solo, g);
-	}
 }
 
 /*
@@ -747,6 +789,7 @@ static u32 ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 	u64 now = ktime_get_ns();
 	u32 limit = READ_ONCE(dg->io_limit);
 	u32 rsv = U32_MAX;		/* not computed yet */
+	int alone = -1;			/* likewise */
 	struct ioband_entity *e;
 	u32 sent = 0;
 
@@ -764,7 +807,7 @@ static u32 ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 
 		n = atomic_read(&dg->inflight);
 		/* one group alone, but for those their caps pace */
-		if (n >= limit && !ioband_solo(dg, g, now, n + 1)) {
+		if (n >= limit && !ioband_solo(dg, g, now, n + 1, &alone)) {
 			ioband_depth_binds(dg);
 			break;
 		}
@@ -957,7 +1000,7 @@ int ioband_map(struct dm_target *ti, struct bio *bio)
 		int n = atomic_inc_return(&dg->inflight);
 
 		if ((n <= READ_ONCE(dg->io_limit) || drain ||
-		     ioband_solo(dg, g, now, n)) &&
+		     ioband_solo(dg, g, now, n, NULL)) &&
 		    ioband_limit_take(dg, g, now, now, bio, drain))
 			goto issue;
 		atomic_dec(&dg->inflight);
