@@ -111,7 +111,9 @@
  * - A slowdown (latency twice the baseline and the work below 3/4 of
  *   the estimate, of half a slot or more: an idle disk's latency is its
  *   submitters' stalls) two periods running (one alone is often a stall
- *   of the host, not the disk): the bound is cut to D x 1.15 / r
+ *   of the host, not the disk), both binding (a bound that holds nothing
+ *   back protects nobody by a cut, and comes down half-way while not
+ *   binding): the bound is cut to D x 1.15 / r
  *   (PARDA's fixed point for the latency seen: the knee, were the disk as
  *   parallel as before), the baselines and the estimate are forgotten and
  *   startup begins again from there, so that both a less parallel and a
@@ -368,8 +370,13 @@ u32 ioband_depth_update(struct ioband_depth *d,
 		target = div64_u64(target * 1024, fill);
 	}
 
-	/* (not on an idle disk: the latency of its submitters' stalls) */
-	if (r >= CUT_RATIO && work * 4 < prev * 3 && !was_idle)
+	/*
+	 * (not on an idle disk: the latency of its submitters' stalls; nor
+	 * while the bound holds nothing back: it has nobody to protect, a
+	 * stall of the host looks the same, and a cut below the load's own
+	 * depth would hold it)
+	 */
+	if (r >= CUT_RATIO && work * 4 < prev * 3 && !was_idle && p->held)
 		d->slow++;
 	else
 		d->slow = 0;
