@@ -456,6 +456,13 @@ void ioband_held_out(struct ioband_devgroup *dg, struct ioband_group *g)
 	list_del_init(&g->fnode);
 }
 
+/* The group of the backlog heap's @i-th entity.  Under qlock. */
+static struct ioband_group *ioband_backlog_group(struct ioband_devgroup *dg,
+						 u32 i)
+{
+	return container_of(dg->wfq.heap[i], struct ioband_group, ent);
+}
+
 /*
  * A reservation set, or the range-bw policy chosen, while groups are in
  * the backlog: those with a reservation join dg->floors now, not at their
@@ -468,8 +475,7 @@ void ioband_floors_sync(struct ioband_devgroup *dg)
 
 	spin_lock_irq(&dg->qlock);
 	for (i = 0; i < dg->wfq.nr; i++) {
-		struct ioband_group *g = container_of(dg->wfq.heap[i],
-						      struct ioband_group, ent);
+		struct ioband_group *g = ioband_backlog_group(dg, i);
 
 		if (list_empty(&g->fnode) && ioband_min_rate(dg, g))
 			list_add_tail(&g->fnode, &dg->floors);
@@ -645,7 +651,8 @@ static bool ioband_solo_capped(struct ioband_group *g, u64 now)
 }
 
 /*
- * A bio of @g is mapped: the solo spell goes on, or begins with @g.  Not
+ * A bio of @g is mapped: the solo spell goes on, or begins with @g (true
+ * if it began).  Not
  * a bio of a group its own cap held within IOBAND_SOLO_NS: such a group
  * waits for its timer, not for a slot (a group capped at 1000 IOPS beside
  * an uncapped one on a fast disk); whenever its cap opens, it is in the
@@ -653,13 +660,14 @@ static bool ioband_solo_capped(struct ioband_group *g, u64 now)
  * again.  (Not only while it is held: between two holds its bios pass
  * within its cap, and each such bio ended the other's spell.)
  */
-static void ioband_solo_mapped(struct ioband_devgroup *dg,
+static bool ioband_solo_mapped(struct ioband_devgroup *dg,
 			       struct ioband_group *g, u64 now)
 {
-	if (READ_ONCE(dg->solo) != g && !ioband_solo_capped(g, now)) {
-		WRITE_ONCE(dg->solo_since, now);
-		WRITE_ONCE(dg->solo, g);
-	}
+	if (READ_ONCE(dg->solo) == g || ioband_solo_capped(g, now))
+		return false;
+	WRITE_ONCE(dg->solo_since, now);
+	WRITE_ONCE(dg->solo, g);
+	return true;
 }
 
 /*
@@ -673,19 +681,12 @@ static void ioband_solo_mapped(struct ioband_devgroup *dg,
  */
 static bool ioband_solo_backlog(struct ioband_devgroup *dg, u64 now)
 {
-	const void *solo = READ_ONCE(dg->solo);
 	u32 i;
 
 	lockdep_assert_held(&dg->qlock);
-	for (i = 0; i < dg->wfq.nr; i++) {
-		struct ioband_group *g = container_of(dg->wfq.heap[i],
-						      struct ioband_group, ent);
-
-		if (g != solo && !ioband_solo_capped(g, now)) {
-			ioband_solo_mapped(dg, g, now);
+	for (i = 0; i < dg->wfq.nr; i++)
+		if (ioband_solo_mapped(dg, ioband_backlog_group(dg, i), now))
 			return false;
-		}
-	}
 	return true;
 }
 
