@@ -29,6 +29,11 @@
  * the maximum all do unless a probe found a queue or a baseline is new).
  */
 #define IOBAND_DEPTH_DEEP	2
+/*
+ * At the maximum, each probe in a row that found no queue doubles the
+ * periods to the next, up to this many doublings.
+ */
+#define IOBAND_DEPTH_QUIET_MAX	2
 /* Binding periods whose slot fill the bound takes the largest of. */
 #define IOBAND_DEPTH_FILLS	4
 /* Fixed point of the depth. */
@@ -87,7 +92,9 @@ struct ioband_depth {
 	bool probing;		/* this period runs below or above the bound */
 	bool probe_down;	/* ... below it */
 	bool probe_deep;	/* ... at 3/4 */
+	bool probe_max;		/* ... from the maximum */
 	bool deep;		/* the next probe below goes to 3/4 in any case */
+	u32 quiet;		/* probes at the maximum in a row that found none */
 	bool startup;		/* doubling while the rate grows */
 	bool doubled;		/* startup: a binding period doubled it */
 	u32 flat;		/* startup: periods the rate did not grow */

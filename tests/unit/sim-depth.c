@@ -633,6 +633,38 @@ static void test_probe_small(u32 tags, u64 lat)
 }
 
 /*
+ * The knee at the tags (16, 10 ms) long enough for the probes there to
+ * have come less often (a disk that keeps its latency at 7/8 of them:
+ * nothing queued), then below them (10: a cap behind the tags, the same
+ * latency unqueued): the next probe finds the queue, and the bound is
+ * within 1/4 of the new knee within 2 s (one probe interval backed off
+ * fully, 32 periods, plus the 3/4 probes that take it down).
+ */
+static void test_knee_drops(void)
+{
+	struct disk a = { 16, 10 * MS, 16, 0, 0 }, b = { 10, 10 * MS, 16, 0, 0 };
+	u64 from;
+	u32 i;
+	double at = -1;
+
+	start(&R, 16);
+	run_until(&R, &a, 64, 0, 8000 * MS);
+	CHECK(R.d.quiet == IOBAND_DEPTH_QUIET_MAX,
+	      "knee at the tags: probes not backed off (quiet %u)", R.d.quiet);
+	from = R.now;
+	run_until(&R, &b, 64, 0, 12000 * MS);
+	for (i = 1; i < R.n && at < 0; i++)
+		if (R.t[i - 1] >= from && R.limit[i - 1] * 4 <= b.knee * 5)
+			at = (R.t[i - 1] - from) / 1e6;
+	CHECK(at >= 0 && at <= 2000, "knee 16 -> 10 at the tags: bound near it after %.0f ms",
+	      at);
+	check_converged(&R, "knee 16 -> 10 at the tags", b.knee, &b,
+			from + 3000 * MS, from + 4000 * MS);
+	printf("%-34s bound within 1/4 of the knee after %.0f ms\n",
+	       "knee 16 -> 10 at the tags", at);
+}
+
+/*
  * When, after @from, the disk's throughput first holds 90% of what the
  * unbounded disk completes (the same periods' noise, all @knee slots in
  * use) for 300 ms: ms after @from, or -1.
@@ -1010,6 +1042,7 @@ int main(void)
 	test_probe_small(2, 40 * MS);
 	test_probe_small(3, 10 * MS);
 	test_probe_small(4, 10 * MS);
+	test_knee_drops();
 	test_speed();
 	test_idle_disk();
 	test_idle_then_busy();
