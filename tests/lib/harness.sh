@@ -57,6 +57,16 @@ HARNESS_KMEMLEAK=${HARNESS_KMEMLEAK:-/sys/kernel/debug/kmemleak}
 # object younger than 5 s, and a second scan confirms the first's findings.
 HARNESS_KMEMLEAK_GAP=${HARNESS_KMEMLEAK_GAP:-6}
 
+# harness_kmemleak_manual: stop kmemleak's own scanning thread (its first
+# scan comes a minute after boot, then one every 10 minutes); the harness
+# scans after each test (harness_kmemleak_check).  Under TCG a scan of the
+# debug kernel's memory takes the guest's CPU from the test that runs
+# meanwhile, whose rates it then halves.
+harness_kmemleak_manual() {
+	[ -w "$HARNESS_KMEMLEAK" ] || return 0
+	echo scan=off >"$HARNESS_KMEMLEAK" 2>/dev/null || :
+}
+
 # harness_kmemleak_clear: forget leaks reported so far (boot, earlier tests).
 harness_kmemleak_clear() {
 	[ -w "$HARNESS_KMEMLEAK" ] || return 0
