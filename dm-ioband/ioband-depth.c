@@ -359,7 +359,7 @@ u32 ioband_depth_update(struct ioband_depth *d,
 
 		again = found && !d->probe_deep;
 		d->deep = found;
-		/* nothing below the maximum: the next comes later */
+		/* from the maximum, nothing found: the next may come later */
 		lost = !found && d->probe_max &&
 		       ioband_depth_ratio(d, p) < 1024 + 1024 / 16;
 	}
