@@ -127,6 +127,30 @@ static u64 ioband_pace_cost(u64 enc, struct bio *bio, u64 *rate)
 }
 
 /*
+ * When to run the dispatcher for bios held by the limit of rate @enc until
+ * @opens, @bio first of @queued: then, or a little later so that more of
+ * them go in the same pass (ioband_limit_batch_ns(), at the limit's rate).
+ */
+static u64 ioband_limit_wake(u64 enc, u64 opens, struct bio *bio, u32 queued)
+{
+	u64 rate, cost;
+
+	if (!enc || !bio)
+		return opens;
+	cost = ioband_pace_cost(enc, bio, &rate);
+	return opens + ioband_limit_batch_ns(ioband_pace_ns(cost, rate),
+					     queued);
+}
+
+/* ... for @g, held by its own limit until @opens.  Under qlock. */
+static u64 ioband_group_wake(struct ioband_devgroup *dg,
+			     struct ioband_group *g, u64 opens)
+{
+	return ioband_limit_wake(ioband_max_rate(dg, g), opens,
+				 bio_list_peek(&g->queue), g->nr_queued);
+}
+
+/*
  * Take an I/O of @cost from cap @c: its limit tag paced at @rate, and with
  * a burst (@peak: its rate, 0 for none) the bank the burst gives and the
  * peak tag paced at @peak; both with the device group's @slack.  Unless
@@ -549,8 +573,10 @@ static void ioband_unthrottle(struct ioband_devgroup *dg, u64 now)
 			ioband_unthrottle_one(dg, g, now);
 			if (g->nr_queued)
 				ioband_held_in(dg, g, ioband_floor(dg, g));
-		} else if (!any || (s64)(tag - first) < 0) {
-			first = tag;
+		} else {
+			tag = ioband_group_wake(dg, g, tag);
+			if (!any || (s64)(tag - first) < 0)
+				first = tag;
 			any = true;
 		}
 	}
@@ -814,7 +840,10 @@ static u32 ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		/* The device group's own limit: all wait for it. */
 		if (!ioband_dg_open(dg, now)) {
 			ioband_dg_holding(dg, now, true);
-			ioband_dispatch_at(dg, ioband_dg_opens(dg));
+			ioband_dispatch_at(dg, ioband_limit_wake(
+				READ_ONCE(dg->cap.lim), ioband_dg_opens(dg),
+				bio_list_peek(&g->queue),
+				max(ioband_held_eligible(dg), 0)));
 			break;
 		}
 		ioband_dg_holding(dg, now, false);
@@ -836,7 +865,8 @@ static u32 ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		cost = ioband_bio_cost(dg, bio);
 		if (!ioband_limit_take(dg, g, now, pb->queued_ns, bio, false)) {
 			ioband_throttle(dg, g, now);
-			ioband_dispatch_at(dg, ioband_limit_opens(dg, g));
+			ioband_dispatch_at(dg, ioband_group_wake(dg, g,
+					ioband_limit_opens(dg, g)));
 			continue;
 		}
 		bio_list_pop(&g->queue);

@@ -184,6 +184,31 @@ static inline u64 ioband_pace_late_ns(u64 slack)
 }
 
 /*
+ * A group its limit holds is released by a timer and the dispatch work: at
+ * a high rate, one of each per I/O (1000 of each a second for 1000 IOPS),
+ * and the CPU they take is its neighbours' (under emulation an uncapped
+ * neighbour of a 1000 IOPS cap on a fast disk did 0.76 of what it did
+ * beside blk-throttle, which releases once a jiffy).  So the timer waits
+ * past the tag's opening for up to IOBAND_LIMIT_BATCH_NS, as long as lets
+ * more of the group's held bios go in the same pass: with @queued held and
+ * @step ns between two of its I/Os at its rate, min(@queued - 1, batch /
+ * @step) steps (0: one bio, a slow rate, or nothing more held).  The tags
+ * do not change: over any window the group sends what it did, each bio at
+ * most the batch later (recovered: ioband_pace_next_waited()).
+ */
+#define IOBAND_LIMIT_BATCH_NS	(4ULL * 1000 * 1000)
+
+static inline u64 ioband_limit_batch_ns(u64 step, u32 queued)
+{
+	u64 n;
+
+	if (!step || queued < 2)
+		return 0;
+	n = min_t(u64, queued - 1, div64_u64(IOBAND_LIMIT_BATCH_NS, step));
+	return n * step;
+}
+
+/*
  * range-bw shares what is left above the reservations in proportion to the
  * mins: the weight of a group is its min in KB/s, shifted right by the
  * device group's @shift (so the largest min fits the weights' 15 bits);
