@@ -249,10 +249,13 @@ struct ioband_devgroup {
 	struct hrtimer kick;
 	/*
 	 * The grace: IOBAND_GRACE_NS, or half the disk's 4 KiB latency
-	 * baseline when the automatic depth knows it and it is longer (up to
-	 * IOBAND_GRACE_MAX_NS); set at each depth period's end.
+	 * baseline when it is known and longer (up to IOBAND_GRACE_MAX_NS):
+	 * the automatic depth's, or with a fixed io_limit fixed_base_ns
+	 * (ioband_depth_fixed_base(), under depth_busy); set at each depth
+	 * period's end.
 	 */
 	u64 grace_ns;
+	u64 fixed_base_ns;
 	/*
 	 * What a paced group may bank (ioband_pace_slack_ns()): from the
 	 * same baseline, set with the grace; IOBAND_PACE_SLACK_NS without.

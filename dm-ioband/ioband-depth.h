@@ -159,4 +159,11 @@ u32 ioband_depth_solo_extra(const struct ioband_depth *d, u32 limit);
 u64 ioband_depth_base_ns(const struct ioband_depth *d);
 u64 ioband_depth_target_ns(const struct ioband_depth *d);
 
+/*
+ * A fixed io_limit has no bound to find, but the grace and the pace slack
+ * follow the disk's latency all the same: the estimate after period @p,
+ * from @base_ns (0: none yet; returns 0 while no 4 KiB I/O was timed).
+ */
+u64 ioband_depth_fixed_base(u64 base_ns, const struct ioband_depth_period *p);
+
 #endif /* IOBAND_DEPTH_H */

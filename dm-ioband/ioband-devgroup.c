@@ -193,7 +193,8 @@ int ioband_set_params(struct ioband_devgroup *dg, u32 io_throttle,
 		ioband_depth_restart(dg);
 	}
 	ioband_apply_limit(dg, io_limit ? io_limit : dg->depth.limit);
-	if (io_limit) {	/* no latency measured: the plain grace, slack */
+	if (io_limit) {	/* no latency measured yet: the plain grace, slack */
+		dg->fixed_base_ns = 0;
 		WRITE_ONCE(dg->grace_ns, IOBAND_GRACE_NS);
 		WRITE_ONCE(dg->pace_slack_ns, IOBAND_PACE_SLACK_NS);
 	}

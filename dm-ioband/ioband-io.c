@@ -418,9 +418,10 @@ static void ioband_refused(struct ioband_devgroup *dg, struct ioband_bio *pb,
 
 /*
  * A bio of @g goes to the disk: end_io will account for it, and the bio
- * holds a reference to @g until then.  With an automatic io_limit, reads
- * and writes are timed from here (@now, the caller's clock) to end_io: the
- * disk's latency, not the time held in ioband.
+ * holds a reference to @g until then.  Reads and writes are timed from
+ * here (@now, the caller's clock) to end_io: the disk's latency, not the
+ * time held in ioband (for the automatic depth, or with a fixed io_limit
+ * for the grace and the slack alone).
  */
 static void ioband_issued(struct ioband_devgroup *dg, struct ioband_group *g,
 			  struct ioband_bio *pb, struct bio *bio, u64 now)
@@ -431,7 +432,7 @@ static void ioband_issued(struct ioband_devgroup *dg, struct ioband_group *g,
 	pb->counted = true;
 	pb->issued_ns = 0;
 	ioband_nowait(g->t, pb, bio);
-	if (!READ_ONCE(dg->io_limit_cfg) && ioband_bio_rw(bio)) {
+	if (ioband_bio_rw(bio)) {
 		pb->issued_ns = now;
 		pb->bucket = ioband_depth_bucket(bio_sectors(bio));
 	}
@@ -1090,9 +1091,18 @@ issue:
 	return DM_MAPIO_REMAPPED;
 }
 
+/* The grace and the pace slack from a 4 KiB latency @base (0: not known). */
+static void ioband_set_latency(struct ioband_devgroup *dg, u64 base)
+{
+	WRITE_ONCE(dg->grace_ns, clamp(base / 2, IOBAND_GRACE_NS,
+				       IOBAND_GRACE_MAX_NS));
+	WRITE_ONCE(dg->pace_slack_ns, ioband_pace_slack_ns(base));
+}
+
 /*
  * End of a depth period: the counters' increase since the last one goes to
- * the controller, whose bound becomes the effective io_limit.  A period
+ * the controller, whose bound becomes the effective io_limit (with a fixed
+ * io_limit only the latency, for the grace and the slack).  A period
  * lasts IOBAND_DEPTH_PERIOD_NS and has IOBAND_DEPTH_MIN_SAMPLES timed
  * completions (of bios dispatched within it: at least one latency);
  * one that lasted over a second without holding anything back was mostly
@@ -1104,7 +1114,7 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 	struct ioband_depth_period p = { .len_ns = now - dg->period_start };
 	struct ioband_depth_pcpu sum;
 	bool skip = false;
-	u64 n = 0, base;
+	u64 n = 0;
 	u32 old, lim;
 	int b;
 
@@ -1128,8 +1138,12 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 	dg->dsnap = sum;
 	WRITE_ONCE(dg->depth_held, false);
 	WRITE_ONCE(dg->period_start, now);
-	if (READ_ONCE(dg->io_limit_cfg))
-		return;			/* made fixed meanwhile */
+	if (READ_ONCE(dg->io_limit_cfg)) {
+		dg->fixed_base_ns = ioband_depth_fixed_base(dg->fixed_base_ns,
+							    &p);
+		ioband_set_latency(dg, dg->fixed_base_ns);
+		return;
+	}
 	if (READ_ONCE(dg->solo_used)) {
 		/*
 		 * One group alone past the bound: its queue, not the disk's;
@@ -1146,10 +1160,7 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 		lim = ioband_depth_skip(&dg->depth, &p);
 	} else {
 		lim = ioband_depth_update(&dg->depth, &p);
-		base = ioband_depth_base_ns(&dg->depth);
-		WRITE_ONCE(dg->grace_ns, clamp(base / 2, IOBAND_GRACE_NS,
-					       IOBAND_GRACE_MAX_NS));
-		WRITE_ONCE(dg->pace_slack_ns, ioband_pace_slack_ns(base));
+		ioband_set_latency(dg, ioband_depth_base_ns(&dg->depth));
 	}
 	if (lim != old)
 		ioband_apply_limit(dg, lim);

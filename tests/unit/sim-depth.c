@@ -1008,6 +1008,70 @@ static void test_solo_extra(void)
 	}
 }
 
+/*
+ * A fixed io_limit's latency estimate (the grace and slack): the first
+ * period's mean, a lower one at once, a higher one an eighth of the way a
+ * period (a step from 10 to 20 ms within 10% in 13 periods, not in 12),
+ * periods without timed 4 KiB I/O leave it; jitter between 10 and 12 ms
+ * keeps it within 2.5% of the lower.
+ */
+static struct ioband_depth_period fixed_period(u64 mean, u64 n)
+{
+	struct ioband_depth_period p = { .len_ns = 50 * MS };
+
+	p.lnr[0] = n;
+	p.lat_ns[0] = mean * n;
+	return p;
+}
+
+static void test_fixed_base(void)
+{
+	struct ioband_depth_period p;
+	u64 b = 0, lo, hi;
+	int k;
+
+	p = fixed_period(0, 0);
+	p.lnr[3] = 8;
+	p.lat_ns[3] = 8 * 30 * MS;
+	CHECK(ioband_depth_fixed_base(0, &p) == 0 &&
+	      ioband_depth_fixed_base(7 * MS, &p) == 7 * MS,
+	      "fixed base: no 4 KiB I/O timed, no change");
+	p = fixed_period(10 * MS, 8);
+	b = ioband_depth_fixed_base(0, &p);
+	CHECK(b == 10 * MS, "fixed base: the first mean (%llu)", (unsigned long long)b);
+	p = fixed_period(40 * MS, 8);
+	for (k = 1; k <= 13; k++) {
+		b = ioband_depth_fixed_base(b, &p);
+		if (k == 12)
+			CHECK(b < 36 * MS, "fixed base: 10 -> 40 ms, 12 periods: %llu",
+			      (unsigned long long)b);
+	}
+	p = fixed_period(20 * MS, 8);
+	b = 10 * MS;
+	for (k = 1; k <= 13; k++) {
+		b = ioband_depth_fixed_base(b, &p);
+		if (k == 12)
+			CHECK(b < 18 * MS, "fixed base: 10 -> 20 ms, 12 periods: %llu",
+			      (unsigned long long)b);
+	}
+	CHECK(b >= 18 * MS && b <= 20 * MS, "fixed base: 10 -> 20 ms, 13 periods: %llu",
+	      (unsigned long long)b);
+	p = fixed_period(1 * MS, 8);
+	b = ioband_depth_fixed_base(b, &p);
+	CHECK(b == 1 * MS, "fixed base: faster at once (%llu)", (unsigned long long)b);
+	b = 10 * MS;
+	lo = hi = b;
+	for (k = 0; k < 100; k++) {
+		p = fixed_period(k % 2 ? 12 * MS : 10 * MS, 8);
+		b = ioband_depth_fixed_base(b, &p);
+		lo = b < lo ? b : lo;
+		hi = b > hi ? b : hi;
+	}
+	CHECK(lo >= 10 * MS && hi <= 10 * MS + 10 * MS / 40,
+	      "fixed base: jitter 10-12 ms: %llu..%llu", (unsigned long long)lo,
+	      (unsigned long long)hi);
+}
+
 int main(void)
 {
 	test_matrix();
@@ -1047,6 +1111,7 @@ int main(void)
 	test_idle_then_busy();
 	test_skip();
 	test_solo_extra();
+	test_fixed_base();
 	test_gap(8, 100 * US, 50 * US);
 	test_gap(16, 100 * US, 30 * US);
 	test_gap(64, 100 * US, 100 * US);
