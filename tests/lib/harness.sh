@@ -46,9 +46,43 @@ harness_test_timeout() {
 	echo $((${_t:-$HARNESS_DEFAULT_TIMEOUT} * ${HARNESS_TIMEOUT_SCALE:-1}))
 }
 
-# harness_splats FILE: print the splat lines of a dmesg dump (none: status 1).
+# harness_drop_known FILE: the dmesg dump without the reports of a known
+# bug outside ioband, each replaced by a line naming it. One so far:
+# null_blk's bandwidth timer (mbps=), which null_handle_throttled() restarts
+# with "if (!hrtimer_active()) hrtimer_restart()" from any CPU, unlocked:
+# two submitters that both find it idle can enqueue it again while its
+# callback runs, and the callback's hrtimer_forward() WARNs (6.12 and
+# upstream alike; seen once, sched/007 in CI on 2026-12-06). Only a WARNING
+# at hrtimer_forward whose call trace begins in nullb_bwtimer_fn is
+# dropped; any other report in the same dump still counts.
+harness_drop_known() {
+	awk '
+	function flush() {
+		if (warn && first ~ /^nullb_bwtimer_fn\+/)
+			print "harness: dropped a known null_blk report (bw_timer restart race, hrtimer_forward in nullb_bwtimer_fn)"
+		else
+			printf "%s", buf
+		inb = 0; buf = ""; warn = 0; trace = 0; first = ""
+	}
+	/-+\[ cut here \]-+/ { if (inb) flush(); inb = 1 }
+	!inb { print; next }
+	{ buf = buf $0 "\n" }
+	/WARNING: .* at kernel\/time\/hrtimer\.c:[0-9]+ hrtimer_forward\+/ { warn = 1 }
+	trace && first == "" && /[A-Za-z_][A-Za-z0-9_.]*\+0x[0-9a-f]+\/0x[0-9a-f]+/ {
+		for (i = 1; i <= NF; i++)
+			if ($i ~ /\+0x/) { first = $i; break }
+	}
+	/Call Trace:/ { trace = 1 }
+	/---\[ end trace [0-9a-f]+ \]---/ { flush() }
+	END { if (inb) printf "%s", buf }
+	' "$1"
+}
+
+# harness_splats FILE: print the splat lines of a dmesg dump (none: status
+# 1), known bugs outside ioband aside (harness_drop_known).
 harness_splats() {
-	grep -E "$HARNESS_SPLAT_RE" "$1" | grep -v -E "$HARNESS_SPLAT_ALLOW_RE"
+	harness_drop_known "$1" | grep -E "$HARNESS_SPLAT_RE" |
+		grep -v -E "$HARNESS_SPLAT_ALLOW_RE"
 }
 
 # The kmemleak report file (debugfs); only a debug kernel has it.
