@@ -1024,6 +1024,16 @@ static struct ioband_depth_period fixed_period(u64 mean, u64 n)
 	return p;
 }
 
+/* The estimate from @b after @k periods whose mean is @mean. */
+static u64 fixed_periods(u64 b, u64 mean, int k)
+{
+	struct ioband_depth_period p = fixed_period(mean, 8);
+
+	while (k-- > 0)
+		b = ioband_depth_fixed_base(b, &p);
+	return b;
+}
+
 static void test_fixed_base(void)
 {
 	struct ioband_depth_period p;
@@ -1036,34 +1046,21 @@ static void test_fixed_base(void)
 	CHECK(ioband_depth_fixed_base(0, &p) == 0 &&
 	      ioband_depth_fixed_base(7 * MS, &p) == 7 * MS,
 	      "fixed base: no 4 KiB I/O timed, no change");
-	p = fixed_period(10 * MS, 8);
-	b = ioband_depth_fixed_base(0, &p);
+	b = fixed_periods(0, 10 * MS, 1);
 	CHECK(b == 10 * MS, "fixed base: the first mean (%llu)", (unsigned long long)b);
-	p = fixed_period(40 * MS, 8);
-	for (k = 1; k <= 13; k++) {
-		b = ioband_depth_fixed_base(b, &p);
-		if (k == 12)
-			CHECK(b < 36 * MS, "fixed base: 10 -> 40 ms, 12 periods: %llu",
-			      (unsigned long long)b);
-	}
-	p = fixed_period(20 * MS, 8);
-	b = 10 * MS;
-	for (k = 1; k <= 13; k++) {
-		b = ioband_depth_fixed_base(b, &p);
-		if (k == 12)
-			CHECK(b < 18 * MS, "fixed base: 10 -> 20 ms, 12 periods: %llu",
-			      (unsigned long long)b);
-	}
+	b = fixed_periods(b, 40 * MS, 12);
+	CHECK(b < 36 * MS, "fixed base: 10 -> 40 ms, 12 periods: %llu", (unsigned long long)b);
+	b = fixed_periods(10 * MS, 20 * MS, 12);
+	CHECK(b < 18 * MS, "fixed base: 10 -> 20 ms, 12 periods: %llu", (unsigned long long)b);
+	b = fixed_periods(b, 20 * MS, 1);
 	CHECK(b >= 18 * MS && b <= 20 * MS, "fixed base: 10 -> 20 ms, 13 periods: %llu",
 	      (unsigned long long)b);
-	p = fixed_period(1 * MS, 8);
-	b = ioband_depth_fixed_base(b, &p);
+	b = fixed_periods(b, 1 * MS, 1);
 	CHECK(b == 1 * MS, "fixed base: faster at once (%llu)", (unsigned long long)b);
 	b = 10 * MS;
 	lo = hi = b;
 	for (k = 0; k < 100; k++) {
-		p = fixed_period(k % 2 ? 12 * MS : 10 * MS, 8);
-		b = ioband_depth_fixed_base(b, &p);
+		b = fixed_periods(b, k % 2 ? 12 * MS : 10 * MS, 1);
 		lo = b < lo ? b : lo;
 		hi = b > hi ? b : hi;
 	}

@@ -340,13 +340,12 @@ static u64 batch_run(u64 iops, u32 q, u64 late, u64 secs, u64 *wakes,
 		     u64 *m1, u64 *m100, u64 *worst)
 {
 	u64 now = SEC, tag = 0, end = now + secs * SEC, n = 0, *t, c, opens = 0;
+	u64 step = ioband_pace_ns(1, iops);
 
 	t = calloc(iops * (secs + 1) + 64, sizeof(*t));
 	*wakes = 0;
 	*worst = 0;
 	while (now < end) {
-		u64 step = ioband_pace_ns(1, iops);
-
 		/* the release: every bio whose tag is open goes */
 		if (opens && now - opens > *worst)
 			*worst = now - opens;
