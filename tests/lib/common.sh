@@ -47,6 +47,22 @@ log() {
 	echo "$*" >>"${TEST_LOG:-/dev/null}"
 }
 
+# kmsg_mark: mark the kernel log; kmsg_since then prints what the kernel
+# logged after the newest mark. Tests use these, never "dmesg -c": the
+# harness reads the whole test's log for splats after it (and fails a test
+# whose log was cleared meanwhile).
+# (A mark is unique by the shell's pid and the time: a counter would repeat
+# in each $(...) subshell.)
+kmsg_mark() {
+	KMSG_MARK="ioband-test: mark $BASHPID at $EPOCHREALTIME"
+	echo "$KMSG_MARK" >/dev/kmsg
+}
+
+kmsg_since() {
+	dmesg | awk -v m="${KMSG_MARK:?kmsg_since before kmsg_mark}" '
+		seen; index($0, m) { seen = 1 }'
+}
+
 need_root() {
 	[[ $(id -u) -eq 0 ]] || skip "needs root"
 }

@@ -160,6 +160,11 @@ harness_run_test() {
 	if [ "$_check_dmesg" = 1 ]; then
 		dmesg -c >/dev/null
 		harness_kmemleak_clear
+		# A mark in the kernel log: a dump or a console log then says
+		# which test a report came in, and the check below that the
+		# test's whole log is there.
+		_mark="ioband-harness: test $_name"
+		echo "$_mark" >/dev/kmsg 2>/dev/null || _mark=
 	fi
 
 	# A fresh scratch directory, the documented variables, and no stdin. The
@@ -212,14 +217,31 @@ harness_run_test() {
 			} >>"$_details"
 		fi
 		dmesg >"$_base.dmesg"
-		if harness_splats "$_base.dmesg" >/dev/null; then
+		# Without the mark the log was cleared (dmesg -c: tests use
+		# kmsg_mark) or overran its buffer: a splat may be gone.
+		if [ -n "$_mark" ] && ! grep -qF "$_mark" "$_base.dmesg"; then
+			_lost="the kernel log lost the harness's mark during the test (cleared, or overran): its splat check is incomplete"
 			if [ "$HARNESS_STATUS" = fail ]; then
-				HARNESS_REASON="$HARNESS_REASON; kernel splat in dmesg"
+				HARNESS_REASON="$HARNESS_REASON; $_lost"
 			else
-				HARNESS_REASON="kernel splat in dmesg"
+				HARNESS_REASON=$_lost
+			fi
+			HARNESS_STATUS=fail
+		fi
+		if harness_splats "$_base.dmesg" >"$_base.splats"; then
+			# The reason names the first splat line (without its
+			# timestamp), so that a summary showing only the
+			# FAIL lines still says what the kernel reported.
+			_splat=$(sed -n '1s/^\[[ 0-9.]*\] *//p' "$_base.splats")
+			if [ "$HARNESS_STATUS" = fail ]; then
+				HARNESS_REASON="$HARNESS_REASON; kernel splat in dmesg: $_splat"
+			else
+				HARNESS_REASON="kernel splat in dmesg: $_splat"
 			fi
 			HARNESS_STATUS=fail
 			{
+				echo "--- splat lines in dmesg (first 20)"
+				sed -n '1,20p' "$_base.splats"
 				echo "--- dmesg during the test (last 80 lines)"
 				tail -n 80 "$_base.dmesg"
 			} >>"$_details"
