@@ -1186,11 +1186,14 @@ static void ioband_depth_done(struct ioband_devgroup *dg,
 		this_cpu_add(dg->dstat->lat_ns[pb->bucket],
 			     now - pb->issued_ns);
 	}
-	if (now - start < IOBAND_DEPTH_PERIOD_NS)
+	/* (signed: a restart may have moved the start past our clock) */
+	if ((s64)(now - start) < IOBAND_DEPTH_PERIOD_NS)
 		return;
 	if (test_and_set_bit_lock(0, &dg->depth_busy))
 		return;			/* another completion does it */
-	ioband_depth_period_end(dg, now);
+	/* ... or did it just before: the period is young again */
+	if ((s64)(now - dg->period_start) >= IOBAND_DEPTH_PERIOD_NS)
+		ioband_depth_period_end(dg, now);
 	ioband_depth_unlock(dg);
 }
 
