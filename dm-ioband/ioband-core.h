@@ -4,8 +4,10 @@
  * group and the per-bio data, the accessors the other files share, and
  * what each of ioband-devgroup.c (device groups and groups: registry,
  * shared parameters, lifecycle), ioband-io.c (the I/O path: classify,
- * charge, hold, dispatch, complete) and ioband-target.c (the dm callbacks,
- * status and messages) offers the others.  The design is in
+ * charge, hold, dispatch, complete), ioband-caps.c (limits, bursts and
+ * reservations applied to bios), ioband-period.c (the automatic depth's
+ * periods) and ioband-target.c (the dm callbacks, status and messages)
+ * offers the others.  The design is in
  * ioband-target.c's header and docs/scheduling.md.
  */
 #ifndef IOBAND_CORE_H
@@ -461,5 +463,22 @@ bool ioband_entity_of(struct ioband_entity *e, const void *t);
 void ioband_release_held(struct ioband_devgroup *dg,
 			 struct ioband_group *g, u64 now,
 			 struct bio_list *list);
+
+/* ioband-caps.c */
+u64 ioband_limit_opens(struct ioband_devgroup *dg, struct ioband_group *g);
+u64 ioband_limit_wake(u64 enc, u64 opens, struct bio *bio, u32 queued);
+u64 ioband_group_wake(struct ioband_devgroup *dg, struct ioband_group *g,
+		      u64 opens);
+u64 ioband_dg_opens(struct ioband_devgroup *dg);
+bool ioband_dg_open(struct ioband_devgroup *dg, u64 now);
+void ioband_dg_holding(struct ioband_devgroup *dg, u64 now, bool held);
+bool ioband_limit_take(struct ioband_devgroup *dg, struct ioband_group *g,
+		       u64 now, u64 queued, struct bio *bio, bool force);
+void ioband_rsv_take(struct ioband_devgroup *dg, struct ioband_group *g,
+		     u64 now, u64 queued, struct bio *bio);
+
+/* ioband-period.c */
+void ioband_depth_done(struct ioband_devgroup *dg, struct ioband_bio *pb,
+		       u64 now);
 
 #endif /* IOBAND_CORE_H */
