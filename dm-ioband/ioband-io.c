@@ -498,8 +498,9 @@ static bool ioband_solo_capped(struct ioband_group *g, u64 now)
  * IOBAND_SOLO_NS: such a group waits for its timer, not for a slot (a
  * group capped at 1000 IOPS beside an uncapped one on a fast disk);
  * whenever its cap opens, it is in the backlog, the other is not alone
- * there, and the bound holds the other again.  (Not only while it is held: between two holds its bios pass
- * within its cap, and each such bio ended the other's spell.)
+ * there, and the bound holds the other again.  (Not only while it is
+ * held: between two holds its bios pass within its cap, and each such bio
+ * ended the other's spell.)
  */
 static bool ioband_solo_mapped(struct ioband_devgroup *dg,
 			       struct ioband_group *g, u64 now)
