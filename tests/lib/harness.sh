@@ -145,6 +145,17 @@ harness_umount_under() {
 	done
 }
 
+# harness_fail_also REASON: the test fails (also) for REASON: appended to
+# a failure's reason, in place of a pass's or a skip's.
+harness_fail_also() {
+	if [ "$HARNESS_STATUS" = fail ]; then
+		HARNESS_REASON="$HARNESS_REASON; $1"
+	else
+		HARNESS_REASON=$1
+	fi
+	HARNESS_STATUS=fail
+}
+
 harness_run_test() {
 	_name=$1 _path=$2 _resdir=$3 _check_dmesg=${4:-0}
 	_base=$_resdir/$_name
@@ -205,12 +216,7 @@ harness_run_test() {
 	# kernel misbehaved while it ran.
 	if [ "$_check_dmesg" = 1 ]; then
 		if harness_kmemleak_check "$_base.kmemleak"; then
-			if [ "$HARNESS_STATUS" = fail ]; then
-				HARNESS_REASON="$HARNESS_REASON; kmemleak reported a leak"
-			else
-				HARNESS_REASON="kmemleak reported a leak"
-			fi
-			HARNESS_STATUS=fail
+			harness_fail_also "kmemleak reported a leak"
 			{
 				echo "--- $HARNESS_KMEMLEAK after the test (first 80 lines)"
 				sed -n '1,80p' "$_base.kmemleak"
@@ -220,25 +226,14 @@ harness_run_test() {
 		# Without the mark the log was cleared (dmesg -c: tests use
 		# kmsg_mark) or overran its buffer: a splat may be gone.
 		if [ -n "$_mark" ] && ! grep -qF "$_mark" "$_base.dmesg"; then
-			_lost="the kernel log lost the harness's mark during the test (cleared, or overran): its splat check is incomplete"
-			if [ "$HARNESS_STATUS" = fail ]; then
-				HARNESS_REASON="$HARNESS_REASON; $_lost"
-			else
-				HARNESS_REASON=$_lost
-			fi
-			HARNESS_STATUS=fail
+			harness_fail_also "the kernel log lost the harness's mark during the test (cleared, or overran): its splat check is incomplete"
 		fi
 		if harness_splats "$_base.dmesg" >"$_base.splats"; then
 			# The reason names the first splat line (without its
 			# timestamp), so that a summary showing only the
 			# FAIL lines still says what the kernel reported.
 			_splat=$(sed -n '1s/^\[[ 0-9.]*\] *//p' "$_base.splats")
-			if [ "$HARNESS_STATUS" = fail ]; then
-				HARNESS_REASON="$HARNESS_REASON; kernel splat in dmesg: $_splat"
-			else
-				HARNESS_REASON="kernel splat in dmesg: $_splat"
-			fi
-			HARNESS_STATUS=fail
+			harness_fail_also "kernel splat in dmesg: $_splat"
 			{
 				echo "--- splat lines in dmesg (first 20)"
 				sed -n '1,20p' "$_base.splats"
