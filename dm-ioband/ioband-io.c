@@ -681,6 +681,13 @@ static u32 ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		pb = dm_per_bio_data(bio, sizeof(*pb));
 		cost = ioband_bio_cost(dg, bio);
 		if (!ioband_limit_take(dg, g, now, pb->queued_ns, bio, false)) {
+			/*
+			 * The device group's limit closed since the check
+			 * above (a bio through map() took it): the loop's top
+			 * holds all for it; g's own limit may be open.
+			 */
+			if (!ioband_dg_open(dg, now))
+				continue;
 			ioband_throttle(dg, g, now);
 			ioband_dispatch_at(dg, ioband_group_wake(dg, g,
 					ioband_limit_opens(dg, g)));
