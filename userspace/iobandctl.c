@@ -137,6 +137,10 @@ static int table_from_opts(struct ctx *c, const char *name, struct iob_table *t)
 	if (!g && strlen(name) > IOB_NAME_MAX)
 		return usage_error(c->cmd, "%s is longer than %d characters: give --group", name,
 				   IOB_NAME_MAX);
+	/* The host file's rule for device-group ids (a --group may not start with -). */
+	if (g && !valid_name(g, IOB_NAME_MAX))
+		return usage_error(c->cmd, "--group: \"%s\": use 1..%d of A-Z a-z 0-9 _ . + - (not first . or -)",
+				   g, IOB_NAME_MAX);
 	g = g ? g : name;
 	if (!*g || strlen(g) > IOB_NAME_MAX || strpbrk(g, " \t\n"))
 		return usage_error(c->cmd, "--group: 1..%d characters, no white space", IOB_NAME_MAX);
@@ -1428,6 +1432,12 @@ static int cmd_help(struct ctx *c)
 	return EX_OK;
 }
 
+/* An option word (not a positional argument: "-", "-5" are those). */
+static bool is_option(const char *a)
+{
+	return a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9');
+}
+
 static int run(const struct cmd *cmd, int argc, char **argv)
 {
 	struct ctx c = { .cmd = cmd };
@@ -1439,7 +1449,7 @@ static int run(const struct cmd *cmd, int argc, char **argv)
 		const char *a = argv[i], *eq;
 		size_t nl;
 
-		if (dashdash || a[0] != '-' || !a[1] || (a[1] >= '0' && a[1] <= '9')) {
+		if (dashdash || !is_option(a)) {
 			c.pos[c.npos++] = argv[i];
 			continue;
 		}
@@ -1477,7 +1487,8 @@ static int run(const struct cmd *cmd, int argc, char **argv)
 		if (strchr(cmd->opts[k], '=')) {
 			if (eq) {
 				c.val[k] = eq + 1;
-			} else if (i + 1 < argc) {
+			} else if (i + 1 < argc && !is_option(argv[i + 1])) {
+				/* Never the next option: "--group --dry-run" is no group id. */
 				c.val[k] = argv[++i];
 			} else {
 				free(c.pos);

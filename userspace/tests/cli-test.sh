@@ -58,6 +58,24 @@ run 2 create x /dev/sdb --weight
 has "missing value" "$ERR" "--weight needs a value"
 run 2 create x /dev/sdb --weight 5 --weight 6
 has "twice" "$ERR" "--weight given twice"
+# A value-taking option never takes the next option as its value: nothing
+# changes (the flag would otherwise be lost: a dry run made real).
+before=$(cat "$IOBAND_FAKE_DM")
+run 2 insert vg-lv --group --dry-run
+same "option as a value" "$ERR" "iobandctl: insert: --group needs a value
+usage: iobandctl insert DMDEV [--group ID] [--type T] [--policy P] [--weight W] [--io-throttle N] [--io-limit N] [--token N] [--dry-run]
+Try 'iobandctl insert --help'."
+run 2 create x /dev/sdb --group --dry-run
+has "option as a value (create)" "$ERR" "iobandctl: create: --group needs a value"
+run 2 create x /dev/sdb --group -x --dry-run
+has "value like an option" "$ERR" "--group needs a value"
+run 2 create x /dev/sdb --group=-x --dry-run
+has "group id starting with -" "$ERR" 'iobandctl: create: --group: "-x": use 1..31 of A-Z a-z 0-9 _ . + - (not first . or -)'
+run 2 create x /dev/sdb --group 'a b'
+has "group id with a space" "$ERR" '--group: "a b": use 1..31'
+run 2 top --interval --count 1
+has "numeric option" "$ERR" "--interval needs a value"
+same "nothing changed by usage errors" "$(cat "$IOBAND_FAKE_DM")" "$before"
 run 2 status --json=1
 has "flag value" "$ERR" "--json takes no value"
 run 2 group
