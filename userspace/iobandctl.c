@@ -1182,7 +1182,7 @@ static int apply_locked(struct ctx *c)
 		free(err);
 		return r;
 	}
-	if (opt(c, "json") && opt(c, "dry-run")) {
+	if (opt(c, "json")) {
 		char *j = plan_json(&p);
 
 		puts(j);
@@ -1208,8 +1208,12 @@ static int apply_locked(struct ctx *c)
 static int cmd_apply(struct ctx *c)
 {
 	/* The libvirt hook changes the same state: one at a time. */
-	int lock = lv_lock(), r;
+	int lock, r;
 
+	/* --json is a form of the dry run's plan: never a real apply. */
+	if (opt(c, "json") && !opt(c, "dry-run"))
+		return usage_error(c->cmd, "--json goes with --dry-run (the plan as JSON)");
+	lock = lv_lock();
 	if (lock < 0)
 		return EX_FAIL;
 	r = apply_locked(c);
@@ -1331,9 +1335,9 @@ static const struct cmd cmds[] = {
 	{ "apply", "FILE [--dry-run [--json]] [--quiet]", 1, 1, { "dry-run", "json", "quiet" }, cmd_apply,
 	  "Bring the host to the state FILE describes (see HOST FILE in iobandctl(8)):\n"
 	  "only what differs changes; nothing changes when FILE is invalid; a failure\n"
-	  "midway undoes what this run did. --dry-run prints the plan. Warns when a\n"
-	  "device group without a declared capacity has reservations above the IOPS\n"
-	  "its status suggests (an estimate)." },
+	  "midway undoes what this run did. --dry-run prints the plan (--json: as\n"
+	  "JSON; only with --dry-run). Warns when a device group without a declared\n"
+	  "capacity has reservations above the IOPS its status suggests (an estimate)." },
 	{ "check", "FILE", 1, 1, { NULL }, cmd_check,
 	  "Validate a host file without looking at the system (min, max, burst, and\n"
 	  "reservations against each device group's declared capacity too)." },

@@ -143,6 +143,11 @@ if command -v python3 >/dev/null; then
 		{ echo "FAIL: dry-run --json" >&2; FAILS=$((FAILS + 1)); }
 fi
 before=$(cat "$IOBAND_FAKE_DM")
+# --json without --dry-run: a usage error, nothing applied
+run 2 apply --json "$T/host.yaml"
+has "json without dry-run" "$ERR" "iobandctl: apply: --json goes with --dry-run (the plan as JSON)"
+same "json without dry-run: nothing applied" "$(cat "$IOBAND_FAKE_DM")" "$before"
+[[ ! -e $T/tc.log ]] || { echo "FAIL: apply --json ran ioband-tc" >&2; FAILS=$((FAILS + 1)); }
 # a failure midway: exit 4, the fake state as before
 IOBAND_FAIL_AT=2 run 4 apply "$T/host.yaml"
 has "rolled back" "$ERR" "rolling back 1 action(s)"
