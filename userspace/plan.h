@@ -125,7 +125,8 @@ int plan_execute(const struct plan *p);
 char *tc_helper_path(void);
 int tc_run(const struct strv *args, char **out);
 char *state_file_path(void);
-int state_file_load(bool *net_applied, struct strv *args);
+/* 0 (no file: nothing applied), or -errno with *err (malloc'ed) saying why and what to do. */
+int state_file_load(bool *net_applied, struct strv *args, char **err);
 int state_file_save(bool net_applied, const struct strv *args);
 
 #endif

@@ -119,9 +119,9 @@ int state_read(const struct host_cfg *cfg, struct cur_state *cur, char **err)
 			add_cg(cur, g->cgroup);
 	}
 
-	r = state_file_load(&cur->net_applied, &cur->net_args);
+	r = state_file_load(&cur->net_applied, &cur->net_args, err);
 	if (r) {
-		*err = xasprintf("cannot read %s", state_file_path());
+		state_free(cur);
 		return r;
 	}
 	/* Cleared behind our back (ioband-tc clear, a reboot of /run)? */
@@ -182,22 +182,49 @@ char *state_file_path(void)
 	return xasprintf("%s/state.json", d && *d ? d : "/run/ioband");
 }
 
-int state_file_load(bool *net_applied, struct strv *args)
+/*
+ * The file records what apply did to the network, so that a later apply
+ * can undo or change it: one that cannot be read is refused, never taken
+ * for "nothing applied" (that would leave an uplink shaped for good).
+ */
+int state_file_load(bool *net_applied, struct strv *args, char **err)
 {
-	char *p = state_file_path();
-	json_object *o, *net, *a;
-	size_t i;
+	static const char fix[] =
+		"it records the network shaping apply last did: remove it to forget that "
+		"(an uplink left shaped: ioband-tc clear --uplink IF)";
+	char *p = state_file_path(), *text = NULL;
+	struct json_tokener *tok;
+	json_object *o = NULL, *net, *a;
+	size_t len, i;
+	int r;
 
 	*net_applied = false;
 	memset(args, 0, sizeof(*args));
-	if (access(p, F_OK)) {
-		free(p);
-		return 0;
+	*err = NULL;
+	r = read_text_file(p, &text, &len);
+	if (r == -ENOENT) {
+		r = 0;
+		goto out;
 	}
-	o = json_object_from_file(p);
-	free(p);
+	if (r) {
+		*err = r == -EINVAL ? xasprintf("%s: not valid JSON (a NUL byte); %s", p, fix) :
+			xasprintf("cannot read %s: %s", p, strerror(-r));
+		goto out;
+	}
+	/* Strict, and the terminating NUL too: a truncated file is an error. */
+	tok = json_tokener_new();
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, text, (int)len + 1);
 	if (!o)
-		return -EINVAL;
+		*err = xasprintf("%s: not valid JSON (%s); %s", p,
+				 json_tokener_error_desc(json_tokener_get_error(tok)), fix);
+	json_tokener_free(tok);
+	if (o && json_object_get_type(o) != json_type_object)
+		*err = xasprintf("%s: not an ioband state file (not a JSON object); %s", p, fix);
+	if (*err) {
+		r = -EINVAL;
+		goto out;
+	}
 	if (json_object_object_get_ex(o, "net", &net) &&
 	    json_object_object_get_ex(net, "args", &a) &&
 	    json_object_get_type(a) == json_type_array) {
@@ -205,8 +232,11 @@ int state_file_load(bool *net_applied, struct strv *args)
 		for (i = 0; i < json_object_array_length(a); i++)
 			strv_add(args, json_object_get_string(json_object_array_get_idx(a, i)));
 	}
+out:
 	json_object_put(o);
-	return 0;
+	free(text);
+	free(p);
+	return r;
 }
 
 int state_file_save(bool net_applied, const struct strv *args)

@@ -164,6 +164,21 @@ run 0 apply "$T/host.yaml"
 run 0 apply "$T/host.yaml"
 same "re-apply after edit" "$OUT" "nothing to do"
 
+# A damaged state.json (what apply did to the network): refused with the
+# reason and the remedy, nothing changed; removing it is the way out.
+cp "$IOBAND_STATE_DIR/state.json" "$T/state.json.good"
+before=$(cat "$IOBAND_FAKE_DM")
+echo '{' >"$IOBAND_STATE_DIR/state.json"
+run 1 apply "$T/host.yaml"
+same "damaged state.json" "$ERR" "iobandctl: $IOBAND_STATE_DIR/state.json: not valid JSON (unexpected end of data); it records the network shaping apply last did: remove it to forget that (an uplink left shaped: ioband-tc clear --uplink IF)"
+same "damaged state.json: nothing changed" "$(cat "$IOBAND_FAKE_DM")" "$before"
+echo '["apply"]' >"$IOBAND_STATE_DIR/state.json"
+run 1 apply --dry-run "$T/host.yaml"
+has "state.json not an object" "$ERR" "state.json: not an ioband state file (not a JSON object); it records"
+cp "$T/state.json.good" "$IOBAND_STATE_DIR/state.json"
+run 0 apply "$T/host.yaml"
+same "state.json restored" "$OUT" "nothing to do"
+
 # ---- status
 run 0 status
 has "status" "$OUT" "on 8:16, 1024 MiB, device group shared, type cgroup, policy weight"

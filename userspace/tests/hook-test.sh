@@ -174,6 +174,18 @@ bad "not well-formed" 's|</ioband:ioband>||' "not well-formed XML"
 bad "text in policy" 's|<ioband:disk target="vdb"|weight=5 <ioband:disk target="vdb"|' "<ioband:ioband>: text is not allowed here"
 bad "child element" 's|<ioband:disk target="vdb" shared="images" weight="300"/>|<ioband:disk target="vdb" shared="images"><ioband:x/></ioband:disk>|' "<ioband:disk>: must be empty"
 
+# A damaged state.json: prepare refused, the message says why and what to do.
+fresh
+mkdir -p "$IOBAND_STATE_DIR"
+echo '{' >"$IOBAND_STATE_DIR/state.json"
+hook 1 "$FX/web1-prepare.xml" prepare begin
+has "damaged state.json" "$ERR" "state.json: not valid JSON (unexpected end of data); it records the network shaping apply last did: remove it to forget that"
+has "damaged state.json: refused" "$ERR" "guest web1: prepare: refused"
+same "damaged state.json: nothing changed" "$(snapshot)" "$empty"
+rm "$IOBAND_STATE_DIR/state.json"
+hook 0 "$FX/web1-prepare.xml" prepare begin
+hook 0 "$FX/web1-prepare.xml" release end
+
 # As "virsh metadata --set" writes it: only the top element qualified.
 fresh
 sed -e 's|<ioband:disk |<disk |; s|<ioband:interface |<interface |' "$FX/web1-prepare.xml" >"$T/virsh.xml"
