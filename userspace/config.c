@@ -242,6 +242,13 @@ bool valid_name(const char *s, size_t max)
 	return true;
 }
 
+size_t dm_name_max(const char *uuid_prefix)
+{
+	size_t u = IOB_DM_UUID_MAX - strlen(uuid_prefix);
+
+	return u < IOB_DM_NAME_MAX ? u : IOB_DM_NAME_MAX;
+}
+
 /* Interface names as ioband-tc takes them: no '+'. */
 bool valid_ifname(const char *s)
 {
@@ -1169,6 +1176,9 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 		m = vec_push(&names, &n_names, sizeof(*m));
 		m->name = config_dev_dmname(d);
 		m->pos = &d->pos;
+		if (strlen(m->name) > dm_name_max(IOB_UUID_APPLY))
+			POSERR(&d->pos, "name", "too long for the device name %s (%zu characters; %zu at most, for its dm uuid " IOB_UUID_APPLY "<device name>)",
+			       m->name, strlen(m->name), dm_name_max(IOB_UUID_APPLY));
 	}
 	for (i = 0; i < cfg->n_guests; i++) {
 		struct cfg_guest *g = &cfg->guests[i];
@@ -1189,7 +1199,13 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 				struct dmn *m;
 				struct use *u;
 				char *dn = config_disk_dmname(g, dk);
+				size_t dl = strlen(dn);
 
+				if (dl > dm_name_max(IOB_UUID_APPLY)) {
+					free(dn);
+					POSERR(&dk->pos, "name", "guest name and disk name are too long for the device name " IOB_DM_PREFIX "%s-%s (%zu characters; %zu at most, for its dm uuid " IOB_UUID_APPLY "<device name>)",
+					       g->name, dk->name, dl, dm_name_max(IOB_UUID_APPLY));
+				}
 				for (j = 0; j < n_names; j++)
 					if (!strcmp(names[j].name, dn)) {
 						free(dn);

@@ -111,6 +111,15 @@ struct host_cfg {
 #define IOB_UUID_CTL		"IOBAND-ctl-"	/* iobandctl create */
 #define IOB_UUID_ORIG		"IOBAND-orig-"	/* under an inserted layer */
 #define IOB_NET_WEIGHT_MAX	10000
+/* device-mapper's longest name and uuid: DM_NAME_LEN, DM_UUID_LEN less the NUL */
+#define IOB_DM_NAME_MAX		127
+#define IOB_DM_UUID_MAX		128
+
+/*
+ * The longest dm name a device whose uuid is UUID_PREFIX<name> may have
+ * (the uuid is the tighter limit for every prefix above).
+ */
+size_t dm_name_max(const char *uuid_prefix);
 
 /*
  * Parse and validate FILE.  On error return -EINVAL with *err (malloc'ed)

@@ -134,17 +134,14 @@ static int table_from_opts(struct ctx *c, const char *name, struct iob_table *t)
 	int r;
 
 	iob_table_init(t);
-	if (!g && strlen(name) > IOB_NAME_MAX)
-		return usage_error(c->cmd, "%s is longer than %d characters: give --group", name,
-				   IOB_NAME_MAX);
 	/* The host file's rule for device-group ids (a --group may not start with -). */
 	if (g && !valid_name(g, IOB_NAME_MAX))
 		return usage_error(c->cmd, "--group: \"%s\": use 1..%d of A-Z a-z 0-9 _ . + - (not first . or -)",
 				   g, IOB_NAME_MAX);
-	g = g ? g : name;
-	if (!*g || strlen(g) > IOB_NAME_MAX || strpbrk(g, " \t\n"))
-		return usage_error(c->cmd, "--group: 1..%d characters, no white space", IOB_NAME_MAX);
-	strcpy(t->devgroup, g);
+	if (!g && !valid_name(name, IOB_NAME_MAX))
+		return usage_error(c->cmd, "%s is no device-group id (1..%d of A-Z a-z 0-9 _ . + -, not first . or -): give --group",
+				   name, IOB_NAME_MAX);
+	strcpy(t->devgroup, g ? g : name);
 	if (ty && iob_parse_type(ty, &t->type))
 		return usage_error(c->cmd, "--type: none, uid, user, gid, pid, pgrp or cgroup");
 	if (po && (iob_parse_policy(po, &t->policy) || t->policy == IOB_RANGE_BW))
@@ -189,6 +186,17 @@ static int cmd_create(struct ctx *c)
 	uint64_t sectors;
 	int r;
 
+	/* As the host file's names: no '/' (device-mapper refuses it), fits its uuid. */
+	iob_table_init(&t);
+	if (!valid_name(name, dm_name_max(IOB_UUID_CTL))) {
+		r = usage_error(c->cmd, "NAME \"%s\": use 1..%zu of A-Z a-z 0-9 _ . + - (not first . or -)",
+				name, dm_name_max(IOB_UUID_CTL));
+		goto out;
+	}
+	if (!strcmp(name, "control")) {
+		r = usage_error(c->cmd, "NAME \"control\" is device-mapper's control node");
+		goto out;
+	}
 	r = table_from_opts(c, name, &t);
 	if (r)
 		goto out;
@@ -274,12 +282,18 @@ static int cmd_insert(struct ctx *c)
 		r = EX_FAIL;
 		goto out;
 	}
+	if (!strcmp(name, "control")) {
+		r = usage_error(c->cmd, "NAME \"control\" is device-mapper's control node");
+		goto out;
+	}
 	r = table_from_opts(c, name, &t);
 	if (r)
 		goto out;
 	size = dm_tlines_size(d.t, d.nt);
-	if (strlen(name) + strlen(IOB_UUID_ORIG) > 128) {
-		msg_err("%s: name too long", name);
+	/* NAME-iob's uuid is the tighter limit (116 characters, NAME-iob's name 123). */
+	if (strlen(name) > dm_name_max(IOB_UUID_ORIG)) {
+		msg_err("%s: name longer than %zu characters: the layer's dm uuid " IOB_UUID_ORIG "%s would not fit",
+			name, dm_name_max(IOB_UUID_ORIG), name);
 		r = EX_FAIL;
 		goto out;
 	}
@@ -1302,8 +1316,9 @@ static int cmd_help(struct ctx *c);
 static const struct cmd cmds[] = {
 	{ "create", "NAME DEVICE [--group ID] [--type T] [--policy P] [--weight W] [--io-throttle N] [--io-limit N] [--token N] [--dry-run]",
 	  2, 2, { TABLE_OPTS, "dry-run" }, cmd_create,
-	  "Create ioband device NAME on block DEVICE. --group is the device-group id\n"
-	  "(default NAME; devices with the same id share one scheduler), --type the\n"
+	  "Create ioband device NAME (1..117 of A-Z a-z 0-9 _ . + -, not first . or -)\n"
+	  "on block DEVICE. --group is the device-group id (1..31 of the same;\n"
+	  "default NAME; devices with the same id share one scheduler), --type the\n"
 	  "group type (none), --policy the policy (weight), --weight the default\n"
 	  "group's weight (100). Zero io-throttle/io-limit/token mean the default." },
 	{ "remove", "NAME", 1, 1, { NULL }, cmd_remove,

@@ -73,6 +73,19 @@ run 2 create x /dev/sdb --group=-x --dry-run
 has "group id starting with -" "$ERR" 'iobandctl: create: --group: "-x": use 1..31 of A-Z a-z 0-9 _ . + - (not first . or -)'
 run 2 create x /dev/sdb --group 'a b'
 has "group id with a space" "$ERR" '--group: "a b": use 1..31'
+# NAME as the host file's names, within device-mapper's limits (dm refuses
+# '/'; the uuid IOBAND-ctl-NAME has 128 characters at most)
+run 2 create a/b /dev/sdb --dry-run
+has "name with /" "$ERR" 'iobandctl: create: NAME "a/b": use 1..117 of A-Z a-z 0-9 _ . + - (not first . or -)'
+run 2 create '' /dev/sdb
+has "empty name" "$ERR" 'iobandctl: create: NAME "": use 1..117'
+run 2 create control /dev/sdb --dry-run
+has "control" "$ERR" "NAME \"control\" is device-mapper's control node"
+run 2 create "$(printf 'n%.0s' {1..118})" /dev/sdb --group g --dry-run
+has "name too long" "$ERR" "use 1..117 of"
+run 0 create "$(printf 'n%.0s' {1..117})" /dev/sdb --group g --dry-run
+run 2 create a-name-of-32-characters-xxxxxxxx /dev/sdb --dry-run
+has "name as group" "$ERR" "a-name-of-32-characters-xxxxxxxx is no device-group id (1..31 of A-Z a-z 0-9 _ . + -, not first . or -): give --group"
 run 2 top --interval --count 1
 has "numeric option" "$ERR" "--interval needs a value"
 same "nothing changed by usage errors" "$(cat "$IOBAND_FAKE_DM")" "$before"
@@ -110,6 +123,8 @@ done
 run 3 apply "$HERE/bad/03-disk-weight-range.yaml"
 same "bad file" "$ERR" "$HERE/bad/03-disk-weight-range.yaml:16: guests[1].disks[0].weight: must be 1..32767"
 run 3 check "$HERE/bad/19-cgroup-missing.yaml"
+run 3 check "$HERE/bad/77-dm-name-too-long.yaml"
+has "dm name too long" "$ERR" "guests[0].disks[0].name: guest name and disk name are too long for the device name ioband-"
 run 3 apply "$T/nonexistent.yaml"
 has "missing file" "$ERR" "nonexistent.yaml: No such file or directory"
 cat >"$T/host.yaml" <<'Y'
