@@ -53,7 +53,8 @@ static void berr(struct builder *b, const struct cfg_pos *pos, const char *sub, 
 
 	if (b->err)
 		return;
-	sb_addf(&sb, "%s:%d: %s%s%s: ", b->cfg->file, cfg_line(pos, sub), pos->field, *sub ? "." : "", sub);
+	sb_addf(&sb, "%s:%d: %s%s%s: ", pos->file ? pos->file : b->cfg->file, cfg_line(pos, sub),
+		pos->field, *sub ? "." : "", sub);
 	va_start(ap, fmt);
 	sb_vaddf(&sb, fmt, ap);
 	va_end(ap);

@@ -186,6 +186,13 @@ rm "$IOBAND_STATE_DIR/state.json"
 hook 0 "$FX/web1-prepare.xml" prepare begin
 hook 0 "$FX/web1-prepare.xml" release end
 
+# A planning error points into the domain XML, not the host file.
+fresh
+sed -e 's|device="/dev/sdb"|device="/dev/nonexist"|' "$FX/web1-prepare.xml" >"$T/nodev.xml"
+hook 3 "$T/nodev.xml" prepare begin
+same "plan error: the domain's line" "$(head -n 1 <<<"$ERR")" "iobandctl: domain web1 (prepare):6: <ioband:disk target='vda'>.device: /dev/nonexist: No such file or directory"
+same "plan error: nothing changed" "$(snapshot)" "$empty"
+
 # As "virsh metadata --set" writes it: only the top element qualified.
 fresh
 sed -e 's|<ioband:disk |<disk |; s|<ioband:interface |<interface |' "$FX/web1-prepare.xml" >"$T/virsh.xml"
@@ -256,7 +263,7 @@ hook 0 "$FX/web1-prepare.xml" migrate begin
 same "migrate check changes nothing" "$(snapshot)" "$empty"
 sed -e 's|device="/dev/sdb"|device="/dev/sdx"|' "$FX/web1-prepare.xml" >"$T/mig.xml"
 hook 3 "$T/mig.xml" migrate begin
-has "migrate: missing device" "$ERR" "/dev/sdx"
+has "migrate: missing device" "$ERR" "domain web1 (migrate):6: <ioband:disk target='vda'>.device: /dev/sdx: No such file or directory"
 has "migrate: refused" "$ERR" "guest web1: migrate: refused"
 sed -e 's|shared="images"|shared="scratch"|' "$FX/web1-prepare.xml" >"$T/mig.xml"
 hook 3 "$T/mig.xml" migrate begin
