@@ -1068,7 +1068,7 @@ static int cmd_top(struct ctx *c)
 	size_t np = 0, nc = 0;
 	bool tty = isatty(STDOUT_FILENO);
 	char *end;
-	int r;
+	int k, r;
 
 	if (iv) {
 		interval = strtod(iv, &end);
@@ -1077,6 +1077,17 @@ static int cmd_top(struct ctx *c)
 	}
 	if (cn && parse_u64_range(cn, 1, UINT32_MAX, &count))
 		return usage_error(c->cmd, "--count: a number >= 1");
+	/* As status: a NAME that is no ioband device is an error, not an empty view. */
+	for (k = 0; k < c->npos; k++) {
+		struct dm_dev d;
+		struct iob_table t;
+
+		r = get_ioband(c->pos[k], &d, &t);
+		if (r)
+			return r;
+		dm_dev_free(&d);
+		iob_table_free(&t);
+	}
 	r = take_samples(c->pos, c->npos, &prev, &np);
 	if (r)
 		return r;

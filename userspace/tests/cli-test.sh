@@ -211,6 +211,11 @@ assert d[0]["managed_by"] == "apply" and d[0]["device"] == "8:32", d' <<<"$OUT" 
 		{ echo "FAIL: status --json: $OUT" >&2; FAILS=$((FAILS + 1)); }
 fi
 run 1 status nosuch
+run 1 top nonexist --count 1 --interval 0.05
+same "top: no such device" "$ERR" "iobandctl: nonexist: no such device"
+same "top: no such device, no frame" "$OUT" ""
+run 1 top ioband-g1-data vg-lv --count 1 --interval 0.05
+same "top: not an ioband device" "$ERR" "iobandctl: vg-lv: not an ioband device"
 run 0 top --count 2 --interval 0.05
 has "top" "$OUT" "DEVICE                   GROUP    WEIGHT   R_IOPS"
 has "top rows" "$OUT" "ioband-g1-data"
