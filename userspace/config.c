@@ -249,6 +249,25 @@ size_t dm_name_max(const char *uuid_prefix)
 	return u < IOB_DM_NAME_MAX ? u : IOB_DM_NAME_MAX;
 }
 
+const char *cgroup_path_problem(const char *s)
+{
+	const char *p = s + strspn(s, "/");
+
+	if (!*p || strpbrk(p, " \t\n"))
+		goto bad;
+	while (*p) {
+		size_t n = strcspn(p, "/");
+
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			goto bad;
+		p += n;
+		p += strspn(p, "/");
+	}
+	return NULL;
+bad:
+	return "must be a cgroup below the root, without . or .. (e.g. machine.slice/web1)";
+}
+
 /* Interface names as ioband-tc takes them: no '+'. */
 bool valid_ifname(const char *s)
 {
@@ -1003,14 +1022,12 @@ static int parse_guest(struct pctx *c, node_t *n, const char *field, void *arg)
 	free(fp);
 	fp = fpath(field, "cgroup");
 	if ((v = fval(f, "cgroup"))) {
-		char *rel;
+		const char *why;
 
 		if (get_str(c, v, fp, &g->cgroup))
 			goto out;
-		rel = g->cgroup + strspn(g->cgroup, "/");
-		if (!*rel || strstr(g->cgroup, "..") || strpbrk(g->cgroup, " \t\n")) {
-			perr(c, v, fp, "\"%s\": must be a cgroup below the root (e.g. machine.slice/web1)",
-			     g->cgroup);
+		if ((why = cgroup_path_problem(g->cgroup))) {
+			perr(c, v, fp, "\"%s\": %s", g->cgroup, why);
 			goto out;
 		}
 	}

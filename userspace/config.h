@@ -174,6 +174,11 @@ void config_dg_reserved(const struct host_cfg *cfg, const char *id, uint64_t *io
 const char *mac_problem(const char *s);
 /* Guest, disk and device-group names: 1..MAX of A-Z a-z 0-9 _ . + - */
 bool valid_name(const char *s, size_t max);
+/*
+ * A cgroup path below the cgroup root (leading '/' ignored): not empty, no
+ * "." or ".." component, no white space.  NULL if fine, else what it must be.
+ */
+const char *cgroup_path_problem(const char *s);
 /* Interface names: 1..15 of A-Z a-z 0-9 _ . - (ioband-tc takes no '+') */
 bool valid_ifname(const char *s);
 bool valid_mac(const char *s);

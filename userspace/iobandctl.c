@@ -400,6 +400,19 @@ out:
 
 /* ------------------------------------------------------------------ groups */
 
+/*
+ * A cgroup PATH of the command line (relative to the cgroup root, or
+ * absolute below it): by the host file's rule, never the root or outside it.
+ */
+static int check_cgroup_arg(const struct ctx *c, const char *path)
+{
+	char *rel = cgroup_rel_path(path);
+	const char *why = cgroup_path_problem(rel);
+
+	free(rel);
+	return why ? usage_error(c->cmd, "cgroup \"%s\": %s", path, why) : 0;
+}
+
 static int parse_group_arg(struct ctx *c, const struct iob_table *t, const char *s, bool allow_default,
 			   bool *is_default, uint64_t *id)
 {
@@ -415,8 +428,11 @@ static int parse_group_arg(struct ctx *c, const struct iob_table *t, const char 
 		return 0;
 	}
 	if (t->type == IOB_CGROUP) {
-		int r = cgroup_id(s, id);
+		int r = check_cgroup_arg(c, s);
 
+		if (r)
+			return r;
+		r = cgroup_id(s, id);
 		if (r) {
 			msg_err("cgroup %s: %s", s, strerror(-r));
 			return EX_FAIL;
@@ -1275,8 +1291,12 @@ static int cmd_cgroup_create(struct ctx *c)
 {
 	int *pids = xcalloc(c->npos, sizeof(*pids));
 	uint64_t id, v;
-	int i, r = 0;
+	int i, r = check_cgroup_arg(c, c->pos[0]);
 
+	if (r) {
+		free(pids);
+		return r;
+	}
 	for (i = 1; i < c->npos; i++) {
 		if (parse_u64_range(c->pos[i], 1, IOB_PID_MAX, &v)) {
 			free(pids);
@@ -1305,8 +1325,11 @@ static int cmd_cgroup_create(struct ctx *c)
 static int cmd_cgroup_id(struct ctx *c)
 {
 	uint64_t id;
-	int r = cgroup_id(c->pos[0], &id);
+	int r = check_cgroup_arg(c, c->pos[0]);
 
+	if (r)
+		return r;
+	r = cgroup_id(c->pos[0], &id);
 	if (r) {
 		char *p = cgroup_fs_path(c->pos[0]);
 

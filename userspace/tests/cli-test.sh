@@ -147,6 +147,20 @@ same "cgroup id" "$OUT" "$CG"
 run 0 cgroup id "$T/cg/machine.slice/g1"
 same "cgroup id (absolute)" "$OUT" "$CG"
 run 1 cgroup id machine.slice/none
+# cgroup paths by the host file's rule: below the root, no "..", not empty
+run 2 cgroup id ../../../etc
+same "cgroup id outside the root" "$ERR" "iobandctl: cgroup id: cgroup \"../../../etc\": must be a cgroup below the root, without . or .. (e.g. machine.slice/web1)
+usage: iobandctl cgroup id PATH
+Try 'iobandctl cgroup id --help'."
+run 2 cgroup id "$T/cg"
+has "cgroup id of the root" "$ERR" "must be a cgroup below the root"
+run 2 cgroup create ../escape
+has "cgroup create outside the root" "$ERR" 'cgroup "../escape": must be a cgroup below the root'
+[[ ! -e $T/escape ]] || { echo "FAIL: cgroup create made $T/escape" >&2; FAILS=$((FAILS + 1)); }
+run 2 cgroup create '' $$
+has "cgroup create of the root" "$ERR" 'cgroup "": must be a cgroup below the root'
+[[ ! -e $T/cg/cgroup.procs ]] || { echo "FAIL: cgroup create moved a pid into the root" >&2; FAILS=$((FAILS + 1)); }
+run 2 cgroup create machine.slice/./x
 run 0 apply --dry-run "$T/host.yaml"
 same "dry run" "$OUT" "create ioband-shared: 0 2097152 ioband 8:16 shared 0 0 cgroup weight 0 :100 $CG:300
 create ioband-g1-data: 0 1048576 ioband 8:32 shared 0 0 none weight 0 :50
@@ -247,6 +261,13 @@ run 0 status --json c1
 python3 -c 'import json,sys; g=json.load(sys.stdin)["devices"][0]["groups"]; assert [x["id"] for x in g] == [-1], g' <<<"$OUT" ||
 	{ echo "FAIL: group 77 survived the rollback" >&2; FAILS=$((FAILS + 1)); }
 run 0 remove c1
+run 0 create c2 /dev/sdb --type cgroup
+run 2 group add c2 ../../../etc
+has "group add: cgroup outside the root" "$ERR" 'iobandctl: group add: cgroup "../../../etc": must be a cgroup below the root'
+run 0 group add c2 machine.slice/g1
+run 0 status c2
+has "group add by cgroup path" "$OUT" "  $CG "
+run 0 remove c2
 
 # ---- insert / eject (vg-lv is "mounted": open 1)
 vg_before=$(python3 -c 'import json,sys; d=[x for x in json.load(open(sys.argv[1]))["devices"] if x["name"]=="vg-lv"][0]; print(d["minor"], d["table"])' "$IOBAND_FAKE_DM")
