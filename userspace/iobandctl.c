@@ -1442,8 +1442,12 @@ static const struct cmd *find_cmd(int argc, char **argv, int *words)
 	return NULL;
 }
 
-/* "group" or "cgroup" alone or with an unknown word: list its commands. */
-static int family_usage(const char *word, const char *sub)
+/*
+ * The commands of the family WORD ("group", "cgroup"): with HELP on stdout
+ * (exit 0: "group --help", "help group"), else on stderr after saying that
+ * SUB is unknown or, without SUB, missing (exit 2).  -1: no such family.
+ */
+static int family_usage(const char *word, const char *sub, bool help)
 {
 	size_t i, wl = strlen(word);
 	bool any = false;
@@ -1453,36 +1457,35 @@ static int family_usage(const char *word, const char *sub)
 			any = true;
 	if (!any)
 		return -1;
-	if (sub && strcmp(sub, "--help") && strcmp(sub, "-h"))
+	if (!help && sub)
 		fprintf(stderr, "%s: %s: unknown subcommand '%s'\n", progname, word, sub);
-	else if (!sub)
+	else if (!help)
 		fprintf(stderr, "%s: %s: missing subcommand\n", progname, word);
 	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		if (!strncmp(cmds[i].name, word, wl) && cmds[i].name[wl] == ' ')
-			print_cmd_usage(sub && (!strcmp(sub, "--help") || !strcmp(sub, "-h")) ?
-					stdout : stderr, &cmds[i]);
-	return sub && (!strcmp(sub, "--help") || !strcmp(sub, "-h")) ? EX_OK : EX_USAGE;
+			print_cmd_usage(help ? stdout : stderr, &cmds[i]);
+	return help ? EX_OK : EX_USAGE;
 }
 
 static int cmd_help(struct ctx *c)
 {
 	const struct cmd *h;
-	int words;
+	int words, r;
 
 	if (!c->npos) {
 		usage(stdout);
 		return EX_OK;
 	}
 	h = find_cmd(c->npos, c->pos, &words);
-	if (!h || words != c->npos) {
-		int r = family_usage(c->pos[0], NULL);
-
-		if (r < 0)
-			return usage_error(c->cmd, "unknown command '%s'", c->pos[0]);
-		return r;
+	if (h && words == c->npos) {
+		cmd_help_text(stdout, h);
+		return EX_OK;
 	}
-	cmd_help_text(stdout, h);
-	return EX_OK;
+	if (h)
+		return usage_error(c->cmd, "%s takes no subcommand '%s'", h->name, c->pos[words]);
+	/* "help group": the group commands, as "group --help" */
+	r = family_usage(c->pos[0], c->npos > 1 ? c->pos[1] : NULL, c->npos == 1);
+	return r < 0 ? usage_error(c->cmd, "unknown command '%s'", c->pos[0]) : r;
 }
 
 /* An option word (not a positional argument: "-", "-5" are those). */
@@ -1592,7 +1595,10 @@ int main(int argc, char **argv)
 	}
 	cmd = find_cmd(argc - i, argv + i, &words);
 	if (!cmd) {
-		r = family_usage(argv[i], i + 1 < argc ? argv[i + 1] : NULL);
+		const char *sub = i + 1 < argc ? argv[i + 1] : NULL;
+		bool help = sub && (!strcmp(sub, "--help") || !strcmp(sub, "-h"));
+
+		r = family_usage(argv[i], help ? NULL : sub, help);
 		if (r >= 0)
 			return r;
 		return usage_error(NULL, "unknown command '%s'", argv[i]);

@@ -113,6 +113,18 @@ has "help group add" "$OUT" "usage: iobandctl group add NAME ID [weight=W]"
 run 0 group --help
 has "group --help" "$OUT" "usage: iobandctl group remove NAME ID"
 run 2 help nosuch
+# help of a command family: as "group --help", on stdout
+run 0 help group
+same "help group" "$OUT" "usage: iobandctl group add NAME ID [weight=W]
+usage: iobandctl group set NAME ID|default weight=W
+usage: iobandctl group remove NAME ID"
+same "help group: no error" "$ERR" ""
+run 0 help cgroup
+has "help cgroup" "$OUT" "usage: iobandctl cgroup id PATH"
+run 2 help group frob
+has "help group frob" "$ERR" "iobandctl: group: unknown subcommand 'frob'"
+run 2 help create extra
+has "help create extra" "$ERR" "iobandctl: help: create takes no subcommand 'extra'"
 # every command in the table has a --help
 for c in create remove insert eject "group add" "group set" "group remove" status top apply check "cgroup create" "cgroup id" help; do
 	# shellcheck disable=SC2086
