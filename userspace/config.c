@@ -447,9 +447,14 @@ const char *iob_rate_problem(const char *s)
 		return NULL;
 	if (!n || (*u && strcmp(u, "iops") && strcmp(u, "k") && strcmp(u, "m") && strcmp(u, "g")))
 		return "must be a rate: <n>iops, or bytes/s as <n>, <n>k, <n>m or <n>g (e.g. 500iops, 20m)";
+	/* The module's parser copies the digits into a buffer of 24 bytes. */
+	if (n > 23)
+		return "must have at most 23 digits";
 	if (!strcmp(u, "iops"))
 		return "must be at most 100000000iops";
-	if (!*u && n <= 4 && strtoul(s, NULL, 10) < IOB_RATE_BYTES_MIN)
+	/* By value, not by digits: "01023" is too small, not too large. */
+	errno = 0;
+	if (!*u && strtoull(s, NULL, 10) < IOB_RATE_BYTES_MIN && errno != ERANGE)
 		return "must be at least 1k bytes/s (1024), or 0 for none";
 	return "must be at most 1024g bytes/s (2^40)";
 }
