@@ -1087,8 +1087,9 @@ static int cmd_top(struct ctx *c)
 	int k, r;
 
 	if (iv) {
+		/* Decimal only: strtod() takes hex ("0x1"), exponents, inf. */
 		interval = strtod(iv, &end);
-		if (*end || !(interval >= 0.05 && interval <= 3600))
+		if (*end || iv[strspn(iv, "0123456789.")] || !(interval >= 0.05 && interval <= 3600))
 			return usage_error(c->cmd, "--interval: 0.05..3600 seconds");
 	}
 	if (cn && parse_u64_range(cn, 1, UINT32_MAX, &count))
@@ -1583,6 +1584,8 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return EX_OK;
 		} else if (!strcmp(argv[i], "--version")) {
+			if (i + 1 < argc)
+				return usage_error(NULL, "--version takes no arguments");
 			printf("iobandctl %s (%s)\n", IOBAND_VERSION, be->name);
 			return EX_OK;
 		} else {

@@ -155,14 +155,17 @@ int read_text(FILE *f, char **out, size_t *len)
 	char *buf = xmalloc(cap);
 
 	/* Bytes, not "%.*s": that would stop at a NUL and hide it. */
+	errno = 0;
 	while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
 		n += got;
 		if (cap - n - 1 == 0)
 			buf = xrealloc(buf, cap *= 2);
 	}
 	if (ferror(f)) {
+		int e = errno ? errno : EIO;	/* read(2)'s: EISDIR for a directory */
+
 		free(buf);
-		return -EIO;
+		return -e;
 	}
 	buf[n] = '\0';
 	*out = buf;

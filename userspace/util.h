@@ -65,8 +65,9 @@ char *strv_join(const struct strv *sv, const char *sep);
 
 /*
  * Read all of F / of the file PATH as text into *out (malloc'ed, NUL-ended,
- * *len bytes).  0, -errno, -EIO on a read error, or -EINVAL when the text
- * holds a NUL byte (*out is then still set).
+ * *len bytes).  0, -errno of the open or the read (-EIO if unknown; a
+ * directory: -EISDIR), or -EINVAL when the text holds a NUL byte (*out is
+ * then still set).
  */
 int read_text(FILE *f, char **out, size_t *len);
 int read_text_file(const char *path, char **out, size_t *len);

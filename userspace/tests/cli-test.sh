@@ -101,6 +101,11 @@ has "cgroup alone" "$ERR" "usage: iobandctl cgroup id PATH"
 run 2 top --interval 0
 has "interval" "$ERR" "--interval: 0.05..3600 seconds"
 run 2 top --count 0
+run 2 top --interval 0x1 --count 1
+has "interval in hex" "$ERR" "--interval: 0.05..3600 seconds"
+run 2 --version extra
+same "version with an argument" "$ERR" "iobandctl: --version takes no arguments
+Try 'iobandctl --help'."
 run 2 -x status
 has "global option" "$ERR" "unknown option '-x'"
 # ---- help: exit 0 on stdout
@@ -139,6 +144,8 @@ run 3 check "$HERE/bad/77-dm-name-too-long.yaml"
 has "dm name too long" "$ERR" "guests[0].disks[0].name: guest name and disk name are too long for the device name ioband-"
 run 3 apply "$T/nonexistent.yaml"
 has "missing file" "$ERR" "nonexistent.yaml: No such file or directory"
+run 3 check "$T"
+same "directory" "$ERR" "$T: Is a directory"
 cat >"$T/host.yaml" <<'Y'
 version: 1
 devices:
