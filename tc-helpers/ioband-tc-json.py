@@ -8,7 +8,8 @@
 #   snapshot DEV               JSON record of DEV's root and ingress qdiscs
 #   record DEV SNAPFILE        snapshot into SNAPFILE, then check-restorable
 #   facts DEV                  "root KIND HANDLE", "leaf PARENT KIND"...,
-#                              "class ID"..., "redirect IFB|none"
+#                              "class ID"..., "redirect IFB|none",
+#                              "ingress ingress|clsact|none"
 #   check-restorable SNAPFILE  exit 0 if clear can put the record back exactly,
 #                              else print the reason and exit 3
 #   restore-plan SNAPFILE      tc argument lines that put DEV back as recorded
@@ -467,6 +468,9 @@ def main(argv):
             for c in tc_classes(dev):
                 print("class %s" % c["classid"])
         print("redirect %s" % redirect_target(dev))
+        ing = next((q["kind"] for q in qd
+                    if q["kind"] in ("ingress", "clsact")), "none")
+        print("ingress %s" % ing)
     elif cmd == "redirect-target" and len(args) == 1:
         print(redirect_target(args[0]))
     elif cmd == "leaf-kind" and len(args) == 2:
