@@ -25,6 +25,10 @@
 #   root-kind DEV              "KIND HANDLE" of DEV's root qdisc, or "none -"
 #   valid-ip ADDR              exit 0 if ADDR is an IPv4/IPv6 address[/prefix];
 #                              prints "4 ADDR/LEN" or "6 ADDR/LEN"
+#   clash                      reads "GUEST mac MAC" / "GUEST ip ADDR/LEN"
+#                              lines; exit 3 printing the first pair of
+#                              guests whose classifiers match the same packets
+#                              (same MAC, overlapping networks)
 #   show STATEDIR [--json]     summary of an applied configuration
 #
 # Exit codes: 0 ok, 1 runtime failure (tc failed), 2 usage, 3 "no" answer.
@@ -271,6 +275,27 @@ def valid_ip(arg):
     return "%d %s" % (net.version, net.with_prefixlen)
 
 
+def clash(lines):
+    """First pair of guests whose classifiers overlap, as a message."""
+    seen = []
+    for line in lines:
+        guest, kind, value = line.split()
+        if kind == "ip":
+            value = ipaddress.ip_network(value)
+        for g, k, v in seen:
+            if g == guest or k != kind:
+                continue
+            if kind == "mac" and v == value:
+                return "--guest %s: mac=%s is also --guest %s's" % (
+                    guest, value, g)
+            if kind == "ip" and v.version == value.version and \
+                    v.overlaps(value):
+                return "--guest %s: ip=%s overlaps --guest %s's ip=%s" % (
+                    guest, value, g, v)
+        seen.append((guest, kind, value))
+    return None
+
+
 # ---- show ----------------------------------------------------------------
 
 def fmt_rate(bps):
@@ -485,6 +510,11 @@ def main(argv):
         if r is None:
             return 3
         print(r)
+    elif cmd == "clash" and not args:
+        why = clash(line for line in sys.stdin.read().splitlines() if line)
+        if why:
+            print(why)
+            return 3
     elif cmd == "show" and len(args) in (1, 2):
         show(args[0], len(args) == 2 and args[1] == "--json")
     else:
