@@ -29,6 +29,7 @@
 #                              lines; exit 3 printing the first pair of
 #                              guests whose classifiers match the same packets
 #                              (same MAC, overlapping networks)
+#   link-kind DEV              DEV's link kind (bridge, veth, ...) or "none"
 #   show STATEDIR [--json]     summary of an applied configuration
 #
 # Exit codes: 0 ok, 1 runtime failure (tc failed), 2 usage, 3 "no" answer.
@@ -296,6 +297,15 @@ def clash(lines):
     return None
 
 
+def link_kind(dev):
+    r = subprocess.run(("ip", "-j", "-d", "link", "show", "dev", dev),
+                       capture_output=True, text=True)
+    if r.returncode != 0 or not r.stdout.strip():
+        return "none"
+    return json.loads(r.stdout)[0].get("linkinfo", {}).get("info_kind",
+                                                            "none")
+
+
 # ---- show ----------------------------------------------------------------
 
 def fmt_rate(bps):
@@ -515,6 +525,8 @@ def main(argv):
         if why:
             print(why)
             return 3
+    elif cmd == "link-kind" and len(args) == 1:
+        print(link_kind(args[0]))
     elif cmd == "show" and len(args) in (1, 2):
         show(args[0], len(args) == 2 and args[1] == "--json")
     else:
