@@ -30,6 +30,7 @@
 #                              guests whose classifiers match the same packets
 #                              (same MAC, overlapping networks)
 #   link-kind DEV              DEV's link kind (bridge, veth, ...) or "none"
+#   ifindex DEV                DEV's ifindex, nothing if DEV does not exist
 #   show STATEDIR [--json]     summary of an applied configuration
 #
 # Exit codes: 0 ok, 1 runtime failure (tc failed), 2 usage, 3 "no" answer.
@@ -525,6 +526,10 @@ def main(argv):
         if why:
             print(why)
             return 3
+    elif cmd == "ifindex" and len(args) == 1:
+        i = ifindex(args[0])
+        if i is not None:
+            print(i)
     elif cmd == "link-kind" and len(args) == 1:
         print(link_kind(args[0]))
     elif cmd == "show" and len(args) in (1, 2):
