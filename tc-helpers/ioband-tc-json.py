@@ -116,16 +116,23 @@ def tc_classes(dev):
     return classes
 
 
-def ifindex(dev):
-    """ifindex of dev in the current network namespace, None if absent.
+def ip_link(dev):
+    """dev's link in the current network namespace (ip -j -d link show), or
+    None if absent.
 
-    Asks netlink (ip -j), not /sys: a caller that entered the namespace with
+    Asks netlink, not /sys: a caller that entered the namespace with
     setns(2) may still see another namespace's sysfs."""
-    r = subprocess.run(("ip", "-j", "link", "show", "dev", dev),
+    r = subprocess.run(("ip", "-j", "-d", "link", "show", "dev", dev),
                        capture_output=True, text=True)
     if r.returncode != 0 or not r.stdout.strip():
         return None
-    return json.loads(r.stdout)[0]["ifindex"]
+    return json.loads(r.stdout)[0]
+
+
+def ifindex(dev):
+    """ifindex of dev, None if absent."""
+    link = ip_link(dev)
+    return None if link is None else link["ifindex"]
 
 
 def snapshot(dev):
@@ -299,12 +306,9 @@ def clash(lines):
 
 
 def link_kind(dev):
-    r = subprocess.run(("ip", "-j", "-d", "link", "show", "dev", dev),
-                       capture_output=True, text=True)
-    if r.returncode != 0 or not r.stdout.strip():
-        return "none"
-    return json.loads(r.stdout)[0].get("linkinfo", {}).get("info_kind",
-                                                            "none")
+    """dev's link kind (bridge, veth, ...), "none" if absent or plain."""
+    link = ip_link(dev) or {}
+    return link.get("linkinfo", {}).get("info_kind", "none")
 
 
 # ---- show ----------------------------------------------------------------
