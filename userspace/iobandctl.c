@@ -222,6 +222,22 @@ out:
 	return r;
 }
 
+static const char *managed_by(const struct dm_dev *d, const struct dm_dev *all, size_t n);
+
+/* D sits on the IOBAND-orig- device of an inserted layer (any uuid of its own). */
+static bool is_inserted(const struct dm_dev *d)
+{
+	struct dm_dev *all;
+	size_t n;
+	bool r;
+
+	if (be->list(&all, &n))
+		return false;
+	r = !strcmp(managed_by(d, all, n), "insert");
+	dm_devs_free(all, n);
+	return r;
+}
+
 static int cmd_remove(struct ctx *c)
 {
 	struct dm_dev d;
@@ -233,6 +249,10 @@ static int cmd_remove(struct ctx *c)
 	if (!strncmp(d.uuid, "LVM-", 4) || (*d.uuid && strncmp(d.uuid, "IOBAND-", 7))) {
 		msg_err("%s is not an iobandctl device (uuid %s): use eject for an inserted layer",
 			d.name, d.uuid);
+		r = EX_FAIL;
+	} else if (is_inserted(&d)) {
+		/* A layer keeps the device's own uuid: none, for one dmsetup made. */
+		msg_err("%s is an inserted ioband layer: use eject", d.name);
 		r = EX_FAIL;
 	} else if (bk_remove(d.name)) {
 		r = EX_FAIL;

@@ -305,6 +305,21 @@ same "eject restores the table" "$vg_after" "$vg_before"
 run 1 eject vg-lv
 run 0 status
 [[ $OUT != *vg-lv-iob* ]] || { echo "FAIL: vg-lv-iob left" >&2; FAILS=$((FAILS + 1)); }
+# A layer under a device without a dm uuid (dmsetup create's): remove
+# refuses it as it does under an LV, eject takes it out.
+python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["devices"].append({"name": "plain", "uuid": "", "minor": s["next_minor"], "open": 0,
+                     "table": [[0, 1024, "linear", "8:32 4096"]]})
+s["next_minor"] += 1
+json.dump(s, open(sys.argv[1], "w"))' "$IOBAND_FAKE_DM"
+run 0 insert plain
+run 1 remove plain
+same "remove of a layer" "$ERR" "iobandctl: plain is an inserted ioband layer: use eject"
+run 0 status plain
+has "layer kept" "$OUT" "by insert"
+run 0 eject plain
 
 # ---- cgroup create (fake: a directory) with pids
 run 0 cgroup create ioband.slice/g9 123 456
