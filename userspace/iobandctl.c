@@ -1406,8 +1406,10 @@ static const struct cmd cmds[] = {
 	  "Bring the host to the state FILE describes (see HOST FILE in iobandctl(8)):\n"
 	  "only what differs changes; nothing changes when FILE is invalid; a failure\n"
 	  "midway undoes what this run did. --dry-run prints the plan (--json: as\n"
-	  "JSON; only with --dry-run). Warns when a device group without a declared\n"
-	  "capacity has reservations above the IOPS its status suggests (an estimate)." },
+	  "JSON; only with --dry-run); --quiet leaves out the line \"applied N\n"
+	  "change(s)\" or \"nothing to do\". Warns when a device group without a\n"
+	  "declared capacity has reservations above the IOPS its status suggests (an\n"
+	  "estimate)." },
 	{ "check", "FILE", 1, 1, { NULL }, cmd_check,
 	  "Validate a host file without looking at the system (min, max, burst, and\n"
 	  "reservations against each device group's declared capacity too)." },
