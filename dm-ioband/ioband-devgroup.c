@@ -552,7 +552,10 @@ void ioband_group_orphan(struct ioband_devgroup *dg,
 		ioband_held_out(dg, g);
 		bio_list_merge(&def->queue, &g->queue);
 		bio_list_init(&g->queue);
-		if (!def->nr_queued)
+		/* held behind the default group's limit with the others */
+		if (def->throttled)
+			atomic_add(g->nr_queued, &dg->tqueued);
+		else if (!def->nr_queued)
 			ioband_held_in(dg, def, atomic64_read(&dg->vnow));
 		WRITE_ONCE(def->nr_queued, def->nr_queued + g->nr_queued);
 		WRITE_ONCE(g->nr_queued, 0);
