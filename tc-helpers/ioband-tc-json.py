@@ -410,8 +410,8 @@ def show(statedir, as_json):
 
     print("uplink %s: %s total%s, leaf qdisc %s%s" % (
         uplink, fmt_rate(doc["rate_bit"]),
-        ", downloads %s via %s" % (fmt_rate(doc["down_rate_bit"]),
-                                   doc["down_ifb"])
+        ", downloads %s%s" % (fmt_rate(doc["down_rate_bit"]),
+                              " via %s" % down_ifb if down_ifb else "")
         if doc["down_rate_bit"] else "", doc["leaf"],
         "" if status == "applied" else " (status: %s)" % status))
     tree = doc["uplink_tree"]
