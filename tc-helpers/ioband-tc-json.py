@@ -10,6 +10,11 @@
 #   facts DEV                  "root KIND HANDLE", "leaf PARENT KIND"...,
 #                              "class ID"..., "redirect IFB|none",
 #                              "ingress ingress|clsact|none"
+#   record-state SNAPFILE DEV  "same" if SNAPFILE records DEV as it is now
+#                              (same ifindex), "other" if DEV was re-created
+#                              (another ifindex), "gone" if there is no DEV;
+#                              exit 3 printing why if DEV is there and
+#                              SNAPFILE is not a readable record of it
 #   check-restorable SNAPFILE  exit 0 if clear can put the record back exactly,
 #                              else print the reason and exit 3
 #   restore-plan SNAPFILE      tc argument lines that put DEV back as recorded
@@ -195,6 +200,40 @@ def redirect_target(dev):
 def load(path):
     with open(path) as f:
         return json.load(f)
+
+
+def record_state(path, dev):
+    """How the record at path relates to dev now: ("same"|"other"|"gone",
+    None), or (None, why) when dev is there and the file is not a record of
+    it with what restore_plan and difference read (damaged)."""
+    now = ifindex(dev)
+    if now is None:
+        return "gone", None
+    try:
+        snap = load(path)
+    except OSError as e:
+        return None, "cannot be read (%s)" % e.strerror
+    except ValueError as e:
+        return None, "damaged record: not JSON (%s)" % e
+    if not isinstance(snap, dict):
+        return None, "damaged record: not a JSON object"
+    if snap.get("ifname") != dev:
+        return None, "damaged record: ifname %s, not %s" % (
+            json.dumps(snap.get("ifname")), dev)
+    idx = snap.get("ifindex")
+    if type(idx) is not int or idx <= 0:
+        return None, "damaged record: ifindex %s" % json.dumps(idx)
+    for key in ("root", "ingress"):
+        if key not in snap:
+            return None, "damaged record: no %s" % key
+        q = snap[key]
+        if q is not None and (
+                not isinstance(q, dict) or
+                not isinstance(q.get("kind"), str) or
+                not isinstance(q.get("handle"), str) or
+                not isinstance(q.get("options", {}), dict)):
+            return None, "damaged record: %s %s" % (key, json.dumps(q))
+    return ("same" if idx == now else "other"), None
 
 
 def restorable(snap):
@@ -465,6 +504,12 @@ def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "snapshot" and len(args) == 1:
         print(json.dumps(snapshot(args[0]), sort_keys=True))
+    elif cmd == "record-state" and len(args) == 2:
+        state, why = record_state(args[0], args[1])
+        if why:
+            print(why)
+            return 3
+        print(state)
     elif cmd == "check-restorable" and len(args) == 1:
         why = restorable(load(args[0]))
         if why:
