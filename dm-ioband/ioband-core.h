@@ -203,7 +203,7 @@ struct ioband_devgroup {
 	atomic64_t kick_ns;
 	u64 refill_ready_ns;		/* the work item's last submission end */
 	/*
-	 * Bios the disk refused for want of a tag (ioband_refused()): to be
+	 * Bios the disk refused for want of a tag (ioband_resend()): to be
 	 * sent again by the dispatch work (qlock), the fewest in flight a
 	 * refusal saw this period (0: none; the controller's), and how many
 	 * there were in all (status, and per period for the controller).

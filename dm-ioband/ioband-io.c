@@ -151,34 +151,91 @@ static bool ioband_bio_rw(const struct bio *bio)
 #define IOBAND_REC_FLAGS	((1U << BIO_REMAPPED) | (1U << BIO_CHAIN))
 
 /*
+ * Whether the disk below takes @bio whole, by the limits stacked on @bdev
+ * (an LV's are its disk's): a REQ_NOWAIT bio that it would have to split
+ * is refused with BLK_STS_AGAIN whatever its tags (bio_split_rw_at();
+ * blk_bio_segment_split() on 6.1), and each such refusal would read as a
+ * full disk (QEMU's 1-4 MiB direct I/O on a disk of max_sectors_kb 128
+ * pinned the automatic depth near 1).  Size (to the physical block, as
+ * get_max_io_size()), chunk boundary, segments, their size and boundary,
+ * gaps at the virtual boundary; in doubt, no.
+ */
+static bool ioband_fits(struct block_device *bdev, struct bio *bio)
+{
+	const struct queue_limits *lim = &bdev_get_queue(bdev)->limits;
+	sector_t sector = bio->bi_iter.bi_sector;
+	unsigned int pbs = lim->physical_block_size >> SECTOR_SHIFT;
+	unsigned int max = lim->max_sectors, start, end, segs = 0;
+	struct bio_vec bv, prev = { };
+	struct bvec_iter iter;
+
+	if (lim->chunk_sectors) {
+		sector_t off = sector;
+
+		max = min(max, lim->chunk_sectors -
+			  sector_div(off, lim->chunk_sectors));
+	}
+	start = sector & (pbs - 1);
+	end = (start + max) & ~(pbs - 1);
+	if (end > start)
+		max = end - start;
+	if (bio_sectors(bio) > max)
+		return false;
+	bio_for_each_bvec(bv, bio, iter) {
+		phys_addr_t addr = page_to_phys(bv.bv_page) + bv.bv_offset;
+
+		if (++segs > lim->max_segments ||
+		    bv.bv_len > lim->max_segment_size ||
+		    ((addr ^ (addr + bv.bv_len - 1)) & ~lim->seg_boundary_mask))
+			return false;
+		if (segs > 1 && lim->virt_boundary_mask &&
+		    ((bv.bv_offset | (prev.bv_offset + prev.bv_len)) &
+		     lim->virt_boundary_mask))
+			return false;
+		prev = bv;
+	}
+	return true;
+}
+
+/*
  * Send @bio with REQ_NOWAIT, as it is now, if the device below is
- * bio-based and takes it (t->nowait): where no tag is free it is refused
- * at once (ioband_refused()) rather than wait in the disk's tag wait, in
- * the submitter's own submit_bio() on the fast path.  Below an LV that
- * wait is where a bound past the disk's tags queued its margin: fio's
- * submitting thread blocked there, handed ioband no more bios, and the
- * wait's order, not the weights, decided (an 80:20 pair 67:33 on a
- * 16-tag disk).  Not for a bio sent past the bound (one group alone, a
- * drain, an urgent bio: meant to wait in the disk's queue), nor one that
- * has REQ_NOWAIT already (its refusal is its submitter's), nor one with
- * an integrity payload (not restored here) or polled, nor other ops.
+ * bio-based and takes it (t->nowait, and still now: a reload below, a
+ * snapshot-origin or a pvmove mirror, may take it away) and if @may: where
+ * no tag is free it is refused at once (ioband_resend()) rather than wait
+ * in the disk's tag wait, in the submitter's own submit_bio() on the fast
+ * path.  Below an LV that wait is where a bound past the disk's tags
+ * queued its margin: fio's submitting thread blocked there, handed ioband
+ * no more bios, and the wait's order, not the weights, decided (an 80:20
+ * pair 67:33 on a 16-tag disk).  Not for a bio sent past the bound (one
+ * group alone, a drain, an urgent bio: meant to wait in the disk's queue;
+ * the caller's @may), nor one the disk would split (ioband_fits()), nor
+ * one that has REQ_NOWAIT already (its refusal is its submitter's), nor
+ * one with an integrity payload (not restored here) or polled, nor other
+ * ops.
  */
 static void ioband_nowait(struct ioband_target *t, struct ioband_bio *pb,
-			  struct bio *bio)
+			  struct bio *bio, bool may)
 {
 	struct ioband_bio_rec *rec = &pb->rec;
 	int n;
 
 	pb->nowait = false;
 	/* off: not even the in-flight count is read */
-	if (!READ_ONCE(nowait) || !t->nowait || !ioband_bio_rw(bio) ||
+	if (!may || !READ_ONCE(nowait) || !t->nowait || !ioband_bio_rw(bio) ||
 	    (bio->bi_opf & (REQ_NOWAIT | REQ_INTEGRITY | REQ_POLLED)))
 		return;
 	n = atomic_read(&t->dg->inflight);
-	if (n > READ_ONCE(t->dg->io_limit))
+	if (n > READ_ONCE(t->dg->io_limit) || !bdev_nowait(t->dev->bdev) ||
+	    !ioband_fits(t->dev->bdev, bio))
 		return;
 	pb->nowait = true;
-	rec->css = bio_blkcg_css(bio);
+	/*
+	 * The owner's, for the resend: dm core gives the clone the original
+	 * bio's blkcg only in dm_submit_bio_remap() (6.12), after this; the
+	 * clone's own now is that of the task in map(), a flusher's for
+	 * writeback.
+	 */
+	rec->css = ioband_owner_css(t->ti, t->md, bio);
 	if (rec->css)
 		css_get(rec->css);
 	rec->bdev = bio->bi_bdev;
@@ -190,28 +247,32 @@ static void ioband_nowait(struct ioband_target *t, struct ioband_bio *pb,
 }
 
 /*
- * The disk refused @bio (BLK_STS_AGAIN): it stays in flight, counted and
- * charged, and goes again as it was sent (its blkcg back in the work),
- * without REQ_NOWAIT, from the dispatch work, which may wait for a tag
- * (alone: the submitters do not).  Its latency, from its first dispatch,
- * includes that wait.  The fewest in flight when a refused bio was sent,
- * in the period, tells the depth controller the disk's tags (not the
- * count at the refusal: completions in between may have left their tags
- * not yet freed).  Any context (the submitter's, the work's, an
- * interrupt).
+ * The disk refused @bio, sent with REQ_NOWAIT by ioband: it stays in
+ * flight, counted and charged, and goes again as it was sent (its blkcg
+ * back in the work), without REQ_NOWAIT, from the dispatch work, which may
+ * wait for a tag (alone: the submitters do not).  Its latency, from its
+ * first dispatch, includes that wait.  For want of a tag (@tags:
+ * BLK_STS_AGAIN), the fewest in flight when a refused bio was sent, in the
+ * period, tells the depth controller the disk's tags (not the count at the
+ * refusal: completions in between may have left their tags not yet
+ * freed); not a bio refused because the device below stopped taking
+ * REQ_NOWAIT since it was sent (BLK_STS_NOTSUPP).  Any context (the
+ * submitter's, the work's, an interrupt).
  */
-static void ioband_refused(struct ioband_devgroup *dg, struct ioband_bio *pb,
-			   struct bio *bio)
+static void ioband_resend(struct ioband_devgroup *dg, struct ioband_bio *pb,
+			  struct bio *bio, bool tags)
 {
 	struct ioband_bio_rec *rec = &pb->rec;
 	int n = rec->inflight;
 	int old = atomic_read(&dg->refused_at);
 	unsigned long flags;
 
-	while ((!old || n < old) &&
-	       !atomic_try_cmpxchg(&dg->refused_at, &old, n))
-		;
-	atomic64_inc(&dg->refusals);
+	if (tags) {
+		while ((!old || n < old) &&
+		       !atomic_try_cmpxchg(&dg->refused_at, &old, n))
+			;
+		atomic64_inc(&dg->refusals);
+	}
 	/*
 	 * Only the flags that go with the iterator: BIO_CGROUP_ACCT,
 	 * BIO_BPS_THROTTLED and the like stay, or the bio is counted twice
@@ -236,17 +297,19 @@ static void ioband_refused(struct ioband_devgroup *dg, struct ioband_bio *pb,
  * holds a reference to @g until then.  Reads and writes are timed from
  * here (@now, the caller's clock) to end_io: the disk's latency, not the
  * time held in ioband (for the automatic depth, or with a fixed io_limit
- * for the grace and the slack alone).
+ * for the grace and the slack alone).  @may_refuse: within the bound, the
+ * disk below may refuse it (ioband_nowait()).
  */
 static void ioband_issued(struct ioband_devgroup *dg, struct ioband_group *g,
-			  struct ioband_bio *pb, struct bio *bio, u64 now)
+			  struct ioband_bio *pb, struct bio *bio, u64 now,
+			  bool may_refuse)
 {
 	refcount_inc(&g->ref);
 	ioband_habit_issue(&g->habit, refcount_read(&g->ref) - 1);
 	pb->g = g;
 	pb->counted = true;
 	pb->issued_ns = 0;
-	ioband_nowait(g->t, pb, bio);
+	ioband_nowait(g->t, pb, bio, may_refuse);
 	if (ioband_bio_rw(bio)) {
 		pb->issued_ns = now;
 		pb->bucket = ioband_depth_bucket(bio_sectors(bio));
@@ -720,7 +783,7 @@ static u32 ioband_dispatch(struct ioband_devgroup *dg, struct bio_list *out)
 		}
 		atomic_inc(&dg->inflight);
 
-		ioband_issued(dg, g, pb, bio, now);
+		ioband_issued(dg, g, pb, bio, now, true);
 		this_cpu_add(g->stats->wait_ns, now - pb->queued_ns);
 		bio_list_add(out, bio);
 		sent++;
@@ -763,7 +826,7 @@ void ioband_dispatch_work(struct work_struct *ws)
 		ioband_refilled(dg, kick, now, sent);
 	spin_unlock_irq(&dg->qlock);
 	/*
-	 * Refused ones first: they were sent before (ioband_refused()).
+	 * Refused ones first: they were sent before (ioband_resend()).
 	 * Their blkcg again here, in process context: a blkg lookup may
 	 * create one.
 	 */
@@ -817,6 +880,7 @@ int ioband_map(struct dm_target *ti, struct bio *bio)
 	int dir = bio_data_dir(bio);
 	struct ioband_group *g;
 	unsigned long flags;
+	bool may_refuse = false;	/* sent past the bound: not */
 	u64 now, cost;
 
 	pb->counted = false;
@@ -853,6 +917,7 @@ int ioband_map(struct dm_target *ti, struct bio *bio)
 		bool drain = READ_ONCE(t->draining);
 		int n = atomic_inc_return(&dg->inflight);
 
+		may_refuse = !drain;
 		if ((n <= READ_ONCE(dg->io_limit) || drain ||
 		     ioband_solo(dg, g, now, n, NULL)) &&
 		    ioband_limit_take(dg, g, now, now, bio, drain))
@@ -909,7 +974,7 @@ int ioband_map(struct dm_target *ti, struct bio *bio)
 issue:
 	ioband_count(g, dir, sectors);
 	ioband_charge(dg, g, cost);
-	ioband_issued(dg, g, pb, bio, now);
+	ioband_issued(dg, g, pb, bio, now, may_refuse);
 	rcu_read_unlock();
 	return DM_MAPIO_REMAPPED;
 }
@@ -928,8 +993,14 @@ int ioband_end_io(struct dm_target *ti, struct bio *bio,
 	if (!pb->counted)
 		return DM_ENDIO_DONE;
 	if (pb->nowait) {
-		if (unlikely(*error == BLK_STS_AGAIN)) {
-			ioband_refused(dg, pb, bio);
+		/*
+		 * No tag free, or REQ_NOWAIT no longer taken below (a reload
+		 * there; a read or write the device really does not take
+		 * fails again without the flag).
+		 */
+		if (unlikely(*error == BLK_STS_AGAIN ||
+			     *error == BLK_STS_NOTSUPP)) {
+			ioband_resend(dg, pb, bio, *error == BLK_STS_AGAIN);
 			return DM_ENDIO_INCOMPLETE;
 		}
 		if (pb->rec.css)
@@ -989,7 +1060,7 @@ void ioband_release_held(struct ioband_devgroup *dg,
 		atomic_inc(&dg->inflight);
 		ioband_limit_take(dg, g, now, now, bio, true);
 		ioband_charge(dg, g, cost);
-		ioband_issued(dg, g, pb, bio, now);
+		ioband_issued(dg, g, pb, bio, now, false);
 		this_cpu_add(g->stats->wait_ns, now - pb->queued_ns);
 		bio_list_add(list, bio);
 	}

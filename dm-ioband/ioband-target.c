@@ -267,7 +267,7 @@ static void ioband_emit_depth(struct ioband_devgroup *dg, char *result,
 
 /*
  * " refused <count> <tags>" (once the disk refused a bio sent with
- * REQ_NOWAIT, ioband_refused()): how many it refused, and the maximum the
+ * REQ_NOWAIT, ioband_resend()): how many it refused, and the maximum the
  * automatic depth learned from them (0: none, or a fixed io_limit).
  */
 static void ioband_emit_refused(struct ioband_devgroup *dg, char *result,
