@@ -373,10 +373,8 @@ int ioband_devgroup_join(struct ioband_target *t, char **err)
 		unsigned long id;
 
 		dg->nr_entities += 1 + t->nr_groups;
-		ioband_for_each_group(t, id, g) {
+		ioband_for_each_group(t, id, g)
 			atomic64_set(&g->vtime, atomic64_read(&dg->vnow));
-			ioband_range_fit(dg, g->min_kbs);
-		}
 	}
 	mutex_unlock(&dg->lock);
 	if (r) {

@@ -800,22 +800,30 @@ static void ioband_resume(struct dm_target *ti)
 {
 	struct ioband_target *t = ti->private;
 	struct ioband_devgroup *dg = t->dg;
+	struct ioband_group *g;
+	unsigned long id;
 	char *err;
 
 	WRITE_ONCE(t->draining, false);
-	if (!t->cfg_pending)
-		return;
-	/* A reload of the group's only device brings its shared parameters. */
 	mutex_lock(&dg->lock);
-	if (ioband_set_params(dg, t->cfg.io_throttle, t->cfg.io_limit,
-			      t->cfg.policy, t->cfg.token_base, &err))
-		DMERR("%s: %s", ioband_dev_name(t), err);	/* checked at load */
-	ioband_cap_set(&dg->cap, ioband_rate_enc(&t->cfg.dg_limit.lim),
-		       ioband_rate_enc(&t->cfg.dg_limit.bst.rate),
-		       t->cfg.dg_limit.bst.secs);
-	ioband_floors_sync(dg);
+	/*
+	 * range-bw's weights fit this table's mins from now on: not at load,
+	 * where a table that never goes live would change the device group.
+	 */
+	ioband_for_each_group(t, id, g)
+		ioband_range_fit(dg, g->min_kbs);
+	/* A reload of the group's only device brings its shared parameters. */
+	if (t->cfg_pending) {
+		if (ioband_set_params(dg, t->cfg.io_throttle, t->cfg.io_limit,
+				      t->cfg.policy, t->cfg.token_base, &err))
+			DMERR("%s: %s", ioband_dev_name(t), err); /* checked at load */
+		ioband_cap_set(&dg->cap, ioband_rate_enc(&t->cfg.dg_limit.lim),
+			       ioband_rate_enc(&t->cfg.dg_limit.bst.rate),
+			       t->cfg.dg_limit.bst.secs);
+		ioband_floors_sync(dg);
+		t->cfg_pending = false;
+	}
 	mutex_unlock(&dg->lock);
-	t->cfg_pending = false;
 }
 
 static int ioband_iterate_devices(struct dm_target *ti,
