@@ -155,8 +155,8 @@ static bool ioband_bio_rw(const struct bio *bio)
  * (an LV's are its disk's): a REQ_NOWAIT bio that it would have to split
  * is refused with BLK_STS_AGAIN whatever its tags (bio_split_rw_at();
  * blk_bio_segment_split() on 6.1), and each such refusal would read as a
- * full disk (QEMU's 1-4 MiB direct I/O on a disk of max_sectors_kb 128
- * pinned the automatic depth near 1).  Size (to the physical block, as
+ * full disk (1 MiB reads at QD2 on a disk of max_sectors_kb 64 held the
+ * automatic depth at 1: tests/dm/024).  Size (to the physical block, as
  * get_max_io_size()), chunk boundary, segments, their size and boundary,
  * gaps at the virtual boundary; in doubt, no.
  */
