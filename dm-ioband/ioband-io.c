@@ -217,27 +217,33 @@ static void ioband_nowait(struct ioband_target *t, struct ioband_bio *pb,
 			  struct bio *bio, bool may)
 {
 	struct ioband_bio_rec *rec = &pb->rec;
+	struct cgroup_subsys_state *css;
 	int n;
 
 	pb->nowait = false;
 	/* off: not even the in-flight count is read */
 	if (!may || !READ_ONCE(nowait) || !t->nowait || !ioband_bio_rw(bio) ||
-	    (bio->bi_opf & (REQ_NOWAIT | REQ_INTEGRITY | REQ_POLLED)))
+	    (bio->bi_opf & (REQ_NOWAIT | REQ_INTEGRITY | REQ_POLLED)) ||
+	    !bdev_nowait(t->dev->bdev) || !ioband_fits(t->dev->bdev, bio))
 		return;
-	n = atomic_read(&t->dg->inflight);
-	if (n > READ_ONCE(t->dg->io_limit) || !bdev_nowait(t->dev->bdev) ||
-	    !ioband_fits(t->dev->bdev, bio))
-		return;
-	pb->nowait = true;
 	/*
 	 * The owner's, for the resend: dm core gives the clone the original
 	 * bio's blkcg only in dm_submit_bio_remap() (6.12), after this; the
 	 * clone's own now is that of the task in map(), a flusher's for
-	 * writeback.
+	 * writeback.  Valid while the original bio is.
 	 */
-	rec->css = ioband_owner_css(t->ti, t->md, bio);
-	if (rec->css)
-		css_get(rec->css);
+	css = ioband_owner_css(t->ti, t->md, bio);
+	/*
+	 * Last before the bio goes: others sent between this read and the
+	 * disk make a refusal at a lower count than the tags'.
+	 */
+	n = atomic_read(&t->dg->inflight);
+	if (n > READ_ONCE(t->dg->io_limit))
+		return;
+	pb->nowait = true;
+	rec->css = css;
+	if (css)
+		css_get(css);
 	rec->bdev = bio->bi_bdev;
 	rec->flags = bio->bi_flags;
 	rec->iter = bio->bi_iter;
