@@ -310,10 +310,15 @@ static void ioband_emit_dglimit(struct ioband_devgroup *dg, char *result,
 static u64 ioband_rsv_lag(struct ioband_devgroup *dg, struct ioband_group *g,
 			  u64 now)
 {
+	u64 tag;
+
 	if (!READ_ONCE(g->nr_queued) || !ioband_min_rate(dg, g))
 		return 0;
-	return ioband_pace_lag(atomic64_read(&g->rtag), now,
-			       READ_ONCE(dg->pace_slack_ns));
+	tag = atomic64_read(&g->rtag);
+	/* none served for it yet: not behind since boot (its first is due) */
+	if (!tag)
+		return 0;
+	return ioband_pace_lag(tag, now, READ_ONCE(dg->pace_slack_ns));
 }
 
 /*
