@@ -441,6 +441,9 @@ static int parse_group_arg(struct ctx *c, const struct iob_table *t, const char 
 		*is_default = true;
 		return 0;
 	}
+	if (t->type == IOB_NONE)
+		return usage_error(c->cmd, "group %s: the device has type none, which has only the default group",
+				   s);
 	if (!parse_u64(s, id)) {
 		if (iob_check_group_id(t->type, *id))
 			return usage_error(c->cmd, "group id %s: must be %s for type %s", s,

@@ -273,6 +273,12 @@ run 0 group remove solo 1000
 run 1 group remove solo 1000
 run 0 remove solo
 run 1 remove solo
+# a device of type none has only the default group
+run 0 create plain 8:16
+run 2 group add plain 5
+has "type none: group add" "$ERR" "iobandctl: group add: group 5: the device has type none, which has only the default group"
+run 0 group set plain default weight=9
+run 0 remove plain
 run 1 remove vg-lv
 # a group that fails midway (attach ok, weight fails): rolled back
 run 0 create c1 /dev/sdb --type pid
