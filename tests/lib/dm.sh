@@ -62,6 +62,25 @@ ib_held() {
 	ib_status_ext "$1" | awk '{ s = 0; for (i = 2; i <= NF; i += 3) s += $i; print s }'
 }
 
+# ib_held_group DEV ID: bios of group ID (-1: the default group) of DEV
+# held in ioband now.
+ib_held_group() {
+	ib_status_ext "$1" |
+		awk -v id="$2" '{ for (i = 1; i <= NF; i += 3) if ($i == id) print $(i+1) }'
+}
+
+# ib_refused DEV: "<refused> <learned tags> <io_limit>" from DEV's status
+# (0 0 N: none refused; below an LV, docs/dm-ioband.md).
+ib_refused() {
+	dmsetup status "$1" | awk '{
+		r = 0; t = 0; d = 0
+		for (i = 1; i <= NF; i++) {
+			if ($i == "depth") d = $(i + 1)
+			if ($i == "refused") { r = $(i + 1); t = $(i + 2) }
+		}
+		print r, t, d }'
+}
+
 # cg_make NAME: create /sys/fs/cgroup/NAME (a leaf) and print its cgroup
 # id, the id the `cgroup` group type uses (the directory's inode number).
 cg_make() {
