@@ -194,6 +194,7 @@ struct ioband_devgroup {
 	u64 period_start;		/* ktime ns, read locklessly */
 	bool depth_held;		/* the bound held a bio back, this period */
 	u32 depth_max;			/* what the disk takes */
+	dev_t depth_dev;		/* ... the disk it was read from */
 	/*
 	 * The refill gap (ioband_refilled()): the completion that queues the
 	 * dispatch work sets kick_ns (if 0), the work takes it and adds the
@@ -427,6 +428,7 @@ int ioband_set_params(struct ioband_devgroup *dg, u32 io_throttle,
 		      u32 io_limit, enum ioband_policy_id policy,
 		      u64 token, char **err);
 void ioband_cap_set(struct ioband_cap *c, u64 lim, u64 bst, u32 secs);
+void ioband_devgroup_disk(struct ioband_devgroup *dg, struct block_device *bdev);
 const char *ioband_dg_limit_merge(struct ioband_devgroup *dg,
 				  const struct ioband_dg_limit *dgl,
 				  u64 *lim, u64 *bst, u32 *secs);

@@ -203,13 +203,42 @@ int ioband_set_params(struct ioband_devgroup *dg, u32 io_throttle,
 }
 
 /*
+ * A cap's @tag, paced at encoded rate @old, now paced at @new: what it is
+ * ahead of @now (the cost of the I/Os sent past their rate) is paid at the
+ * new rate; with no rate, or one of the other unit, it opens now.  Behind
+ * @now (time banked) it stays.  Against the lock-free takers: cmpxchg.
+ */
+static void ioband_tag_rescale(atomic64_t *tag, u64 now, u64 old, u64 new)
+{
+	s64 cur = atomic64_read(tag);
+	u64 next;
+
+	do {
+		if (ioband_pace_open(cur, now) || old == new)
+			return;
+		if (!old || !new || ((old ^ new) & IOBAND_RATE_IOPS))
+			next = now;
+		else
+			next = now + mul_u64_u64_div_u64(cur - now,
+							 old & ~IOBAND_RATE_IOPS,
+							 new & ~IOBAND_RATE_IOPS);
+	} while (!atomic64_try_cmpxchg(tag, &cur, next));
+}
+
+/*
  * Set a cap: limit @lim (encoded; 0: none, and no burst) and burst (peak
- * @bst for @secs; 0: none).  Its tags stay.  dg->lock.
+ * @bst for @secs; 0: none).  A tag ahead of now is rescaled to the new
+ * rate (ioband_tag_rescale()): a limit raised from 1 KiB/s after a 64 KiB
+ * bio lets the next go at once, not 64 s later.  dg->lock.
  */
 void ioband_cap_set(struct ioband_cap *c, u64 lim, u64 bst, u32 secs)
 {
+	u64 now = ktime_get_ns();
+
 	if (!lim)
 		bst = 0;
+	ioband_tag_rescale(&c->ltag, now, c->lim, lim);
+	ioband_tag_rescale(&c->ptag, now, c->bst, bst);
 	WRITE_ONCE(c->lim, lim);
 	WRITE_ONCE(c->bst, bst);
 	WRITE_ONCE(c->bst_secs, bst ? secs : 0);
@@ -264,6 +293,27 @@ static bool ioband_devgroup_has_other_md(struct ioband_devgroup *dg,
 }
 
 /*
+ * Is one of @t and a member of @dg on the other?  Both in one device group
+ * would deadlock: the upper's bio holds a slot of the shared bound while
+ * the lower's map() holds its remapped bio for a slot the upper's bio will
+ * only free when it completes.  (Only directly: a device in between, an
+ * LV or a loop file, is not seen.)
+ */
+static bool ioband_devgroup_stacked(struct ioband_devgroup *dg,
+				    struct ioband_target *t)
+{
+	struct gendisk *below = t->dev->bdev->bd_disk;
+	struct gendisk *self = dm_disk(t->md);
+	struct ioband_target *m;
+
+	lockdep_assert_held(&ioband_devgroups_lock);
+	list_for_each_entry(m, &dg->members, dg_node)
+		if (below == dm_disk(m->md) || m->dev->bdev->bd_disk == self)
+			return true;
+	return false;
+}
+
+/*
  * What the disk below takes in flight: its tags for a request-based queue;
  * for a bio-based one (dm, md, NVMe multipath), which has no such bound,
  * IOBAND_DEPTH_MAX_DEFAULT.
@@ -278,6 +328,62 @@ static u32 ioband_disk_depth(struct block_device *bdev)
 		depth = (u64)q->tag_set->queue_depth *
 			max(q->tag_set->map[HCTX_TYPE_DEFAULT].nr_queues, 1U);
 	return clamp_t(u64, depth, 1, IOBAND_THROTTLE_MAX);
+}
+
+/*
+ * The device group's disk is now @bdev (a reload of its only device, at
+ * resume): on another disk, what the old one takes, the latency baselines
+ * and the tags learned from it mean nothing; an automatic depth starts
+ * again from scratch.  dg->lock.
+ */
+void ioband_devgroup_disk(struct ioband_devgroup *dg, struct block_device *bdev)
+{
+	lockdep_assert_held(&dg->lock);
+	if (bdev->bd_dev == dg->depth_dev)
+		return;
+	ioband_depth_lock(dg);
+	dg->depth_dev = bdev->bd_dev;
+	dg->depth_max = ioband_disk_depth(bdev);
+	atomic_set(&dg->refused_at, 0);
+	dg->fixed_base_ns = 0;
+	if (!dg->io_limit_cfg) {
+		ioband_depth_init(&dg->depth, dg->depth_max);
+		ioband_depth_restart(dg);
+		ioband_apply_limit(dg, dg->depth.limit);
+	}
+	ioband_depth_unlock(dg);
+}
+
+/*
+ * Two ioband targets of one table in one device group (two slices of its
+ * disk in one device) must give the same shared parameters: the table is
+ * one device to the checks below, and each target's are applied at resume.
+ */
+static bool ioband_cfg_shared_eq(const struct ioband_table_cfg *a,
+				 const struct ioband_table_cfg *b)
+{
+	return a->policy == b->policy && a->io_throttle == b->io_throttle &&
+	       a->io_limit == b->io_limit && a->token_base == b->token_base &&
+	       a->dg_limit.has_lim == b->dg_limit.has_lim &&
+	       a->dg_limit.has_bst == b->dg_limit.has_bst &&
+	       ioband_rate_enc(&a->dg_limit.lim) ==
+			ioband_rate_enc(&b->dg_limit.lim) &&
+	       ioband_rate_enc(&a->dg_limit.bst.rate) ==
+			ioband_rate_enc(&b->dg_limit.bst.rate) &&
+	       a->dg_limit.bst.secs == b->dg_limit.bst.secs;
+}
+
+static bool ioband_devgroup_sibling_differs(struct ioband_devgroup *dg,
+					    struct ioband_target *t)
+{
+	struct ioband_target *m;
+
+	lockdep_assert_held(&ioband_devgroups_lock);
+	list_for_each_entry(m, &dg->members, dg_node)
+		if (m->ti->table == t->ti->table &&
+		    !ioband_cfg_shared_eq(&m->cfg, &t->cfg))
+			return true;
+	return false;
 }
 
 /*
@@ -307,6 +413,16 @@ int ioband_devgroup_join(struct ioband_target *t, char **err)
 
 	mutex_lock(&ioband_devgroups_lock);
 	dg = ioband_devgroup_find(cfg->devgroup);
+	if (dg && ioband_devgroup_stacked(dg, t)) {
+		*err = "The device is stacked on (or under) a member of its device group: give it another group";
+		r = -EINVAL;
+		goto out;
+	}
+	if (dg && ioband_devgroup_sibling_differs(dg, t)) {
+		*err = "Another ioband target of this table in the device group gives other shared parameters (policy, io_throttle, io_limit, token_base, l=, b=)";
+		r = -EINVAL;
+		goto out;
+	}
 	if (dg && ioband_devgroup_has_other_md(dg, t->md)) {
 		mutex_lock(&dg->lock);
 		if (cfg->policy != dg->policy) {
@@ -349,6 +465,7 @@ int ioband_devgroup_join(struct ioband_target *t, char **err)
 			goto out;
 		}
 		dg->depth_max = ioband_disk_depth(t->dev->bdev);
+		dg->depth_dev = t->dev->bdev->bd_dev;
 		mutex_lock(&dg->lock);
 		r = ioband_set_params(dg, cfg->io_throttle, cfg->io_limit,
 				      cfg->policy, cfg->token_base, err);

@@ -822,6 +822,7 @@ static void ioband_resume(struct dm_target *ti)
 		if (ioband_set_params(dg, t->cfg.io_throttle, t->cfg.io_limit,
 				      t->cfg.policy, t->cfg.token_base, &err))
 			DMERR("%s: %s", ioband_dev_name(t), err); /* checked at load */
+		ioband_devgroup_disk(dg, t->dev->bdev);
 		ioband_cap_set(&dg->cap, ioband_rate_enc(&t->cfg.dg_limit.lim),
 			       ioband_rate_enc(&t->cfg.dg_limit.bst.rate),
 			       t->cfg.dg_limit.bst.secs);
