@@ -605,6 +605,12 @@ int ioband_group_attach(struct ioband_target *t,
 		kfree(g);
 		return r;
 	}
+	/*
+	 * A live device's new group starts at the device group's virtual
+	 * time before map() can find it (a table's groups: at join).
+	 */
+	if (t->dg)
+		atomic64_set(&g->vtime, atomic64_read(&t->dg->vnow));
 	r = xa_insert(&t->groups, cfg->id, g, GFP_KERNEL);
 	if (r) {
 		ioband_group_put(g);

@@ -696,8 +696,6 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 			return r;
 		}
 		dg->nr_entities++;
-		g = xa_load(&t->groups, msg->id);
-		atomic64_set(&g->vtime, atomic64_read(&dg->vnow));
 		return 0;
 
 	case IOBAND_MSG_DETACH:
@@ -707,6 +705,7 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 			return -EINVAL;
 		}
 		t->nr_groups--;
+		t->limits = ioband_has_limits(t);
 		/*
 		 * No waiting, with dg->lock held, for map() or the disk: g's
 		 * bios in flight hold references, a map() that found g before
