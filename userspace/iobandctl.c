@@ -575,7 +575,12 @@ static const char *managed_by(const struct dm_dev *d, const struct dm_dev *all, 
 	return "other";
 }
 
-/* Every ioband device (or just NAME), with table and status. */
+/*
+ * Every ioband device (or just NAME), with table and status.  With NAME,
+ * the others are read for their tables only (the device group's weights):
+ * a problem with one of them is not NAME's.  A table that does not parse
+ * is reported and left out: there is nothing to show of it.
+ */
 static int collect(const char *name, struct devstat **out, size_t *nout)
 {
 	struct dm_dev *all;
@@ -587,22 +592,34 @@ static int collect(const char *name, struct devstat **out, size_t *nout)
 	if (r)
 		return EX_FAIL;
 	for (i = 0; i < n; i++) {
+		bool want = !name || !strcmp(all[i].name, name);
 		struct devstat *s;
+		struct iob_table t;
 		const char *err;
 		char *params;
 
 		if (!is_ioband(&all[i])) {
-			if (name && !strcmp(all[i].name, name)) {
+			if (name && want) {
 				msg_err("%s: not an ioband device", name);
+				r = EX_FAIL;
+			}
+			continue;
+		}
+		if (iob_table_parse(all[i].t[0].params, &t, &err)) {
+			if (want) {
+				msg_err("%s: cannot parse its table: %s: %s", all[i].name, err,
+					all[i].t[0].params);
 				r = EX_FAIL;
 			}
 			continue;
 		}
 		s = vec_push(out, nout, sizeof(*s));
 		s->managed = managed_by(&all[i], all, n);
-		if (iob_table_parse(all[i].t[0].params, &s->t, &err)) {
-			msg_err("%s: cannot parse its table: %s", all[i].name, err);
-			r = EX_FAIL;
+		s->t = t;
+		if (!want) {
+			s->d = all[i];
+			memset(&all[i], 0, sizeof(all[i]));
+			continue;
 		}
 		if (be->status(all[i].name, &params)) {
 			r = EX_FAIL;

@@ -245,6 +245,33 @@ assert d[0]["managed_by"] == "apply" and d[0]["device"] == "8:32", d' <<<"$OUT" 
 		{ echo "FAIL: status --json: $OUT" >&2; FAILS=$((FAILS + 1)); }
 fi
 run 1 status nosuch
+# An ioband table iobandctl cannot parse (a newer module's, say): named on
+# stderr and left out; status --json stays valid JSON (it crashed), and the
+# status of another device is not failed by it.
+cp "$IOBAND_FAKE_DM" "$T/before-odd.json"
+python3 - "$IOBAND_FAKE_DM" <<'P'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["devices"].append({"name": "odd", "uuid": "", "minor": s["next_minor"], "open": 0,
+                     "table": [[0, 1024, "ioband", "8:32 odd 0 0 frob weight 0 :100"]]})
+s["next_minor"] += 1
+json.dump(s, open(sys.argv[1], "w"))
+P
+run 1 status --json
+same "unparsable table: named" "$ERR" "iobandctl: odd: cannot parse its table: invalid type: 8:32 odd 0 0 frob weight 0 :100"
+python3 -c '
+import json, sys
+d = json.load(sys.stdin)["devices"]
+assert "odd" not in [x["name"] for x in d] and "ioband-g1-data" in [x["name"] for x in d], d' <<<"$OUT" ||
+	{ echo "FAIL: status --json with an unparsable table: $OUT" >&2; FAILS=$((FAILS + 1)); }
+run 1 status
+[[ $OUT != *"(null)"* && $OUT != *odd* ]] || { echo "FAIL: status shows the unparsable device: $OUT" >&2; FAILS=$((FAILS + 1)); }
+has "unparsable table: the others shown" "$OUT" "ioband-g1-data"
+run 0 status ioband-g1-data
+same "another device's unparsable table: no error" "$ERR" ""
+run 1 status odd
+same "status of the unparsable device" "$ERR" "iobandctl: odd: cannot parse its table: invalid type: 8:32 odd 0 0 frob weight 0 :100"
+cp "$T/before-odd.json" "$IOBAND_FAKE_DM"
 run 1 top nonexist --count 1 --interval 0.05
 same "top: no such device" "$ERR" "iobandctl: nonexist: no such device"
 same "top: no such device, no frame" "$OUT" ""
