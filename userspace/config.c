@@ -1401,6 +1401,16 @@ static int parse_root(struct pctx *c, node_t *root, struct host_cfg *cfg)
 	return validate(c, cfg);
 }
 
+/* "FILE:LINE: YAML syntax error: ..." of the load PARSER failed (malloc'ed). */
+static char *syntax_error(const char *name, const yaml_parser_t *parser)
+{
+	return xasprintf("%s:%zu: YAML syntax error: %s%s%s", name,
+			 (parser->problem_mark.line ? parser->problem_mark.line :
+			  parser->context_mark.line) + 1,
+			 parser->problem ? parser->problem : "unknown",
+			 parser->context ? " " : "", parser->context ? parser->context : "");
+}
+
 int config_parse(const char *name, const char *text, size_t len, struct host_cfg *cfg, char **err)
 {
 	yaml_parser_t parser;
@@ -1417,11 +1427,7 @@ int config_parse(const char *name, const char *text, size_t len, struct host_cfg
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		*err = xasprintf("%s:%zu: YAML syntax error: %s%s%s", name,
-				 (parser.problem_mark.line ? parser.problem_mark.line :
-				  parser.context_mark.line) + 1,
-				 parser.problem ? parser.problem : "unknown",
-				 parser.context ? " " : "", parser.context ? parser.context : "");
+		*err = syntax_error(name, &parser);
 		yaml_parser_delete(&parser);
 		config_free(cfg);
 		return -EINVAL;
@@ -1429,7 +1435,10 @@ int config_parse(const char *name, const char *text, size_t len, struct host_cfg
 	c.doc = &doc;
 	r = parse_root(&c, yaml_document_get_root_node(&doc), cfg);
 	if (!r) {
-		/* A second document is a mistake (a stray "---"). */
+		/*
+		 * A second document is a mistake (a stray "---"); so is
+		 * anything after the first that is not YAML at all.
+		 */
 		yaml_document_t doc2;
 
 		if (yaml_parser_load(&parser, &doc2)) {
@@ -1440,6 +1449,9 @@ int config_parse(const char *name, const char *text, size_t len, struct host_cfg
 				r = -EINVAL;
 			}
 			yaml_document_delete(&doc2);
+		} else {
+			c.err = syntax_error(name, &parser);
+			r = -EINVAL;
 		}
 	}
 	yaml_document_delete(&doc);
