@@ -897,30 +897,77 @@ const char *mac_problem(const char *s)
 	return NULL;
 }
 
-/* An IPv4 or IPv6 address, optionally /LEN (0..32 or 0..128). */
-bool valid_ip(const char *s)
+/* "ADDR[/LEN]" as ioband-tc takes it (Python's ip_network, strict). */
+struct ip_net {
+	int fam;
+	unsigned char a[sizeof(struct in6_addr)];
+	unsigned int len;
+};
+
+/* S into N; the result as ip_check()'s. */
+static int ip_net_parse(const char *s, struct ip_net *n)
 {
-	unsigned char buf[sizeof(struct in6_addr)];
 	const char *slash = strchr(s, '/');
 	char *a = slash ? xstrndup(s, (size_t)(slash - s)) : xstrdup(s);
-	int fam = strchr(a, ':') ? AF_INET6 : AF_INET;
+	unsigned int bits, i;
 	uint64_t len;
-	bool ok = inet_pton(fam, a, buf) == 1 &&
-		(!slash || !parse_u64_range(slash + 1, 0, fam == AF_INET ? 32 : 128, &len));
+	int r = 0;
 
+	n->fam = strchr(a, ':') ? AF_INET6 : AF_INET;
+	bits = n->fam == AF_INET ? 32 : 128;
+	len = bits;
+	if (inet_pton(n->fam, a, n->a) != 1 || (slash && parse_u64_range(slash + 1, 0, bits, &len)))
+		r = -EINVAL;
 	free(a);
-	return ok;
+	if (r)
+		return r;
+	n->len = (unsigned int)len;
+	for (i = n->len; i < bits; i++)
+		if (n->a[i / 8] & (0x80 >> (i % 8)))
+			return -ERANGE;
+	return 0;
+}
+
+char *ip_problem(const char *s)
+{
+	char net[INET6_ADDRSTRLEN];
+	struct ip_net n;
+	unsigned int i;
+	int r = ip_net_parse(s, &n);
+
+	if (r == -EINVAL)
+		return xstrdup("must be an IPv4 or IPv6 address[/LEN]");
+	if (!r)
+		return NULL;
+	for (i = n.len; i < (n.fam == AF_INET ? 32U : 128U); i++)
+		n.a[i / 8] &= (unsigned char)~(0x80 >> (i % 8));
+	inet_ntop(n.fam, n.a, net, sizeof(net));
+	return xasprintf("has host bits set after /%u: give the network (%s/%u) or the address alone (%.*s)",
+			 n.len, net, n.len, (int)strcspn(s, "/"), s);
+}
+
+int ip_check(const char *s)
+{
+	struct ip_net n;
+
+	return ip_net_parse(s, &n);
+}
+
+bool valid_ip(const char *s)
+{
+	return !ip_check(s);
 }
 
 static int parse_ip(struct pctx *c, node_t *n, const char *field, void *arg)
 {
 	struct cfg_iface *i = arg;
-	char *s;
+	char *s, *why;
 
 	if (get_str(c, n, field, &s))
 		return -EINVAL;
-	if (!valid_ip(s)) {
-		perr(c, n, field, "\"%s\": must be an IPv4 or IPv6 address[/LEN]", s);
+	if ((why = ip_problem(s))) {
+		perr(c, n, field, "\"%s\": %s", s, why);
+		free(why);
 		free(s);
 		return -EINVAL;
 	}

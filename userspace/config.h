@@ -182,6 +182,21 @@ const char *cgroup_path_problem(const char *s);
 /* Interface names: 1..15 of A-Z a-z 0-9 _ . - (ioband-tc takes no '+') */
 bool valid_ifname(const char *s);
 bool valid_mac(const char *s);
+/*
+ * Interface addresses as ioband-tc takes them: an IPv4 or IPv6 address
+ * alone, or a network's own address/LEN (no bits set after LEN:
+ * 192.0.2.0/24, not 192.0.2.12/24).  ip_check(): 0, -EINVAL if S is no
+ * address[/LEN], -ERANGE if bits are set after LEN; ip_problem(): what is
+ * wrong (malloc'ed), or NULL.
+ */
+int ip_check(const char *s);
 bool valid_ip(const char *s);
+char *ip_problem(const char *s);
+/*
+ * What is wrong with the interface address S (malloc'ed), or NULL: as
+ * ioband-tc takes it, an address alone or a network's own address/LEN
+ * (no bits set after LEN: 192.0.2.0/24, not 192.0.2.12/24).
+ */
+char *ip_problem(const char *s);
 
 #endif

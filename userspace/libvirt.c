@@ -315,7 +315,7 @@ static int parse_piface(const char *file, const xmlNode *n, struct lv_domain *d,
 					  "floor", "burst", NULL };
 	static const char *const rates[] = { "cap", "down-cap", "up-cap", "floor" };
 	struct lv_piface *f;
-	char *v = attr(n, "mac"), *what, **dst[4], *save = NULL, *tok;
+	char *v = attr(n, "mac"), *what, **dst[4], *save = NULL, *tok, *why;
 	size_t i;
 	int r = -EINVAL;
 
@@ -374,9 +374,14 @@ static int parse_piface(const char *file, const xmlNode *n, struct lv_domain *d,
 	}
 	v = attr(n, "ip");
 	for (tok = v ? strtok_r(v, " \t\n", &save) : NULL; tok; tok = strtok_r(NULL, " \t\n", &save)) {
-		if (!valid_ip(tok)) {
+		if (ip_check(tok) == -EINVAL) {
 			xerr(err, file, n, "%s ip: \"%s\": must be IPv4 or IPv6 addresses[/LEN], space-separated",
 			     what, tok);
+			goto out;
+		}
+		if ((why = ip_problem(tok))) {
+			xerr(err, file, n, "%s ip: \"%s\": %s", what, tok, why);
+			free(why);
 			goto out;
 		}
 		strv_add(&f->c.ips, tok);

@@ -163,6 +163,7 @@ bad "absurd rate" 's/cap="50mbit"/cap="99999tbit"/' "cap: \"99999tbit\": must be
 bad "multicast mac" 's/mac="52:54:00:6b:3c:58"/mac="01:00:5e:00:00:01"/' "mac: \"01:00:5e:00:00:01\": is a multicast address"
 bad "ip out of range" 's/ip="192.0.2.12"/ip="192.0.2.300"/' "ip: \"192.0.2.300\": must be IPv4 or IPv6"
 bad "prefix out of range" 's/ip="192.0.2.12"/ip="192.0.2.12\/33"/' "ip: \"192.0.2.12/33\": must be IPv4 or IPv6"
+bad "host bits after the prefix" 's/ip="192.0.2.12"/ip="192.0.2.12\/24"/' "<ioband:interface mac='52:54:00:6b:3c:59'> ip: \"192.0.2.12/24\": has host bits set after /24: give the network (192.0.2.0/24) or the address alone (192.0.2.12)"
 bad "bad ip" 's/ip="192.0.2.12"/ip="192.0.2.12 nowhere"/' "ip: \"nowhere\": must be IPv4 or IPv6"
 bad "iface weight" 's/weight="3"/weight="10001"/' "<ioband:interface mac='52:54:00:6b:3c:58'> weight: \"10001\": must be 1..10000"
 bad "unknown element" 's|<ioband:disk target="vdb"|<ioband:disc target="vdb"|; s|shared="images" weight="300"/>|/>|' "<ioband:disc>: unknown element (want disk or interface)"

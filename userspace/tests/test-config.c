@@ -14,6 +14,7 @@
 #include "utest.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -128,7 +129,7 @@ static void check_values(void)
 		"      - {ioband: shared, group: 1000, weight: 9}\n"
 		"      - {name: d, device: /dev/vdb}\n"
 		"    interfaces:\n"
-		"      - {name: tap0, ip: [10.0.0.2, 'fd00::2/64'], in-cap: 10mbps, burst: 32k}\n"
+		"      - {name: tap0, ip: [10.0.0.2, 'fd00::/64'], in-cap: 10mbps, burst: 32k}\n"
 		"network: {uplink: br0, rate: 1Gbit, host-weight: 5}\n";
 	struct host_cfg cfg;
 	struct strv a;
@@ -149,7 +150,7 @@ static void check_values(void)
 	CHECK(cfg.guests[0].disks[1].weight == IOB_WEIGHT_DEFAULT);
 	net_args(&cfg, &a);
 	s = strv_join(&a, " ");
-	CHECK_STR(s, "apply --uplink br0 --rate 1Gbit --host-weight 5 --guest tap0:weight=1,ip=10.0.0.2,ip=fd00::2/64,up-cap=10mbps,burst=32k");
+	CHECK_STR(s, "apply --uplink br0 --rate 1Gbit --host-weight 5 --guest tap0:weight=1,ip=10.0.0.2,ip=fd00::/64,up-cap=10mbps,burst=32k");
 	free(s);
 	strv_free(&a);
 	config_free(&cfg);
@@ -189,10 +190,22 @@ static void check_values(void)
 	      !mac_problem("52:54:00:12:34:56") && mac_problem("52:54:00:12:34"));
 	CHECK(valid_ifname("vnet0") && valid_ifname("br-lan.10") && !valid_ifname("vnet+0") &&
 	      !valid_ifname("0123456789abcdef") && !valid_ifname(""));
-	CHECK(valid_ip("192.0.2.1") && valid_ip("10.0.0.0/8") && valid_ip("fd00::2/64") && valid_ip("::1"));
+	CHECK(valid_ip("192.0.2.1") && valid_ip("10.0.0.0/8") && valid_ip("fd00::/64") && valid_ip("::1") &&
+	      valid_ip("192.0.2.1/32") && valid_ip("0.0.0.0/0") && valid_ip("fd00::2/128"));
 	CHECK(!valid_ip("192.0.2.256") && !valid_ip("1.2.3.4.5") && !valid_ip("10.0.0.0/33") &&
 	      !valid_ip("fd00::/129") && !valid_ip("...") && !valid_ip(":::") && !valid_ip("1.2.3.4/") &&
 	      !valid_ip("1.2.3.4/-1"));
+	/* Host bits after /LEN: ioband-tc (ip_network, strict) refuses them. */
+	CHECK(ip_check("192.0.2.12/24") == -ERANGE && ip_check("fd00::2/64") == -ERANGE &&
+	      ip_check("10.0.0.1/0") == -ERANGE && ip_check("192.0.2.1/33") == -EINVAL);
+	{
+		char *w = ip_problem("192.0.2.12/24"), *w6 = ip_problem("fd00::2/64");
+
+		CHECK_STR(w, "has host bits set after /24: give the network (192.0.2.0/24) or the address alone (192.0.2.12)");
+		CHECK_STR(w6, "has host bits set after /64: give the network (fd00::/64) or the address alone (fd00::2)");
+		free(w);
+		free(w6);
+	}
 }
 
 int main(int argc, char **argv)
