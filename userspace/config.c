@@ -946,6 +946,21 @@ char *ip_problem(const char *s)
 			 n.len, net, n.len, (int)strcspn(s, "/"), s);
 }
 
+/* Whether the valid addresses A and B match packets in common. */
+static bool ip_overlap(const char *a, const char *b)
+{
+	struct ip_net x, y;
+	unsigned int i, len;
+
+	if (ip_net_parse(a, &x) || ip_net_parse(b, &y) || x.fam != y.fam)
+		return false;
+	len = x.len < y.len ? x.len : y.len;
+	for (i = 0; i < len; i++)
+		if ((x.a[i / 8] ^ y.a[i / 8]) & (0x80 >> (i % 8)))
+			return false;
+	return true;
+}
+
 int ip_check(const char *s)
 {
 	struct ip_net n;
@@ -1193,6 +1208,13 @@ void config_dg_reserved(const struct host_cfg *cfg, const char *id, uint64_t *io
 		}
 }
 
+/* "line N" of KEY at P in the host file, "FILE:N" in another (malloc'ed). */
+static char *pos_where(const struct cfg_pos *p, const char *key)
+{
+	return p->file ? xasprintf("%s:%d", p->file, cfg_line(p, key)) :
+			 xasprintf("line %d", cfg_line(p, key));
+}
+
 /* Cross-entry rules; errors point at the later of two clashing entries. */
 static int validate(struct pctx *c, struct host_cfg *cfg)
 {
@@ -1365,10 +1387,27 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 			for (j = 0; j <= i; j++) {
 				struct cfg_guest *h = &cfg->guests[j];
 
-				for (l = 0; l < (j == i ? k : h->n_ifaces); l++)
-					if (!strcmp(h->ifaces[l].name, f->name))
+				for (l = 0; l < (j == i ? k : h->n_ifaces); l++) {
+					const struct cfg_iface *o = &h->ifaces[l];
+					size_t a, b;
+
+					if (!strcmp(o->name, f->name))
 						POSERR(&f->pos, "name", "interface %s is already used by %s (line %d)",
-						       f->name, h->ifaces[l].pos.field, h->ifaces[l].pos.line);
+						       f->name, o->pos.field, o->pos.line);
+					/* What ioband-tc refuses: two guests matching the same packets. */
+					free(fp);
+					fp = pos_where(&o->pos, "mac");
+					if (f->mac && o->mac && !strcasecmp(f->mac, o->mac))
+						POSERR(&f->pos, "mac", "%s is also the mac of %s (%s): ioband-tc could not tell their traffic apart",
+						       f->mac, o->pos.field, fp);
+					free(fp);
+					fp = pos_where(&o->pos, "ip");
+					for (a = 0; a < f->ips.n; a++)
+						for (b = 0; b < o->ips.n; b++)
+							if (ip_overlap(f->ips.v[a], o->ips.v[b]))
+								POSERR(&f->pos, "ip", "%s overlaps %s of %s (%s): ioband-tc could not tell their traffic apart",
+								       f->ips.v[a], o->ips.v[b], o->pos.field, fp);
+				}
 			}
 		}
 	}
