@@ -393,6 +393,21 @@ out:
 	return r;
 }
 
+static bool is_text(const xmlNode *n)
+{
+	return n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE;
+}
+
+/* Text node N holds white space only. */
+static bool blank(const xmlNode *n)
+{
+	char *t = text_of(n);
+	bool r = !*t;
+
+	free(t);
+	return r;
+}
+
 static int parse_policy(const char *file, const xmlNode *p, struct lv_domain *d,
 			const struct dom_disk *dd, size_t ndd, const struct dom_iface *di,
 			size_t ndi, char **err)
@@ -409,12 +424,8 @@ static int parse_policy(const char *file, const xmlNode *p, struct lv_domain *d,
 	d->has_policy = true;
 	d->policy_line = xmlGetLineNo(p);
 	for (n = p->children; n; n = n->next) {
-		if (n->type == XML_TEXT_NODE) {
-			char *t = text_of(n);
-			bool empty = !*t;
-
-			free(t);
-			if (!empty)
+		if (is_text(n)) {
+			if (!blank(n))
 				return xerr(err, file, n, "<ioband:ioband>: text is not allowed here");
 			continue;
 		}
@@ -440,8 +451,9 @@ static int parse_policy(const char *file, const xmlNode *p, struct lv_domain *d,
 		if (n->children) {
 			const xmlNode *c;
 
+			/* Text too: "<ioband:disk ...>weight=5</ioband:disk>" is no setting. */
 			for (c = n->children; c; c = c->next)
-				if (c->type == XML_ELEMENT_NODE)
+				if (c->type == XML_ELEMENT_NODE || (is_text(c) && !blank(c)))
 					return xerr(err, file, c, "<ioband:%s>: must be empty",
 						    (const char *)n->name);
 		}

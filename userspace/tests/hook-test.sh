@@ -175,6 +175,8 @@ bad "wrong root" 's|<ioband:ioband xmlns|<ioband:policy xmlns|; s|</ioband:ioban
 bad "not well-formed" 's|</ioband:ioband>||' "not well-formed XML"
 bad "text in policy" 's|<ioband:disk target="vdb"|weight=5 <ioband:disk target="vdb"|' "<ioband:ioband>: text is not allowed here"
 bad "child element" 's|<ioband:disk target="vdb" shared="images" weight="300"/>|<ioband:disk target="vdb" shared="images"><ioband:x/></ioband:disk>|' "<ioband:disk>: must be empty"
+bad "text in a disk" 's|<ioband:disk target="vdb" shared="images" weight="300"/>|<ioband:disk target="vdb" shared="images">weight=300</ioband:disk>|' "domain web1 (prepare):7: <ioband:disk>: must be empty"
+bad "CDATA in policy" 's|<ioband:disk target="vdb"|<![CDATA[weight=5]]><ioband:disk target="vdb"|' "<ioband:ioband>: text is not allowed here"
 
 # A damaged state.json: prepare refused, the message says why and what to do.
 fresh
