@@ -1286,6 +1286,7 @@ int lv_hook_qemu(const char *name, const char *op, const char *subop, const char
 	struct lv_domain d;
 	char *xml = NULL, *err = NULL, *file;
 	size_t len, i;
+	bool usable;
 	int r, lock;
 
 	(void)subop;
@@ -1299,11 +1300,15 @@ int lv_hook_qemu(const char *name, const char *op, const char *subop, const char
 		free(xml);
 		return EX_OK;
 	}
-	if (!*name || name[0] == '.' || strchr(name, '/')) {
-		/* NAME ends up in file names: never a path. */
-		msg_err("guest \"%s\": not a usable domain name", name);
+	/*
+	 * NAME ends up in file names: never a path.  No record is ever made
+	 * under such a name: a guest without a policy is left alone, one with
+	 * a policy refused.
+	 */
+	usable = *name && name[0] != '.' && !strchr(name, '/');
+	if (!usable && (act == H_STOP || act == H_RELEASE)) {
 		free(xml);
-		return act == H_STOP || act == H_RELEASE ? EX_OK : EX_FAIL;
+		return EX_OK;
 	}
 	lock = lv_lock();
 	if (lock < 0) {
@@ -1328,6 +1333,11 @@ int lv_hook_qemu(const char *name, const char *op, const char *subop, const char
 		msg_err("guest %s: %s: %s", name, op, err);
 		free(err);
 		r = EX_CONFIG;
+	} else if (!usable && !d.has_policy) {
+		r = EX_OK;
+	} else if (!usable) {
+		msg_err("guest \"%s\": not a usable domain name", name);
+		r = EX_FAIL;
 	} else if (strcmp(d.name, name)) {
 		msg_err("guest %s: %s: the domain XML names \"%s\"", name, op, d.name);
 		r = EX_FAIL;

@@ -126,6 +126,22 @@ for op in "prepare begin" "start begin" "started begin" "stopped end" "release e
 done
 same "no metadata: untouched" "$(snapshot)" "$before"
 same "no metadata: no tc" "$(cat "$T/tc.log" 2>/dev/null)" ""
+# Through the installed wrapper, guests whose names iobandctl could take for
+# an option ("-web": a usage error refused its start; "--help" printed help
+# on stdout, the XML channel) or that make no file name (".web": refused)
+# are left alone like any guest without ioband metadata.
+for name in -web --help -h .web; do
+	sed "s|<name>plain</name>|<name>$name</name>|" "$FX/plain.xml" >"$T/odd-name.xml"
+	for op in "prepare begin" "started begin" "migrate begin" "stopped end" "release end"; do
+		rc=0
+		# shellcheck disable=SC2086
+		IOBANDCTL=$BIN "$HERE/../hooks/qemu" "$name" $op - <"$T/odd-name.xml" >"$T/out" 2>"$T/err" || rc=$?
+		same "guest $name without metadata: $op: exit status" "$rc" 0
+		same "guest $name without metadata: $op: stdout" "$(cat "$T/out")" ""
+		same "guest $name without metadata: $op: stderr" "$(cat "$T/err")" ""
+	done
+done
+same "odd names: untouched" "$(snapshot)" "$before"
 hook 0 "$FX/web1-started.xml" frobnicate begin	# unknown operation: nothing
 same "unknown op: untouched" "$(snapshot)" "$before"
 
