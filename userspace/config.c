@@ -1559,6 +1559,8 @@ int config_load(const char *file, struct host_cfg *cfg, char **err)
 	r = read_text_file(file, &text, &len);
 	if (r == -EINVAL)
 		*err = xasprintf("%s: contains a NUL byte", file);
+	else if (r == -EFBIG)
+		*err = xasprintf("%s: larger than %u MiB: not a host file", file, READ_TEXT_MAX >> 20);
 	else if (r)
 		*err = xasprintf("%s: %s", file, strerror(-r));
 	else

@@ -158,6 +158,11 @@ int read_text(FILE *f, char **out, size_t *len)
 	errno = 0;
 	while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
 		n += got;
+		if (n > READ_TEXT_MAX) {
+			/* /dev/zero, a pipe that never ends: not our text. */
+			free(buf);
+			return -EFBIG;
+		}
 		if (cap - n - 1 == 0)
 			buf = xrealloc(buf, cap *= 2);
 	}

@@ -66,9 +66,10 @@ char *strv_join(const struct strv *sv, const char *sep);
 /*
  * Read all of F / of the file PATH as text into *out (malloc'ed, NUL-ended,
  * *len bytes).  0, -errno of the open or the read (-EIO if unknown; a
- * directory: -EISDIR), or -EINVAL when the text holds a NUL byte (*out is
- * then still set).
+ * directory: -EISDIR), -EFBIG beyond READ_TEXT_MAX bytes (nothing is set),
+ * or -EINVAL when the text holds a NUL byte (*out is then still set).
  */
+#define READ_TEXT_MAX	(16U << 20)
 int read_text(FILE *f, char **out, size_t *len);
 int read_text_file(const char *path, char **out, size_t *len);
 

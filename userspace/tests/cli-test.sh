@@ -146,6 +146,9 @@ run 3 apply "$T/nonexistent.yaml"
 has "missing file" "$ERR" "nonexistent.yaml: No such file or directory"
 run 3 check "$T"
 same "directory" "$ERR" "$T: Is a directory"
+# Input without end: refused at 16 MiB (it was read until memory ran out).
+run 3 check /dev/zero
+same "endless file" "$ERR" "/dev/zero: larger than 16 MiB: not a host file"
 cat >"$T/host.yaml" <<'Y'
 version: 1
 devices:
