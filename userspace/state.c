@@ -225,12 +225,25 @@ int state_file_load(bool *net_applied, struct strv *args, char **err)
 		r = -EINVAL;
 		goto out;
 	}
-	if (json_object_object_get_ex(o, "net", &net) &&
-	    json_object_object_get_ex(net, "args", &a) &&
-	    json_object_get_type(a) == json_type_array) {
+	if (json_object_object_get_ex(o, "net", &net)) {
+		/* As state_file_save() writes it: "apply --uplink IF ...", strings. */
+		bool ok = json_object_object_get_ex(net, "args", &a) &&
+			  json_object_get_type(a) == json_type_array &&
+			  json_object_array_length(a) >= 3;
+
+		for (i = 0; ok && i < json_object_array_length(a); i++)
+			ok = json_object_get_type(json_object_array_get_idx(a, i)) == json_type_string;
+		if (ok)
+			for (i = 0; i < json_object_array_length(a); i++)
+				strv_add(args, json_object_get_string(json_object_array_get_idx(a, i)));
+		if (!ok || strcmp(args->v[0], "apply") || strcmp(args->v[1], "--uplink")) {
+			*err = xasprintf("%s: not an ioband state file (net.args is no list of ioband-tc apply --uplink IF ... arguments); %s",
+					 p, fix);
+			strv_free(args);
+			r = -EINVAL;
+			goto out;
+		}
 		*net_applied = true;
-		for (i = 0; i < json_object_array_length(a); i++)
-			strv_add(args, json_object_get_string(json_object_array_get_idx(a, i)));
 	}
 out:
 	json_object_put(o);

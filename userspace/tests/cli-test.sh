@@ -227,6 +227,15 @@ same "damaged state.json: nothing changed" "$(cat "$IOBAND_FAKE_DM")" "$before"
 echo '["apply"]' >"$IOBAND_STATE_DIR/state.json"
 run 1 apply --dry-run "$T/host.yaml"
 has "state.json not an object" "$ERR" "state.json: not an ioband state file (not a JSON object); it records"
+# Valid JSON, but no record of ioband-tc's arguments: refused as well (a
+# "net" whose args were no list was taken for nothing shaped; a null among
+# them became "ioband-tc clear --uplink (null)").
+for bad in '{"net": {"args": "apply"}}' '{"net": {"args": ["apply", "--uplink", null]}}' '{"net": []}' '{"net": {"args": []}}'; do
+	echo "$bad" >"$IOBAND_STATE_DIR/state.json"
+	run 1 apply --dry-run "$T/host.yaml"
+	same "state.json $bad" "$ERR" "iobandctl: $IOBAND_STATE_DIR/state.json: not an ioband state file (net.args is no list of ioband-tc apply --uplink IF ... arguments); it records the network shaping apply last did: remove it to forget that (an uplink left shaped: ioband-tc clear --uplink IF)"
+done
+same "damaged state.json: still nothing changed" "$(cat "$IOBAND_FAKE_DM")" "$before"
 cp "$T/state.json.good" "$IOBAND_STATE_DIR/state.json"
 run 0 apply "$T/host.yaml"
 same "state.json restored" "$OUT" "nothing to do"
