@@ -466,7 +466,7 @@ int lv_parse(const char *file, const char *text, size_t len, struct lv_domain *d
 	struct dom_disk *dd = NULL;
 	struct dom_iface *di = NULL;
 	size_t ndd = 0, ndi = 0, i;
-	const xmlNode *root, *n, *devs, *md, *pol = NULL;
+	const xmlNode *root, *n, *devs, *md, *pol = NULL, *other = NULL;
 	xmlDoc *doc;
 	char *v;
 	int r = -EINVAL;
@@ -534,6 +534,9 @@ int lv_parse(const char *file, const char *text, size_t len, struct lv_domain *d
 	}
 	md = child(root, "metadata");
 	for (n = md ? md->children : NULL; n; n = n->next) {
+		if (n->type == XML_ELEMENT_NODE && !in_ns(n) && n->ns && n->ns->href && !other &&
+		    !strncmp((const char *)n->ns->href, IOB_LV_NS_FAMILY, strlen(IOB_LV_NS_FAMILY)))
+			other = n;
 		if (!in_ns(n))
 			continue;
 		if (pol) {
@@ -542,6 +545,12 @@ int lv_parse(const char *file, const char *text, size_t len, struct lv_domain *d
 			goto out;
 		}
 		pol = n;
+	}
+	/* Meant for ioband, but not what this hook reads: never ignored. */
+	if (other && !pol) {
+		xerr(err, file, other, "<metadata>: namespace %s is not the one this iobandctl reads (%s): the guest's ioband policy would be ignored",
+		     (const char *)other->ns->href, IOB_LV_NS);
+		goto out;
 	}
 	if (pol) {
 		if (!valid_name(d->name, 64)) {

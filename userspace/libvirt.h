@@ -27,6 +27,8 @@
 #include <stdint.h>
 
 #define IOB_LV_NS "urn:x-ioband:libvirt:1"
+/* Any other namespace of this prefix (a typo, a later version) is refused. */
+#define IOB_LV_NS_FAMILY "urn:x-ioband:"
 
 struct lv_pdisk {		/* <ioband:disk> */
 	int line;

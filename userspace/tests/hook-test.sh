@@ -188,6 +188,7 @@ bad "foreign element" 's|<ioband:disk target="vdb" shared="images" weight="300"/
 bad "unqualified unknown" 's|<ioband:disk target="vdb" shared="images" weight="300"/>|<disc target="vdb"/>|' "<ioband:disc>: unknown element (want disk or interface)"
 bad "two policies" 's|</metadata>|<ioband:ioband xmlns:ioband="urn:x-ioband:libvirt:1"/></metadata>|' "<metadata>: a second element in namespace urn:x-ioband:libvirt:1 (first at line 5)"
 bad "wrong root" 's|<ioband:ioband xmlns|<ioband:policy xmlns|; s|</ioband:ioband>|</ioband:policy>|' "<ioband:policy>: the ioband metadata element is <ioband"
+bad "other ioband namespace" 's|xmlns:ioband="urn:x-ioband:libvirt:1"|xmlns:ioband="urn:x-ioband:libvirt:2"|' "domain web1 (prepare):5: <metadata>: namespace urn:x-ioband:libvirt:2 is not the one this iobandctl reads (urn:x-ioband:libvirt:1): the guest's ioband policy would be ignored"
 bad "not well-formed" 's|</ioband:ioband>||' "not well-formed XML"
 bad "text in policy" 's|<ioband:disk target="vdb"|weight=5 <ioband:disk target="vdb"|' "<ioband:ioband>: text is not allowed here"
 bad "child element" 's|<ioband:disk target="vdb" shared="images" weight="300"/>|<ioband:disk target="vdb" shared="images"><ioband:x/></ioband:disk>|' "<ioband:disk>: must be empty"
