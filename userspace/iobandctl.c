@@ -437,9 +437,14 @@ static int parse_group_arg(struct ctx *c, const struct iob_table *t, const char 
 			   bool *is_default, uint64_t *id)
 {
 	*is_default = false;
-	if (allow_default && (!strcmp(s, "default") || !strcmp(s, "-1"))) {
-		*is_default = true;
-		return 0;
+	if (!strcmp(s, "default") || !strcmp(s, "-1")) {
+		if (allow_default) {
+			*is_default = true;
+			return 0;
+		}
+		/* Not a cgroup called "default", nor "must be a number". */
+		return usage_error(c->cmd, "group %s: the default group is always there (group set NAME default weight=W sets its weight)",
+				   s);
 	}
 	if (t->type == IOB_NONE)
 		return usage_error(c->cmd, "group %s: the device has type none, which has only the default group",

@@ -305,6 +305,15 @@ run 0 group set solo 1000 weight=41
 run 0 group set solo default weight=9
 run 2 group set solo 1000
 run 2 group add solo -5
+# The default group by name where only set takes it: said so (it was "group
+# id -1: must be a number", and on a cgroup device "cgroup default: No such
+# file or directory", exit 1).
+run 2 group remove solo default
+has "remove default" "$ERR" "iobandctl: group remove: group default: the default group is always there (group set NAME default weight=W sets its weight)"
+run 2 group remove solo -1
+has "remove -1" "$ERR" "iobandctl: group remove: group -1: the default group is always there"
+run 2 group add solo default weight=5
+has "add default" "$ERR" "iobandctl: group add: group default: the default group is always there"
 run 0 status solo
 has "group row" "$OUT" "  1000                     41"
 has "default row" "$OUT" "  default                   9"
@@ -329,6 +338,8 @@ run 0 remove c1
 run 0 create c2 /dev/sdb --type cgroup
 run 2 group add c2 ../../../etc
 has "group add: cgroup outside the root" "$ERR" 'iobandctl: group add: cgroup "../../../etc": must be a cgroup below the root'
+run 2 group remove c2 default
+has "remove default (cgroup device)" "$ERR" "iobandctl: group remove: group default: the default group is always there"
 run 0 group add c2 machine.slice/g1
 run 0 status c2
 has "group add by cgroup path" "$OUT" "  $CG "
