@@ -1138,7 +1138,7 @@ static int cmd_top(struct ctx *c)
 			return usage_error(c->cmd, "--interval: 0.05..3600 seconds");
 	}
 	if (cn && parse_u64_range(cn, 1, UINT32_MAX, &count))
-		return usage_error(c->cmd, "--count: a number >= 1");
+		return usage_error(c->cmd, "--count: 1..4294967295");
 	/* As status: a NAME that is no ioband device is an error, not an empty view. */
 	for (k = 0; k < c->npos; k++) {
 		struct dm_dev d;

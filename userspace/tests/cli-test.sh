@@ -101,6 +101,10 @@ has "cgroup alone" "$ERR" "usage: iobandctl cgroup id PATH"
 run 2 top --interval 0
 has "interval" "$ERR" "--interval: 0.05..3600 seconds"
 run 2 top --count 0
+has "count 0" "$ERR" "--count: 1..4294967295"
+# the range the message gives (it said "a number >= 1" of 4294967296 too)
+run 2 top --count 4294967296
+has "count above 2^32-1" "$ERR" "iobandctl: top: --count: 1..4294967295"
 run 2 top --interval 0x1 --count 1
 has "interval in hex" "$ERR" "--interval: 0.05..3600 seconds"
 run 2 --version extra
