@@ -1369,6 +1369,10 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 				       f->pos.file ? cfg->file : "");
 			if (!strcmp(f->name, cfg->net.uplink))
 				POSERR(&f->pos, "name", "is the uplink");
+			/* ioband-tc refuses these: they name its own IFB devices. */
+			if (!strncmp(f->name, "iobifb", 6))
+				POSERR(&f->pos, "name", "%s: names beginning iobifb are ioband-tc's own IFB devices",
+				       f->name);
 			/* What ioband-tc refuses: a floor above the upload ceiling or the rate. */
 			if (f->floor) {
 				const char *up = f->up_cap ? f->up_cap : f->cap;
