@@ -258,6 +258,16 @@ static void ioband_nowait(struct ioband_target *t, struct ioband_bio *pb,
 }
 
 /*
+ * Whether the refusal of @bio was made on it, not on a clone below it:
+ * bio_wouldblock_error() marked it BIO_QUIET, which it was not when sent.
+ */
+static bool ioband_refused_here(const struct ioband_bio *pb, struct bio *bio)
+{
+	return bio_flagged(bio, BIO_QUIET) &&
+	       !(pb->rec.flags & (1U << BIO_QUIET));
+}
+
+/*
  * The disk refused @bio, sent with REQ_NOWAIT by ioband: it stays in
  * flight, counted and charged, and goes again as it was sent (its blkcg
  * back in the work), without REQ_NOWAIT, from the dispatch work, which may
@@ -1024,7 +1034,7 @@ int ioband_end_io(struct dm_target *ti, struct bio *bio,
 			     *error == BLK_STS_NOTSUPP)) {
 			ioband_resend(dg, pb, bio,
 				      *error == BLK_STS_AGAIN &&
-				      !bio_flagged(bio, BIO_QUIET));
+				      !ioband_refused_here(pb, bio));
 			return DM_ENDIO_INCOMPLETE;
 		}
 		if (pb->rec.css)
