@@ -373,6 +373,23 @@ static bool ioband_cfg_shared_eq(const struct ioband_table_cfg *a,
 	       a->dg_limit.bst.secs == b->dg_limit.bst.secs;
 }
 
+/*
+ * A reload of the group's only device, not resumed yet, brings its shared
+ * parameters at resume: a device that joins meanwhile would be checked
+ * against values about to be replaced.
+ */
+static bool ioband_devgroup_reload_pending(struct ioband_devgroup *dg,
+					   struct ioband_target *t)
+{
+	struct ioband_target *m;
+
+	lockdep_assert_held(&ioband_devgroups_lock);
+	list_for_each_entry(m, &dg->members, dg_node)
+		if (m->md != t->md && READ_ONCE(m->cfg_pending))
+			return true;
+	return false;
+}
+
 static bool ioband_devgroup_sibling_differs(struct ioband_devgroup *dg,
 					    struct ioband_target *t)
 {
@@ -423,6 +440,11 @@ int ioband_devgroup_join(struct ioband_target *t, char **err)
 		r = -EINVAL;
 		goto out;
 	}
+	if (dg && ioband_devgroup_reload_pending(dg, t)) {
+		*err = "The device group's other device has a reload pending: resume or clear it first";
+		r = -EBUSY;
+		goto out;
+	}
 	if (dg && ioband_devgroup_has_other_md(dg, t->md)) {
 		mutex_lock(&dg->lock);
 		if (cfg->policy != dg->policy) {
@@ -456,7 +478,7 @@ int ioband_devgroup_join(struct ioband_target *t, char **err)
 		r = ioband_check_params(cfg->io_throttle, cfg->io_limit, err);
 		if (r)
 			goto out;
-		t->cfg_pending = true;
+		WRITE_ONCE(t->cfg_pending, true);
 	} else {
 		dg = ioband_devgroup_alloc(cfg->devgroup);
 		if (!dg) {

@@ -826,7 +826,7 @@ static void ioband_resume(struct dm_target *ti)
 			       ioband_rate_enc(&t->cfg.dg_limit.bst.rate),
 			       t->cfg.dg_limit.bst.secs);
 		ioband_floors_sync(dg);
-		t->cfg_pending = false;
+		WRITE_ONCE(t->cfg_pending, false);
 	}
 	mutex_unlock(&dg->lock);
 }
