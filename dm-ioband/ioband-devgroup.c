@@ -280,39 +280,6 @@ static struct ioband_devgroup *ioband_devgroup_find(const char *name)
 	return NULL;
 }
 
-static bool ioband_devgroup_has_other_md(struct ioband_devgroup *dg,
-					 struct mapped_device *md)
-{
-	struct ioband_target *m;
-
-	lockdep_assert_held(&ioband_devgroups_lock);
-	list_for_each_entry(m, &dg->members, dg_node)
-		if (m->md != md)
-			return true;
-	return false;
-}
-
-/*
- * Is one of @t and a member of @dg on the other?  Both in one device group
- * would deadlock: the upper's bio holds a slot of the shared bound while
- * the lower's map() holds its remapped bio for a slot the upper's bio will
- * only free when it completes.  (Only directly: a device in between, an
- * LV or a loop file, is not seen.)
- */
-static bool ioband_devgroup_stacked(struct ioband_devgroup *dg,
-				    struct ioband_target *t)
-{
-	struct gendisk *below = t->dev->bdev->bd_disk;
-	struct gendisk *self = dm_disk(t->md);
-	struct ioband_target *m;
-
-	lockdep_assert_held(&ioband_devgroups_lock);
-	list_for_each_entry(m, &dg->members, dg_node)
-		if (below == dm_disk(m->md) || m->dev->bdev->bd_disk == self)
-			return true;
-	return false;
-}
-
 /*
  * What the disk below takes in flight: its tags for a request-based queue;
  * for a bio-based one (dm, md, NVMe multipath), which has no such bound,
@@ -374,33 +341,48 @@ static bool ioband_cfg_shared_eq(const struct ioband_table_cfg *a,
 }
 
 /*
- * A reload of the group's only device, not resumed yet, brings its shared
- * parameters at resume: a device that joins meanwhile would be checked
- * against values about to be replaced.
+ * One walk of @dg's members for what keeps @t out:
+ * - one of @t and a member on the other: both in one device group would
+ *   deadlock (the upper's bio holds a slot of the shared bound while the
+ *   lower's map() holds its remapped bio for a slot the upper's bio will
+ *   only free when it completes).  Only directly: a device in between, an
+ *   LV or a loop file, is not seen;
+ * - a target of @t's own table with other shared parameters;
+ * - a reload of another device, not resumed yet: it brings its shared
+ *   parameters at resume, and @t would be checked against values about to
+ *   be replaced.
+ * *@other says whether another device is a member.  Returns 0 or the
+ * error, with *@err.
  */
-static bool ioband_devgroup_reload_pending(struct ioband_devgroup *dg,
-					   struct ioband_target *t)
+static int ioband_devgroup_members_ok(struct ioband_devgroup *dg,
+				      struct ioband_target *t, bool *other,
+				      char **err)
 {
+	struct gendisk *below = t->dev->bdev->bd_disk;
+	struct gendisk *self = dm_disk(t->md);
 	struct ioband_target *m;
 
 	lockdep_assert_held(&ioband_devgroups_lock);
-	list_for_each_entry(m, &dg->members, dg_node)
-		if (m->md != t->md && READ_ONCE(m->cfg_pending))
-			return true;
-	return false;
-}
-
-static bool ioband_devgroup_sibling_differs(struct ioband_devgroup *dg,
-					    struct ioband_target *t)
-{
-	struct ioband_target *m;
-
-	lockdep_assert_held(&ioband_devgroups_lock);
-	list_for_each_entry(m, &dg->members, dg_node)
+	*other = false;
+	list_for_each_entry(m, &dg->members, dg_node) {
+		if (below == dm_disk(m->md) || m->dev->bdev->bd_disk == self) {
+			*err = "The device is stacked on (or under) a member of its device group: give it another group";
+			return -EINVAL;
+		}
 		if (m->ti->table == t->ti->table &&
-		    !ioband_cfg_shared_eq(&m->cfg, &t->cfg))
-			return true;
-	return false;
+		    !ioband_cfg_shared_eq(&m->cfg, &t->cfg)) {
+			*err = "Another ioband target of this table in the device group gives other shared parameters (policy, io_throttle, io_limit, token_base, l=, b=)";
+			return -EINVAL;
+		}
+		if (m->md == t->md)
+			continue;
+		if (READ_ONCE(m->cfg_pending)) {
+			*err = "The device group's other device has a reload pending: resume or clear it first";
+			return -EBUSY;
+		}
+		*other = true;
+	}
+	return 0;
 }
 
 /*
@@ -426,26 +408,17 @@ int ioband_devgroup_join(struct ioband_target *t, char **err)
 {
 	struct ioband_table_cfg *cfg = &t->cfg;
 	struct ioband_devgroup *dg;
+	bool other = false;
 	int r = 0;
 
 	mutex_lock(&ioband_devgroups_lock);
 	dg = ioband_devgroup_find(cfg->devgroup);
-	if (dg && ioband_devgroup_stacked(dg, t)) {
-		*err = "The device is stacked on (or under) a member of its device group: give it another group";
-		r = -EINVAL;
-		goto out;
+	if (dg) {
+		r = ioband_devgroup_members_ok(dg, t, &other, err);
+		if (r)
+			goto out;
 	}
-	if (dg && ioband_devgroup_sibling_differs(dg, t)) {
-		*err = "Another ioband target of this table in the device group gives other shared parameters (policy, io_throttle, io_limit, token_base, l=, b=)";
-		r = -EINVAL;
-		goto out;
-	}
-	if (dg && ioband_devgroup_reload_pending(dg, t)) {
-		*err = "The device group's other device has a reload pending: resume or clear it first";
-		r = -EBUSY;
-		goto out;
-	}
-	if (dg && ioband_devgroup_has_other_md(dg, t->md)) {
+	if (dg && other) {
 		mutex_lock(&dg->lock);
 		if (cfg->policy != dg->policy) {
 			*err = "Device group already uses another policy (change it with the policy message)";
