@@ -221,12 +221,20 @@ static void ioband_stats_sum(struct ioband_group *g, struct ioband_stats *s)
 	}
 }
 
-static void ioband_stats_reset(struct ioband_group *g)
+/* The `reset` message: @g's counters, and what its limits part shows. */
+static void ioband_stats_reset(struct ioband_devgroup *dg,
+			       struct ioband_group *g)
 {
 	int cpu;
 
 	for_each_possible_cpu(cpu)
 		memset(per_cpu_ptr(g->stats, cpu), 0, sizeof(struct ioband_stats));
+	spin_lock_irq(&dg->qlock);
+	WRITE_ONCE(g->limited_ns, 0);
+	if (g->throttled)	/* held now: counts from now on */
+		WRITE_ONCE(g->throttled_ns, ktime_get_ns());
+	WRITE_ONCE(g->rsv_sectors, 0);
+	spin_unlock_irq(&dg->qlock);
 }
 
 static void ioband_emit_group_id(struct ioband_target *t,
@@ -766,7 +774,7 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 
 	case IOBAND_MSG_RESET:
 		ioband_for_each_group(t, id, g)
-			ioband_stats_reset(g);
+			ioband_stats_reset(dg, g);
 		return 0;
 
 	case IOBAND_MSG_STATS:
