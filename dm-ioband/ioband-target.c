@@ -470,19 +470,64 @@ static void ioband_emit_rate(const char *key, u64 enc, char *result,
 }
 
 /* A cap as the table gives it: ",l=<rate>" and ",b=<rate>/<secs>". */
-static void ioband_emit_cap(const struct ioband_cap *c, char *result,
+static void ioband_emit_cap(u64 lim, u64 bst, u32 bst_secs, char *result,
 			    unsigned int maxlen, unsigned int *szp)
 {
 	unsigned int sz;
 
-	if (c->lim)
-		ioband_emit_rate(",l=", c->lim, result, maxlen, szp);
-	if (c->bst) {
-		ioband_emit_rate(",b=", c->bst, result, maxlen, szp);
+	if (lim)
+		ioband_emit_rate(",l=", lim, result, maxlen, szp);
+	if (bst) {
+		ioband_emit_rate(",b=", bst, result, maxlen, szp);
 		sz = *szp;
-		DMEMIT("/%u", c->bst_secs);
+		DMEMIT("/%u", bst_secs);
 		*szp = sz;
 	}
+}
+
+/* A table line's shared parameters, as ioband_table_shared() finds them. */
+struct ioband_shared {
+	u32 io_throttle;
+	u32 io_limit;
+	enum ioband_policy_id policy;
+	u64 lim, bst;
+	u32 bst_secs;
+	u64 token_base;
+};
+
+/*
+ * The shared parameters of @t's table line: the device group's, as
+ * configured (0 stays default: an automatic io_limit stays automatic), or,
+ * for a reload of the group's only device not resumed yet (`dmsetup table
+ * --inactive`), the ones it brings at resume.  dg->lock.
+ */
+static void ioband_table_shared(struct ioband_target *t,
+				struct ioband_shared *s)
+{
+	const struct ioband_table_cfg *c = &t->cfg;
+	struct ioband_devgroup *dg = t->dg;
+
+	if (t->cfg_pending) {
+		*s = (struct ioband_shared) {
+			.io_throttle = c->io_throttle,
+			.io_limit = c->io_limit,
+			.policy = c->policy,
+			.lim = ioband_rate_enc(&c->dg_limit.lim),
+			.bst = ioband_rate_enc(&c->dg_limit.bst.rate),
+			.bst_secs = c->dg_limit.bst.secs,
+			.token_base = c->token_base,
+		};
+		return;
+	}
+	*s = (struct ioband_shared) {
+		.io_throttle = dg->io_throttle_cfg,
+		.io_limit = dg->io_limit_cfg,
+		.policy = dg->policy,
+		.lim = dg->cap.lim,
+		.bst = dg->cap.bst,
+		.bst_secs = dg->cap.bst_secs,
+		.token_base = dg->token_cfg,
+	};
 }
 
 static void ioband_status(struct dm_target *ti, status_type_t type,
@@ -491,6 +536,7 @@ static void ioband_status(struct dm_target *ti, status_type_t type,
 {
 	struct ioband_target *t = ti->private;
 	struct ioband_devgroup *dg = t->dg;
+	struct ioband_shared sh;
 	struct ioband_group *g;
 	unsigned long id;
 	unsigned int sz = 0;
@@ -510,19 +556,19 @@ static void ioband_status(struct dm_target *ti, status_type_t type,
 
 	case STATUSTYPE_TABLE:
 		mutex_lock(&dg->lock);
-		/* As configured: 0 stays default (automatic io_limit). */
+		ioband_table_shared(t, &sh);
 		DMEMIT("%s %s %u %u %s %s", t->dev->name, dg->name,
-		       dg->io_throttle_cfg, dg->io_limit_cfg,
-		       ioband_type_name(t->type),
-		       ioband_policy_name(dg->policy));
-		ioband_emit_cap(&dg->cap, result, maxlen, &sz);
-		DMEMIT(" %llu", dg->token_cfg);
+		       sh.io_throttle, sh.io_limit, ioband_type_name(t->type),
+		       ioband_policy_name(sh.policy));
+		ioband_emit_cap(sh.lim, sh.bst, sh.bst_secs, result, maxlen,
+				&sz);
+		DMEMIT(" %llu", sh.token_base);
 		/* the default group's parameter, then each group's */
 		ioband_for_each_group(t, id, g) {
 			DMEMIT(" ");
 			if (g != &t->default_group)
 				DMEMIT("%llu", g->id);
-			if (ioband_ranges(dg)) {
+			if (ioband_policy_get(sh.policy)->ranges) {
 				DMEMIT(":%u:%u", g->min_kbs, g->max_kbs);
 				continue;
 			}
@@ -530,7 +576,8 @@ static void ioband_status(struct dm_target *ti, status_type_t type,
 			if (g->rsv)
 				ioband_emit_rate(",r=", g->rsv, result, maxlen,
 						 &sz);
-			ioband_emit_cap(&g->cap, result, maxlen, &sz);
+			ioband_emit_cap(g->cap.lim, g->cap.bst, g->cap.bst_secs,
+					result, maxlen, &sz);
 		}
 		mutex_unlock(&dg->lock);
 		break;
