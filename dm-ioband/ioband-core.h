@@ -161,7 +161,7 @@ struct ioband_devgroup {
 	struct list_head node;		/* in ioband_devgroups */
 	char name[IOBAND_NAME_MAX + 1];
 	unsigned int ref;		/* under ioband_devgroups_lock */
-	struct list_head members;	/* ioband_target.dg_node */
+	struct list_head members;	/* ioband_target.dg_node: both locks */
 
 	struct mutex lock;		/* serialises reconfiguration */
 	/* As configured (0 = default / automatic), under lock. */
@@ -320,7 +320,7 @@ struct ioband_target {
 	struct dm_target *ti;
 	struct dm_dev *dev;
 	struct ioband_devgroup *dg;
-	struct list_head dg_node;	/* under ioband_devgroups_lock */
+	struct list_head dg_node;	/* ioband_devgroups_lock and dg->lock */
 	struct mapped_device *md;
 
 	enum ioband_type type;		/* changes only with no extra groups */
@@ -330,6 +330,7 @@ struct ioband_target {
 	struct xarray groups;		/* id -> group; readers use RCU */
 	unsigned int nr_groups;		/* under dg->lock */
 	bool limits;			/* a group has r= or l=, under dg->lock */
+	bool live;			/* resumed once: its mins count, dg->lock */
 
 	/* Shared parameters this table asked for, applied when it resumes. */
 	bool cfg_pending;
@@ -432,7 +433,7 @@ void ioband_devgroup_disk(struct ioband_devgroup *dg, struct block_device *bdev)
 const char *ioband_dg_limit_merge(struct ioband_devgroup *dg,
 				  const struct ioband_dg_limit *dgl,
 				  u64 *lim, u64 *bst, u32 *secs);
-void ioband_range_fit(struct ioband_devgroup *dg, u32 min_kbs);
+void ioband_range_refit(struct ioband_devgroup *dg);
 int ioband_devgroup_join(struct ioband_target *t, char **err);
 void ioband_devgroup_leave(struct ioband_target *t);
 int ioband_group_init(struct ioband_target *t, struct ioband_group *g,

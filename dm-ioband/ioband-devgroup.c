@@ -387,15 +387,27 @@ static int ioband_devgroup_members_ok(struct ioband_devgroup *dg,
 
 /*
  * range-bw weighs a group by its min shifted right by dg->range_shift
- * (ioband_range_weight()): make it fit @min_kbs.  It only grows, so that
- * no member's groups need visiting.  Caller holds dg->lock.
+ * (ioband_range_weight()): the shift that makes the largest min of the
+ * live members' groups fit, again after a min or a member changed (it
+ * shrinks too: a large min set once and taken back must not leave the
+ * others' weights coarse).  Not a table loaded but never resumed.
+ * O(groups of all members).  dg->lock.
  */
-void ioband_range_fit(struct ioband_devgroup *dg, u32 min_kbs)
+void ioband_range_refit(struct ioband_devgroup *dg)
 {
-	u32 shift = ioband_range_shift(min_kbs);
+	struct ioband_target *m;
+	struct ioband_group *g;
+	unsigned long id;
+	u32 max_min = 0;
 
-	if (shift > dg->range_shift)
-		WRITE_ONCE(dg->range_shift, shift);
+	lockdep_assert_held(&dg->lock);
+	list_for_each_entry(m, &dg->members, dg_node) {
+		if (!m->live)
+			continue;
+		ioband_for_each_group(m, id, g)
+			max_min = max(max_min, READ_ONCE(g->min_kbs));
+	}
+	WRITE_ONCE(dg->range_shift, ioband_range_shift(max_min));
 }
 
 /*
@@ -498,7 +510,9 @@ int ioband_devgroup_join(struct ioband_target *t, char **err)
 		goto out;
 	}
 	dg->ref++;
+	mutex_lock(&dg->lock);
 	list_add_tail(&t->dg_node, &dg->members);
+	mutex_unlock(&dg->lock);
 	t->dg = dg;
 out:
 	mutex_unlock(&ioband_devgroups_lock);
@@ -510,9 +524,11 @@ void ioband_devgroup_leave(struct ioband_target *t)
 	struct ioband_devgroup *dg = t->dg;
 
 	mutex_lock(&ioband_devgroups_lock);
-	list_del(&t->dg_node);
 	mutex_lock(&dg->lock);
+	list_del(&t->dg_node);
 	dg->nr_entities -= 1 + t->nr_groups;
+	if (t->live)
+		ioband_range_refit(dg);
 	mutex_unlock(&dg->lock);
 	if (!--dg->ref) {
 		list_del(&dg->node);

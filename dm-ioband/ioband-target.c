@@ -609,7 +609,7 @@ static int ioband_msg_stats(struct ioband_target *t, char *result,
 			DMEMIT("\n");
 		ioband_emit_group_id(t, g, result, maxlen, &sz);
 		DMEMIT(" weight=%u reads=%llu read_sectors=%llu writes=%llu write_sectors=%llu delayed_reads=%llu delayed_writes=%llu queued=%u wait_us=%llu",
-		       READ_ONCE(g->weight), s.ios[READ], s.sectors[READ],
+		       ioband_weight(t->dg, g), s.ios[READ], s.sectors[READ],
 		       s.ios[WRITE], s.sectors[WRITE], s.delayed[READ],
 		       s.delayed[WRITE], ioband_group_queued(g),
 		       div_u64(s.wait_ns, NSEC_PER_USEC));
@@ -728,9 +728,9 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 			*err = "No such group (attach it first)";
 			return -EINVAL;
 		}
-		ioband_range_fit(dg, msg->min_kbs);
 		WRITE_ONCE(g->min_kbs, msg->min_kbs);
 		WRITE_ONCE(g->max_kbs, msg->max_kbs);
+		ioband_range_refit(dg);
 		ioband_floors_sync(dg);
 		return 0;
 
@@ -769,6 +769,8 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 		 */
 		ioband_group_orphan(dg, t, g);
 		dg->nr_entities--;
+		if (g->min_kbs)
+			ioband_range_refit(dg);
 		call_rcu(&g->rcu, ioband_group_unref_rcu);
 		return 0;
 
@@ -859,8 +861,6 @@ static void ioband_resume(struct dm_target *ti)
 {
 	struct ioband_target *t = ti->private;
 	struct ioband_devgroup *dg = t->dg;
-	struct ioband_group *g;
-	unsigned long id;
 	char *err;
 
 	WRITE_ONCE(t->draining, false);
@@ -869,8 +869,8 @@ static void ioband_resume(struct dm_target *ti)
 	 * range-bw's weights fit this table's mins from now on: not at load,
 	 * where a table that never goes live would change the device group.
 	 */
-	ioband_for_each_group(t, id, g)
-		ioband_range_fit(dg, g->min_kbs);
+	t->live = true;
+	ioband_range_refit(dg);
 	/* A reload of the group's only device brings its shared parameters. */
 	if (t->cfg_pending) {
 		if (ioband_set_params(dg, t->cfg.io_throttle, t->cfg.io_limit,
