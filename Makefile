@@ -5,6 +5,7 @@
 #   make                  build dm-ioband/dm-ioband.ko against KDIR, and userspace
 #   make KDIR=/path       build the module against another kernel tree
 #   make check            install test dependencies (as root), run every test
+#                         but the torture and pkg groups and the harness fixtures
 #   make check-torture    the concurrency torture group (tests/torture) in the guest
 #   make check-debug      build the debug kernel (KASAN, lockdep, kmemleak; ~20+ min
 #                         the first time, cached in build/debug-kernel) and run the
