@@ -624,9 +624,13 @@ static int fk_message(const char *name, const char *msg, char **reply)
 		struct strbuf sb = { 0 };
 		size_t i;
 		uint64_t c[FAKE_COUNTERS];
+		bool has_lim = iob_limits_any(&t.default_lim);
 
+		for (i = 0; i < t.n_groups; i++)
+			has_lim |= iob_limits_any(&t.groups[i].lim);
 		for (i = 0; i <= t.n_groups; i++) {
 			int64_t gid = i ? (int64_t)t.groups[i - 1].id : -1;
+			const struct iob_limits *l = i ? &t.groups[i - 1].lim : &t.default_lim;
 
 			counters(d, gid, c);
 			sb_addf(&sb, "%s%lld weight=%u reads=%llu read_sectors=%llu writes=%llu write_sectors=%llu delayed_reads=%llu delayed_writes=%llu queued=%llu wait_us=%llu",
@@ -636,6 +640,11 @@ static int fk_message(const char *name, const char *msg, char **reply)
 				(unsigned long long)c[3], (unsigned long long)c[5],
 				(unsigned long long)c[1], (unsigned long long)c[4],
 				(unsigned long long)c[6], (unsigned long long)c[7]);
+			/* as the module, with any r=, l= or b= (not its sectors) */
+			if (has_lim)
+				sb_addf(&sb, " rsv=%s rsv_lag_us=%llu limited_us=%llu rsv_sectors=0",
+					!l->rsv.rate ? "-" : c[10] ? "unmet" : "met",
+					(unsigned long long)c[8], (unsigned long long)c[9]);
 		}
 		if (reply)
 			*reply = sb_steal(&sb);

@@ -677,7 +677,7 @@ int iob_stats_parse(const char *reply, struct iob_status *st, const char **err)
 			uint64_t v;
 			size_t k;
 
-			if (!eq || parse_u64(eq + 1, &v)) {
+			if (!eq) {
 				bad = true;
 				break;
 			}
@@ -685,13 +685,18 @@ int iob_stats_parse(const char *reply, struct iob_status *st, const char **err)
 			for (k = 0; k < ARRAY_SIZE(keys); k++)
 				if (!strcmp(w[i], keys[k]))
 					break;
-			if (k == 0 && v > IOB_WEIGHT_MAX)
+			/*
+			 * Other keys (rsv=met, min_kbs=, a newer module's):
+			 * not read here, whatever their value's form.
+			 */
+			if (k == ARRAY_SIZE(keys))
+				continue;
+			if (parse_u64(eq + 1, &v) || (k == 0 && v > IOB_WEIGHT_MAX))
 				bad = true;
 			else if (k == 0)
 				g->weight = (unsigned int)v;
-			else if (k < ARRAY_SIZE(keys))
+			else
 				*dst[k] = v;
-			/* unknown keys: a newer module; ignore */
 		}
 		free(w);
 		if (bad)
