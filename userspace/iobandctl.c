@@ -867,6 +867,28 @@ static void print_limits(const struct devstat *d, const struct iob_gstat *g)
 	putchar('\n');
 }
 
+/* Under range-bw: the group's min and max (KB/s), and whether they hold. */
+static void print_range(const struct devstat *d, const struct iob_gstat *g)
+{
+	const struct iob_group *tg = g->id == IOB_DEFAULT_GROUP ? NULL :
+		iob_table_group(&d->t, (uint64_t)g->id);
+	unsigned int mn = tg ? tg->min_kbs : d->t.default_min_kbs;
+	unsigned int mx = tg ? tg->max_kbs : d->t.default_max_kbs;
+
+	printf("  %-20s range min %u KB/s, max ", "", mn);
+	if (mx)
+		printf("%u KB/s", mx);
+	else
+		printf("none");
+	if (d->s.has_limits) {
+		if (g->rsv != IOB_RSV_UNKNOWN)
+			printf(", reservation %s", iob_rsv_name(g->rsv));
+		printf(", lag %.1f ms, held by its max %.1f s", g->rsv_lag_us / 1000.0,
+		       g->limited_us / 1e6);
+	}
+	putchar('\n');
+}
+
 static int cmd_status(struct ctx *c)
 {
 	const char *only = c->npos ? c->pos[0] : NULL;
@@ -928,13 +950,21 @@ static int cmd_status(struct ctx *c)
 			char lbl[32];
 
 			group_label(lbl, sizeof(lbl), g->id);
-			printf("  %-20s %6u %5.1f%% %10llu %10.1f %10llu %10.1f %8llu %8llu %7llu %10llu\n",
-			       lbl, w, 100.0 * w / total_weight(&d->t, s, n), (unsigned long long)g->reads,
+			/* range-bw has no weights: its min and max follow */
+			if (d->t.policy == IOB_RANGE_BW)
+				printf("  %-20s %6s %6s", lbl, "-", "-");
+			else
+				printf("  %-20s %6u %5.1f%%", lbl, w,
+				       100.0 * w / total_weight(&d->t, s, n));
+			printf(" %10llu %10.1f %10llu %10.1f %8llu %8llu %7llu %10llu\n",
+			       (unsigned long long)g->reads,
 			       g->read_sectors / 2048.0, (unsigned long long)g->writes,
 			       g->write_sectors / 2048.0, (unsigned long long)g->delayed_reads,
 			       (unsigned long long)g->delayed_writes, (unsigned long long)g->queued,
 			       (unsigned long long)(g->wait_us / 1000));
-			if (d->t.policy != IOB_RANGE_BW)
+			if (d->t.policy == IOB_RANGE_BW)
+				print_range(d, g);
+			else
 				print_limits(d, g);
 		}
 		first = false;
