@@ -848,6 +848,19 @@ static char *limits_words(const struct iob_limits *l)
 }
 
 /* "    r=500iops l=2000iops b=4000iops/10  reservation met, lag 0 ms, limited 1.2 s" */
+/* The end of a group's limits line: whether they held (its limit: CAP). */
+static void print_held(const struct devstat *d, const struct iob_gstat *g, const char *sep,
+		       const char *cap)
+{
+	if (d->s.has_limits) {
+		if (g->rsv != IOB_RSV_UNKNOWN)
+			printf("%sreservation %s", sep, iob_rsv_name(g->rsv));
+		printf(", lag %.1f ms, held by its %s %.1f s", g->rsv_lag_us / 1000.0, cap,
+		       g->limited_us / 1e6);
+	}
+	putchar('\n');
+}
+
 static void print_limits(const struct devstat *d, const struct iob_gstat *g)
 {
 	const struct iob_limits *l = limits_of(&d->t, g->id);
@@ -858,13 +871,7 @@ static void print_limits(const struct devstat *d, const struct iob_gstat *g)
 	o = limits_words(l);
 	printf("  %-20s%s", "", o);
 	free(o);
-	if (d->s.has_limits) {
-		if (g->rsv != IOB_RSV_UNKNOWN)
-			printf("  reservation %s", iob_rsv_name(g->rsv));
-		printf(", lag %.1f ms, held by its limit %.1f s", g->rsv_lag_us / 1000.0,
-		       g->limited_us / 1e6);
-	}
-	putchar('\n');
+	print_held(d, g, "  ", "limit");
 }
 
 /* Under range-bw: the group's min and max (KB/s), and whether they hold. */
@@ -880,13 +887,7 @@ static void print_range(const struct devstat *d, const struct iob_gstat *g)
 		printf("%u KB/s", mx);
 	else
 		printf("none");
-	if (d->s.has_limits) {
-		if (g->rsv != IOB_RSV_UNKNOWN)
-			printf(", reservation %s", iob_rsv_name(g->rsv));
-		printf(", lag %.1f ms, held by its max %.1f s", g->rsv_lag_us / 1000.0,
-		       g->limited_us / 1e6);
-	}
-	putchar('\n');
+	print_held(d, g, ", ", "max");
 }
 
 static int cmd_status(struct ctx *c)
