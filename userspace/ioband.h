@@ -5,10 +5,10 @@
  * Table parameters (what follows "<start> <len> ioband"):
  *
  *   <device> <device-group-id> <io_throttle> <io_limit> <type> <policy>
- *   <token_base> :<weight> [<group-id>:<weight> ...]
+ *   <token_base> [:<weight>] [<group-id>:<weight> ...]
  *
- * The kernel prints the same fields with <device> as maj:min and the
- * effective (non-zero) io_throttle, io_limit and token_base.
+ * The kernel prints the same fields with <device> as maj:min and
+ * io_throttle, io_limit and token_base as configured (0 stays 0).
  */
 #ifndef IOBAND_IOBAND_H
 #define IOBAND_IOBAND_H

@@ -1433,7 +1433,8 @@ static const struct cmd cmds[] = {
 	  "group type (none), --policy the policy (weight), --weight the default\n"
 	  "group's weight (100). Zero io-throttle/io-limit/token mean the default." },
 	{ "remove", "NAME", 1, 1, { NULL }, cmd_remove,
-	  "Remove ioband device NAME (one made by create or apply)." },
+	  "Remove ioband device NAME (one made by create or apply, or by dmsetup\n"
+	  "without a uuid)." },
 	{ "insert", "DMDEV [--group ID] [--type T] [--policy P] [--weight W] [--io-throttle N] [--io-limit N] [--token N] [--dry-run]",
 	  1, 1, { TABLE_OPTS, "dry-run" }, cmd_insert,
 	  "Slide an ioband layer under the device-mapper device DMDEV (an LVM LV, a\n"
