@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1215,6 +1216,239 @@ static char *pos_where(const struct cfg_pos *p, const char *key)
 			 xasprintf("line %d", cfg_line(p, key));
 }
 
+void cfg_pos_err(char **err, const struct cfg_pos *pos, const char *file, const char *sub,
+		 const char *fmt, ...)
+{
+	struct strbuf sb = { 0 };
+	va_list ap;
+
+	if (*err)
+		return;
+	sb_addf(&sb, "%s:%d: %s%s%s: ", pos->file ? pos->file : file, cfg_line(pos, sub),
+		pos->field, *sub ? "." : "", sub);
+	va_start(ap, fmt);
+	sb_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	*err = sb_steal(&sb);
+}
+
+#define pos_err(c, p, sub, ...) cfg_pos_err(&(c)->err, p, (c)->file, sub, __VA_ARGS__)
+
+/* ------------------------------------------------- bursts that tc can hold */
+
+/*
+ * ioband-tc's apply refuses an explicit burst (network.burst, an interface's
+ * burst) that tc cannot hold at the rate of a class it goes to: tc hands
+ * HTB a burst as its time at the class's rate, in 64 ns ticks in a u32
+ * (tc_calc_xmittime: whole microseconds at rate/8 bytes/s, then 15.625
+ * ticks each), which past 2^32 ticks, 274.877906944 s, wraps unnoticed.
+ * The class rates come from weighted water-filling of network.rate (and
+ * network.down-rate): the same computation as ioband-tc's compute_plan(),
+ * so that check refuses what apply would (tc-helpers/ioband-tc: burst_max,
+ * waterfill, check_bursts).
+ */
+
+/* A rate in bit/s, a size in bytes, rounded as ioband-tc's awk (%.0f). */
+static uint64_t tc_bits(const char *s)
+{
+	double v = 0;
+
+	rate_bits(s, &v);
+	return (uint64_t)nearbyint(v);
+}
+
+static uint64_t tc_bytes(const char *s)
+{
+	double v = 0;
+
+	size_bytes(s, &v);
+	return (uint64_t)nearbyint(v);
+}
+
+/* The largest burst in bytes that tc can hold at RATE bit/s. */
+static uint64_t tc_burst_max(uint64_t rate)
+{
+	uint64_t r = rate / 8;		/* tc's bytes/s */
+
+	return r >= 15625000 ? 4294967295ULL : (274877907ULL * r - 1) / 1000000;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+struct wf {
+	double w, floor;	/* floor < 0: none */
+	double ceil, rate;
+	bool fixed;
+};
+
+/* ioband-tc's waterfill: floors first, then TOTAL by weight within ceilings. */
+static void waterfill(double total, struct wf *e, size_t n)
+{
+	double p = total, w;
+	bool changed;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((e[i].fixed = e[i].floor >= 0)) {
+			e[i].rate = e[i].floor;
+			p -= e[i].floor;
+		}
+	do {
+		w = 0;
+		changed = false;
+		for (i = 0; i < n; i++)
+			if (!e[i].fixed)
+				w += e[i].w;
+		for (i = 0; i < n; i++)
+			if (!e[i].fixed && p * e[i].w / w >= e[i].ceil) {
+				e[i].rate = e[i].ceil;
+				e[i].fixed = true;
+				p -= e[i].ceil;
+				changed = true;
+			}
+	} while (changed && w > 0);
+	for (i = 0; i < n; i++) {
+		if (!e[i].fixed)
+			e[i].rate = p * e[i].w / w;
+		e[i].rate = e[i].rate < 8 ? 8 : trunc(e[i].rate);
+	}
+}
+
+/* The lowest rate an explicit burst goes with, and what it is. */
+struct low_rate {
+	uint64_t rate;
+	char *what;
+};
+
+static void low_rate(struct low_rate *lo, uint64_t rate, char *what)
+{
+	if (!lo->what || rate < lo->rate) {
+		free(lo->what);
+		lo->rate = rate;
+		lo->what = what;
+	} else {
+		free(what);
+	}
+}
+
+/* The burst S at P must fit LO; else the error (WHO: the interface, or NULL). */
+static int burst_fits(struct pctx *c, const struct cfg_pos *p, const char *who, const char *s,
+		      const struct low_rate *lo)
+{
+	uint64_t b = tc_bytes(s), max = tc_burst_max(lo->rate);
+
+	if (b <= max)
+		return 0;
+	pos_err(c, p, "burst", "\"%s\" (%llu bytes) is more than tc can hold %s%s%s%s: at most %llu bytes at that rate (tc keeps a burst as its time at the class's rate, at most 274.9 s)%s",
+		s, (unsigned long long)b, who ? "for " : "at the lowest rate it goes with, ",
+		who ? who : "", who ? " at " : "", lo->what, (unsigned long long)max,
+		max < BURST_MIN ? "; less than one full frame: leave the burst out (the default fits the rate)" : "");
+	return -EINVAL;
+}
+
+struct iface_rates {
+	const struct cfg_iface *f;
+	uint64_t down, up;	/* its ceilings, within network.rate */
+	bool has_up;		/* an upload cap: a class on its ingress IFB */
+};
+
+/*
+ * Into LO: the rates of the classes of interface X (UP, DN: its shares of
+ * network.rate and network.down-rate); WHOSE: "its" or "vnet0's".
+ */
+static void iface_low(struct low_rate *lo, const struct host_cfg *cfg, const struct iface_rates *x,
+		      const struct wf *up, const struct wf *dn, const char *whose)
+{
+	low_rate(lo, (uint64_t)up->rate, xasprintf("%s guaranteed rate %.0f bit/s on %s", whose,
+						    up->rate, cfg->net.uplink));
+	low_rate(lo, x->down, xasprintf("%s download ceiling %llu bit/s", whose,
+					(unsigned long long)x->down));
+	if (x->has_up)
+		low_rate(lo, x->up, xasprintf("%s upload cap %llu bit/s", whose,
+					      (unsigned long long)x->up));
+	if (cfg->net.down_rate)
+		low_rate(lo, (uint64_t)dn->rate, xasprintf("%s download guarantee %.0f bit/s (network.down-rate)",
+							   whose, dn->rate));
+}
+
+/* The explicit bursts of CFG's network against the rates of their classes. */
+static int check_net_bursts(struct pctx *c, const struct host_cfg *cfg)
+{
+	const struct cfg_network *net = &cfg->net;
+	uint64_t rate = tc_bits(net->rate), down_rate = net->down_rate ? tc_bits(net->down_rate) : 0;
+	double hw = net->host_weight ? net->host_weight : 1;
+	struct iface_rates *ir = NULL;
+	struct wf *up, *dn;
+	struct low_rate lo = { 0 };
+	size_t n = 0, i, j;
+	int r = 0;
+
+	for (i = 0; i < cfg->n_guests; i++)
+		for (j = 0; j < cfg->guests[i].n_ifaces; j++) {
+			const struct cfg_iface *f = &cfg->guests[i].ifaces[j];
+			const char *d = f->down_cap ? f->down_cap : f->cap;
+			const char *u = f->up_cap ? f->up_cap : f->cap;
+			struct iface_rates *x = vec_push(&ir, &n, sizeof(*ir));
+
+			x->f = f;
+			x->down = min_u64(d ? tc_bits(d) : rate, rate);
+			x->up = min_u64(u ? tc_bits(u) : rate, rate);
+			x->has_up = u;
+		}
+	/* The interfaces' classes in the order of ioband-tc's --guest, then the host's. */
+	up = xcalloc(n + 1, sizeof(*up));
+	dn = xcalloc(n + 1, sizeof(*dn));
+	for (i = 0; i < n; i++) {
+		up[i] = (struct wf){ .w = ir[i].f->weight, .ceil = (double)ir[i].up,
+				     .floor = ir[i].f->floor ? (double)tc_bits(ir[i].f->floor) : -1 };
+		dn[i] = (struct wf){ .w = ir[i].f->weight, .floor = -1,
+				     .ceil = (double)min_u64(ir[i].down, down_rate) };
+	}
+	up[n] = (struct wf){ .w = hw, .floor = -1, .ceil = (double)rate };
+	dn[n] = (struct wf){ .w = hw, .floor = -1, .ceil = (double)down_rate };
+	waterfill((double)rate, up, n + 1);
+	if (down_rate)
+		waterfill((double)down_rate, dn, n + 1);
+	/* As ioband-tc checks them: network.burst, then each interface's. */
+	if (net->burst) {
+		for (i = 0; i < n; i++) {
+			char *whose = xasprintf("%s's", ir[i].f->name);
+
+			if (!ir[i].f->burst)	/* network.burst goes to its classes */
+				iface_low(&lo, cfg, &ir[i], &up[i], &dn[i], whose);
+			free(whose);
+		}
+		low_rate(&lo, (uint64_t)up[n].rate,
+			 xasprintf("the host traffic's guaranteed rate %.0f bit/s (host-weight)", up[n].rate));
+		low_rate(&lo, rate, xasprintf("network.rate %llu bit/s", (unsigned long long)rate));
+		if (down_rate) {
+			low_rate(&lo, (uint64_t)dn[n].rate,
+				 xasprintf("the host traffic's download guarantee %.0f bit/s (host-weight)",
+					   dn[n].rate));
+			low_rate(&lo, down_rate, xasprintf("network.down-rate %llu bit/s",
+							   (unsigned long long)down_rate));
+		}
+		r = burst_fits(c, &net->pos, NULL, net->burst, &lo);
+	}
+	for (i = 0; i < n && !r; i++) {
+		struct low_rate il = { 0 };
+
+		if (!ir[i].f->burst)
+			continue;
+		iface_low(&il, cfg, &ir[i], &up[i], &dn[i], "its");
+		r = burst_fits(c, &ir[i].f->pos, ir[i].f->name, ir[i].f->burst, &il);
+		free(il.what);
+	}
+	free(lo.what);
+	free(ir);
+	free(up);
+	free(dn);
+	return r;
+}
+
 /* Cross-entry rules; errors point at the later of two clashing entries. */
 static int validate(struct pctx *c, struct host_cfg *cfg)
 {
@@ -1232,14 +1466,7 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 	int r = -EINVAL;
 
 #define POSERR(p, sub, ...) do {                                              \
-		char *f_ = *(sub) ? xasprintf("%s.%s", (p)->field, sub) : xstrdup((p)->field); \
-		struct strbuf sb_ = { 0 };                                            \
-		sb_addf(&sb_, "%s:%d: %s: ", (p)->file ? (p)->file : c->file,        \
-			cfg_line(p, sub), f_);                                        \
-		sb_addf(&sb_, __VA_ARGS__);                                           \
-		if (!c->err) c->err = sb_steal(&sb_);                                 \
-		sb_free(&sb_);                                                        \
-		free(f_);                                                             \
+		pos_err(c, p, sub, __VA_ARGS__);                                      \
 		goto out;                                                             \
 	} while (0)
 
@@ -1415,6 +1642,8 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 			}
 		}
 	}
+	if (cfg->net.present && check_net_bursts(c, cfg))
+		goto out;
 	/*
 	 * Reservations within a declared capacity, per unit; the message names
 	 * the disk whose reservation goes over (a migrating guest's: last).

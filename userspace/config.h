@@ -30,6 +30,13 @@ struct cfg_pos {
 
 /* The line of KEY's value in the entry at POS (the entry's line if absent). */
 int cfg_line(const struct cfg_pos *pos, const char *key);
+/*
+ * Unless *ERR is set already, set it to "FILE:LINE: FIELD[.SUB]: " and FMT
+ * (malloc'ed), of key SUB ("": the entry itself) of the entry at POS; FILE
+ * names the host file, for the entries that came from it.
+ */
+void cfg_pos_err(char **err, const struct cfg_pos *pos, const char *file, const char *sub,
+		 const char *fmt, ...) PRINTF(5, 6);
 
 struct cfg_devgroup {
 	struct cfg_pos pos;

@@ -44,22 +44,7 @@ struct builder {
 	char *err;
 };
 
-static void berr(struct builder *b, const struct cfg_pos *pos, const char *sub, const char *fmt, ...)
-	PRINTF(4, 5);
-static void berr(struct builder *b, const struct cfg_pos *pos, const char *sub, const char *fmt, ...)
-{
-	struct strbuf sb = { 0 };
-	va_list ap;
-
-	if (b->err)
-		return;
-	sb_addf(&sb, "%s:%d: %s%s%s: ", pos->file ? pos->file : b->cfg->file, cfg_line(pos, sub),
-		pos->field, *sub ? "." : "", sub);
-	va_start(ap, fmt);
-	sb_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	b->err = sb_steal(&sb);
-}
+#define berr(b, pos, sub, ...) cfg_pos_err(&(b)->err, pos, (b)->cfg->file, sub, __VA_ARGS__)
 
 static const struct cur_res *res_of(const struct cur_state *cur, const char *path)
 {
