@@ -269,6 +269,20 @@ bad:
 	return "must be a cgroup below the root, without . or .. (e.g. machine.slice/web1)";
 }
 
+void cgroup_path_normalize(char *s)
+{
+	const char *p = s;
+	char *d = s;
+
+	for (p += strspn(p, "/"); *p; p += strspn(p, "/")) {
+		if (d != s)
+			*d++ = '/';
+		while (*p && *p != '/')
+			*d++ = *p++;
+	}
+	*d = '\0';
+}
+
 /* Interface names as ioband-tc takes them: no '+'. */
 bool valid_ifname(const char *s)
 {
@@ -1098,6 +1112,7 @@ static int parse_guest(struct pctx *c, node_t *n, const char *field, void *arg)
 			perr(c, v, fp, "\"%s\": %s", g->cgroup, why);
 			goto out;
 		}
+		cgroup_path_normalize(g->cgroup);
 	}
 	free(fp);
 	fp = fpath(field, "create-cgroup");

@@ -186,6 +186,12 @@ bool valid_name(const char *s, size_t max);
  * "." or ".." component, no white space.  NULL if fine, else what it must be.
  */
 const char *cgroup_path_problem(const char *s);
+/*
+ * Rewrite S, a path cgroup_path_problem() accepts, in the one form that is
+ * compared and shown: no leading, trailing or doubled '/'
+ * ("/machine.slice//a.scope/" is "machine.slice/a.scope").
+ */
+void cgroup_path_normalize(char *s);
 /* Interface names: 1..15 of A-Z a-z 0-9 _ . - (ioband-tc takes no '+') */
 bool valid_ifname(const char *s);
 bool valid_mac(const char *s);

@@ -626,6 +626,8 @@ int lv_guest(const struct lv_domain *d, enum lv_phase phase, const char *cgroup,
 		g->cgroup = dupz(cgroup);
 	else if (phase == LV_CHECK)
 		g->cgroup = xstrdup(LV_CHECK_CGROUP);
+	if (g->cgroup)
+		cgroup_path_normalize(g->cgroup);	/* as the host file's */
 	for (i = 0; i < d->n_disks; i++) {
 		const struct lv_pdisk *p = &d->disks[i];
 		struct cfg_disk *k;

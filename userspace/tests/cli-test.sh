@@ -187,6 +187,14 @@ run 2 cgroup create '' $$
 has "cgroup create of the root" "$ERR" 'cgroup "": must be a cgroup below the root'
 [[ ! -e $T/cg/cgroup.procs ]] || { echo "FAIL: cgroup create moved a pid into the root" >&2; FAILS=$((FAILS + 1)); }
 run 2 cgroup create machine.slice/./x
+# One cgroup spelled two ways is one cgroup: created once, by its one name.
+cat >"$T/twice.yaml" <<'Y'
+guests:
+  - {name: a, cgroup: /ioband.slice//x, create-cgroup: true}
+  - {name: b, cgroup: ioband.slice/x/, create-cgroup: true}
+Y
+run 0 apply --dry-run "$T/twice.yaml"
+same "cgroup spelled twice: created once" "$OUT" "cgroup-create ioband.slice/x"
 run 0 apply --dry-run "$T/host.yaml"
 same "dry run" "$OUT" "create ioband-shared: 0 2097152 ioband 8:16 shared 0 0 cgroup weight 0 :100 $CG:300
 create ioband-g1-data: 0 1048576 ioband 8:32 shared 0 0 none weight 0 :50

@@ -124,7 +124,7 @@ static void check_values(void)
 		"  - {name: shared, device: '8:16', type: user, weight: 7}\n"
 		"guests:\n"
 		"  - name: g1\n"
-		"    cgroup: /machine.slice/g1\n"
+		"    cgroup: /machine.slice//g1/\n"
 		"    disks:\n"
 		"      - {ioband: shared, group: 1000, weight: 9}\n"
 		"      - {name: d, device: /dev/vdb}\n"
@@ -145,6 +145,7 @@ static void check_values(void)
 	      cfg.dgs[0].io_limit == 64 && cfg.dgs[0].token_base == 2048);
 	CHECK(cfg.devs[0].type == IOB_UID && cfg.devs[0].weight == 7);
 	CHECK_STR(cfg.devs[0].devgroup, "shared");
+	CHECK_STR(cfg.guests[0].cgroup, "machine.slice/g1");	/* one spelling of it */
 	CHECK(cfg.guests[0].disks[0].has_group && cfg.guests[0].disks[0].group == 1000);
 	CHECK_STR(cfg.guests[0].disks[1].devgroup, "g1-d");
 	CHECK(cfg.guests[0].disks[1].weight == IOB_WEIGHT_DEFAULT);
