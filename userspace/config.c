@@ -202,9 +202,12 @@ static int get_uint(struct pctx *c, node_t *n, const char *field, uint64_t lo, u
 		    uint64_t *out)
 {
 	const char *s = scalar(n);
+	int r = s ? parse_u64_range(s, lo, hi, out) : -EINVAL;
 
-	if (!s || parse_u64_range(s, lo, hi, out)) {
-		if (lo == hi)
+	if (r) {
+		if (r == -EDOM)
+			perr(c, n, field, "\"%s\": " U64_LEADING_ZERO, s);
+		else if (lo == hi)
 			perr(c, n, field, "must be %llu", (unsigned long long)lo);
 		else
 			perr(c, n, field, "must be %llu..%llu", (unsigned long long)lo,

@@ -96,9 +96,13 @@ static int opt_uint(const struct ctx *c, const char *name, uint64_t lo, uint64_t
 		    uint64_t *out)
 {
 	const char *v = opt(c, name);
+	int r;
 
 	*out = def;
-	if (v && parse_u64_range(v, lo, hi, out))
+	r = v ? parse_u64_range(v, lo, hi, out) : 0;
+	if (r == -EDOM)
+		return usage_error(c->cmd, "--%s: \"%s\": " U64_LEADING_ZERO, name, v);
+	if (r)
 		return usage_error(c->cmd, "--%s: must be %llu..%llu", name, (unsigned long long)lo,
 				   (unsigned long long)hi);
 	return 0;
@@ -436,6 +440,8 @@ static int check_cgroup_arg(const struct ctx *c, const char *path)
 static int parse_group_arg(struct ctx *c, const struct iob_table *t, const char *s, bool allow_default,
 			   bool *is_default, uint64_t *id)
 {
+	int r;
+
 	*is_default = false;
 	if (!strcmp(s, "default") || !strcmp(s, "-1")) {
 		if (allow_default) {
@@ -449,15 +455,17 @@ static int parse_group_arg(struct ctx *c, const struct iob_table *t, const char 
 	if (t->type == IOB_NONE)
 		return usage_error(c->cmd, "group %s: the device has type none, which has only the default group",
 				   s);
-	if (!parse_u64(s, id)) {
+	r = parse_u64(s, id);
+	if (r == -EDOM)
+		return usage_error(c->cmd, "group id \"%s\": " U64_LEADING_ZERO, s);
+	if (!r) {
 		if (iob_check_group_id(t->type, *id))
 			return usage_error(c->cmd, "group id %s: must be %s for type %s", s,
 					   iob_group_id_range(t->type), iob_type_name(t->type));
 		return 0;
 	}
 	if (t->type == IOB_CGROUP) {
-		int r = check_cgroup_arg(c, s);
-
+		r = check_cgroup_arg(c, s);
 		if (r)
 			return r;
 		r = cgroup_id(s, id);
@@ -480,11 +488,14 @@ static int parse_kv(struct ctx *c, int from, bool need_weight, unsigned int *w)
 	*w = IOB_WEIGHT_DEFAULT;
 	for (i = from; i < c->npos; i++) {
 		uint64_t v;
+		int r;
 
 		if (strncmp(c->pos[i], "weight=", 7))
 			return usage_error(c->cmd, "unknown setting '%s' (weight=W)", c->pos[i]);
-		if (parse_u64_range(c->pos[i] + 7, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &v))
-			return usage_error(c->cmd, "weight: must be 1..32767");
+		r = parse_u64_range(c->pos[i] + 7, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &v);
+		if (r)
+			return usage_error(c->cmd, "weight: %s",
+					   r == -EDOM ? U64_LEADING_ZERO : "must be 1..32767");
 		*w = v;
 		got = true;
 	}
@@ -1168,8 +1179,9 @@ static int cmd_top(struct ctx *c)
 		if (*end || iv[strspn(iv, "0123456789.")] || !(interval >= 0.05 && interval <= 3600))
 			return usage_error(c->cmd, "--interval: 0.05..3600 seconds");
 	}
-	if (cn && parse_u64_range(cn, 1, UINT32_MAX, &count))
-		return usage_error(c->cmd, "--count: 1..4294967295");
+	if (cn && (r = parse_u64_range(cn, 1, UINT32_MAX, &count)))
+		return usage_error(c->cmd, "--count: %s",
+				   r == -EDOM ? U64_LEADING_ZERO : "1..4294967295");
 	/* As status: a NAME that is no ioband device is an error, not an empty view. */
 	for (k = 0; k < c->npos; k++) {
 		struct dm_dev d;
@@ -1375,9 +1387,11 @@ static int cmd_cgroup_create(struct ctx *c)
 		return r;
 	}
 	for (i = 1; i < c->npos; i++) {
-		if (parse_u64_range(c->pos[i], 1, IOB_PID_MAX, &v)) {
+		r = parse_u64_range(c->pos[i], 1, IOB_PID_MAX, &v);
+		if (r) {
 			free(pids);
-			return usage_error(c->cmd, "not a pid: %s", c->pos[i]);
+			return usage_error(c->cmd, "not a pid: %s%s", c->pos[i],
+					   r == -EDOM ? " (" U64_LEADING_ZERO ")" : "");
 		}
 		pids[i - 1] = (int)v;
 	}

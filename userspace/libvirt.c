@@ -163,12 +163,17 @@ static int get_weight(const char *file, const xmlNode *n, const char *what, uint
 {
 	char *v = attr(n, "weight");
 	uint64_t x;
+	int r;
 
 	if (!v)
 		return 0;
-	if (parse_u64_range(v, lo, hi, &x)) {
+	r = parse_u64_range(v, lo, hi, &x);
+	if (r == -EDOM)
+		xerr(err, file, n, "%s weight: \"%s\": " U64_LEADING_ZERO, what, v);
+	else if (r)
 		xerr(err, file, n, "%s weight: \"%s\": must be %llu..%llu", what, v,
 		     (unsigned long long)lo, (unsigned long long)hi);
+	if (r) {
 		free(v);
 		return -EINVAL;
 	}
@@ -294,8 +299,11 @@ static int parse_pdisk(const char *file, const xmlNode *n, struct lv_domain *d,
 		}
 		v = attr(n, "group");
 		if (v) {
-			if (parse_u64_range(v, 0, (uint64_t)INT64_MAX, &k->group)) {
-				xerr(err, file, n, "%s group: \"%s\": not a group id", what, v);
+			int r = parse_u64_range(v, 0, (uint64_t)INT64_MAX, &k->group);
+
+			if (r) {
+				xerr(err, file, n, "%s group: \"%s\": %s", what, v,
+				     r == -EDOM ? U64_LEADING_ZERO : "not a group id");
 				goto out;
 			}
 			k->has_group = true;

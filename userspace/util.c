@@ -262,11 +262,11 @@ int parse_u64(const char *s, uint64_t *v)
 {
 	uint64_t r = 0;
 
-	if (!s || !*s)
+	if (!s || !*s || s[strspn(s, "0123456789")])
 		return -EINVAL;
+	if (s[0] == '0' && s[1])
+		return -EDOM;
 	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
 		if (r > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
 			return -ERANGE;
 		r = r * 10 + (uint64_t)(*s - '0');
@@ -278,8 +278,11 @@ int parse_u64(const char *s, uint64_t *v)
 int parse_u64_range(const char *s, uint64_t lo, uint64_t hi, uint64_t *v)
 {
 	uint64_t r;
+	int e = parse_u64(s, &r);
 
-	if (parse_u64(s, &r) || r < lo || r > hi)
+	if (e == -EDOM)
+		return e;
+	if (e || r < lo || r > hi)
 		return -EINVAL;
 	*v = r;
 	return 0;

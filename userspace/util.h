@@ -73,8 +73,15 @@ char *strv_join(const struct strv *sv, const char *sep);
 int read_text(FILE *f, char **out, size_t *len);
 int read_text_file(const char *path, char **out, size_t *len);
 
-/* Strict decimal parsing: the whole string, no sign, no spaces. */
+/*
+ * Strict decimal parsing: the whole string, no sign, no spaces, and no
+ * leading zeros ("010" is 8 to YAML 1.1 and C, 10 to others: it is
+ * neither).  0; -EINVAL if S is no number (or, for the range, outside
+ * LO..HI); -ERANGE above 2^64-1; -EDOM for a leading zero.
+ */
 int parse_u64(const char *s, uint64_t *v);
 int parse_u64_range(const char *s, uint64_t lo, uint64_t hi, uint64_t *v);
+/* What -EDOM of parse_u64() means, for messages. */
+#define U64_LEADING_ZERO "no leading zeros (octal to some readers, decimal to others)"
 
 #endif

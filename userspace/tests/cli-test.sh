@@ -50,6 +50,8 @@ run 2 remove a b
 has "too many" "$ERR" "iobandctl: remove: too many arguments"
 run 2 create x /dev/sdb --weight 0
 has "bad weight" "$ERR" "iobandctl: create: --weight: must be 1..32767"
+run 2 create x /dev/sdb --weight 010
+has "weight with a leading zero" "$ERR" 'iobandctl: create: --weight: "010": no leading zeros (octal to some readers, decimal to others)'
 run 2 create x /dev/sdb --type node
 has "bad type" "$ERR" "--type: none, uid, user, gid, pid, pgrp or cgroup"
 run 2 create x /dev/sdb --polcy weight

@@ -157,6 +157,7 @@ bad() {
 fresh
 bad "bad weight" 's/weight="200"/weight="0"/' "<ioband:disk target='vda'> weight: \"0\": must be 1..32767"
 bad "weight text" 's/weight="300"/weight="lots"/' "<ioband:disk target='vdb'> weight: \"lots\": must be 1..32767"
+bad "weight with a leading zero" 's/weight="200"/weight="0200"/' "<ioband:disk target='vda'> weight: \"0200\": no leading zeros (octal to some readers, decimal to others)"
 bad "unknown attribute" 's/weight="200"/wieght="200"/' "<ioband:disk target='vda'>: unknown attribute \"wieght\""
 bad "no target" 's/target="vda" //' "<ioband:disk>: attribute target is required"
 bad "target not in domain" 's/target="vda"/target="vdz"/' "<ioband:disk target='vdz'> target: the domain has no disk with <target dev='vdz'/>"
@@ -167,6 +168,7 @@ bad "relative device" 's|device="/dev/sdb"|device="sdb"|' "<ioband:disk target='
 bad "bad device-group" 's/device-group="ssd0"/device-group="a b"/' "<ioband:disk target='vda'> device-group: \"a b\""
 bad "group on own disk" 's/device-group="ssd0"/group="5"/' "<ioband:disk target='vda'> group: only for a disk on a shared device"
 bad "bad group" 's/shared="images"/shared="images" group="x"/' "<ioband:disk target='vdb'> group: \"x\": not a group id"
+bad "group with a leading zero" 's/shared="images"/shared="images" group="010"/' "<ioband:disk target='vdb'> group: \"010\": no leading zeros"
 bad "duplicate disk" 's/target="vdb"/target="vda"/' "<ioband:disk target='vda'>: disk vda already has a policy (line 6)"
 bad "unknown shared device" 's/shared="images"/shared="nosuch"/' "<ioband:disk target='vdb'>.ioband: no device \"nosuch\" in devices"
 bad "bad mac" 's/mac="52:54:00:6b:3c:58"/mac="52:54:00:6b:3c"/' "<ioband:interface mac='52:54:00:6b:3c'> mac: \"52:54:00:6b:3c\": must be a MAC address"
