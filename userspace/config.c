@@ -135,9 +135,9 @@ static int walk_map(struct pctx *c, node_t *n, const char *field, struct field *
 			for (x = f; x->key; x++)
 				sb_addf(&sb, "%s%s", x == f ? "" : ", ", x->key);
 			if (*field)
-				perr(c, k, field, "unknown key \"%s\" (known: %s)", ks, sb.s);
+				perr(c, k, field, "unknown key %s (known: %s)", quote(ks), sb.s);
 			else
-				perr(c, k, ks, "unknown key (known: %s)", sb.s);
+				perr(c, k, quote_if_needed(ks), "unknown key (known: %s)", sb.s);
 			sb_free(&sb);
 			return -EINVAL;
 		}
@@ -206,7 +206,7 @@ static int get_uint(struct pctx *c, node_t *n, const char *field, uint64_t lo, u
 
 	if (r) {
 		if (r == -EDOM)
-			perr(c, n, field, "\"%s\": " U64_LEADING_ZERO, s);
+			perr(c, n, field, "%s: " U64_LEADING_ZERO, quote(s));
 		else if (lo == hi)
 			perr(c, n, field, "must be %llu", (unsigned long long)lo);
 		else
@@ -297,7 +297,7 @@ static int get_ifname(struct pctx *c, node_t *n, const char *field, char **out)
 	if (get_str(c, n, field, out))
 		return -EINVAL;
 	if (!valid_ifname(*out)) {
-		perr(c, n, field, "\"%s\": use 1..15 of A-Z a-z 0-9 _ . - (not first . or -)", *out);
+		perr(c, n, field, "%s: use 1..15 of A-Z a-z 0-9 _ . - (not first . or -)", quote(*out));
 		free(*out);
 		*out = NULL;
 		return -EINVAL;
@@ -310,8 +310,8 @@ static int get_name(struct pctx *c, node_t *n, const char *field, size_t max, ch
 	if (get_str(c, n, field, out))
 		return -EINVAL;
 	if (!valid_name(*out, max)) {
-		perr(c, n, field, "\"%s\": use 1..%zu of A-Z a-z 0-9 _ . + - (not first . or -)",
-		     *out, max);
+		perr(c, n, field, "%s: use 1..%zu of A-Z a-z 0-9 _ . + - (not first . or -)",
+		     quote(*out), max);
 		free(*out);
 		*out = NULL;
 		return -EINVAL;
@@ -340,8 +340,8 @@ static int get_devpath(struct pctx *c, node_t *n, const char *field, char **out)
 	if (get_str(c, n, field, out))
 		return -EINVAL;
 	if ((*out)[0] != '/' && !valid_devnum(*out)) {
-		perr(c, n, field, "\"%s\": must be an absolute path or MAJOR:MINOR (0..4095:0..1048575)",
-		     *out);
+		perr(c, n, field, "%s: must be an absolute path or MAJOR:MINOR (0..4095:0..1048575)",
+		     quote(*out));
 		return -EINVAL;
 	}
 	if (strpbrk(*out, " \t\n")) {
@@ -492,7 +492,7 @@ int limits_parse(const char *min, const char *max, const char *burst, struct iob
 	for (i = 0; i < 2; i++) {
 		*key = keys[i];
 		if (vals[i] && (p = iob_rate_problem(vals[i]))) {
-			*why = xasprintf("\"%s\": %s", vals[i], p);
+			*why = xasprintf("%s: %s", quote(vals[i]), p);
 			return -EINVAL;
 		}
 		if (vals[i])
@@ -513,7 +513,7 @@ int limits_parse(const char *min, const char *max, const char *burst, struct iob
 		else if (parse_u64_range(slash + 1, 1, IOB_BURST_SECS_MAX, &secs))
 			p = "the seconds must be 1..3600";
 		free(r);
-		*why = xasprintf("\"%s\": %s", burst, p ? p : "malformed");
+		*why = xasprintf("%s: %s", quote(burst), p ? p : "malformed");
 		return -EINVAL;
 	}
 	if (!iob_limits_problem(l, key))
@@ -525,10 +525,10 @@ int limits_parse(const char *min, const char *max, const char *burst, struct iob
 	else if (!l->lim.rate)
 		*why = xasprintf("needs max (a burst lets the group go above its limit)");
 	else if (l->burst.iops != l->lim.iops)
-		*why = xasprintf("\"%s\" is in %s, max %s in %s: give both in the same unit", burst,
+		*why = xasprintf("%s is in %s, max %s in %s: give both in the same unit", quote(burst),
 				 l->burst.iops ? "iops" : "bytes/s", lb, l->lim.iops ? "iops" : "bytes/s");
 	else
-		*why = xasprintf("\"%s\": the rate must be above max %s", burst, lb);
+		*why = xasprintf("%s: the rate must be above max %s", quote(burst), lb);
 	return -EINVAL;
 }
 
@@ -540,7 +540,7 @@ static int get_rate(struct pctx *c, node_t *n, const char *field, char **out)
 		return -EINVAL;
 	why = rate_problem(*out);
 	if (why) {
-		perr(c, n, field, "\"%s\": %s", *out, why);
+		perr(c, n, field, "%s: %s", quote(*out), why);
 		return -EINVAL;
 	}
 	return 0;
@@ -554,7 +554,7 @@ static int get_size(struct pctx *c, node_t *n, const char *field, char **out)
 		return -EINVAL;
 	why = size_problem(*out);
 	if (why) {
-		perr(c, n, field, "\"%s\": %s", *out, why);
+		perr(c, n, field, "%s: %s", quote(*out), why);
 		return -EINVAL;
 	}
 	return 0;
@@ -603,17 +603,17 @@ static int parse_capacity(struct pctx *c, node_t *n, const char *field, void *ar
 		return -EINVAL;
 	}
 	if ((why = iob_rate_problem(s))) {
-		perr(c, n, field, "\"%s\": %s", s, why);
+		perr(c, n, field, "%s: %s", quote(s), why);
 		return -EINVAL;
 	}
 	iob_rate_parse(s, &r);
 	if (!r.rate) {
-		perr(c, n, field, "\"%s\": must not be 0 (leave capacity out when unknown)", s);
+		perr(c, n, field, "%s: must not be 0 (leave capacity out when unknown)", quote(s));
 		return -EINVAL;
 	}
 	dst = r.iops ? &dg->cap_iops : &dg->cap_bytes;
 	if (dst->rate) {
-		perr(c, n, field, "\"%s\": a capacity in %s is given already", s,
+		perr(c, n, field, "%s: a capacity in %s is given already", quote(s),
 		     r.iops ? "iops" : "bytes/s");
 		return -EINVAL;
 	}
@@ -861,8 +861,8 @@ static int parse_disk(struct pctx *c, node_t *n, const char *field, void *arg)
 		} else {
 			k->devgroup = xasprintf("%s-%s", g->name, k->name);
 			if (strlen(k->devgroup) > IOB_NAME_MAX) {
-				perr(c, n, fp, "required: \"%s\" is longer than %d characters",
-				     k->devgroup, IOB_NAME_MAX);
+				perr(c, n, fp, "required: %s is longer than %d characters",
+				     quote(k->devgroup), IOB_NAME_MAX);
 				goto out;
 			}
 		}
@@ -999,7 +999,7 @@ static int parse_ip(struct pctx *c, node_t *n, const char *field, void *arg)
 	if (get_str(c, n, field, &s))
 		return -EINVAL;
 	if ((why = ip_problem(s))) {
-		perr(c, n, field, "\"%s\": %s", s, why);
+		perr(c, n, field, "%s: %s", quote(s), why);
 		free(why);
 		free(s);
 		return -EINVAL;
@@ -1038,7 +1038,7 @@ static int parse_iface(struct pctx *c, node_t *n, const char *field, void *arg)
 		if (get_str(c, v, fp, &i->mac))
 			goto out;
 		if (mac_problem(i->mac)) {
-			perr(c, v, fp, "\"%s\": %s", i->mac, mac_problem(i->mac));
+			perr(c, v, fp, "%s: %s", quote(i->mac), mac_problem(i->mac));
 			goto out;
 		}
 	}
@@ -1112,7 +1112,7 @@ static int parse_guest(struct pctx *c, node_t *n, const char *field, void *arg)
 		if (get_str(c, v, fp, &g->cgroup))
 			goto out;
 		if ((why = cgroup_path_problem(g->cgroup))) {
-			perr(c, v, fp, "\"%s\": %s", g->cgroup, why);
+			perr(c, v, fp, "%s: %s", quote(g->cgroup), why);
 			goto out;
 		}
 		cgroup_path_normalize(g->cgroup);
@@ -1360,8 +1360,8 @@ static int burst_fits(struct pctx *c, const struct cfg_pos *p, const char *who, 
 
 	if (b <= max)
 		return 0;
-	pos_err(c, p, "burst", "\"%s\" (%llu bytes) is more than tc can hold %s%s%s%s: at most %llu bytes at that rate (tc keeps a burst as its time at the class's rate, at most 274.9 s)%s",
-		s, (unsigned long long)b, who ? "for " : "at the lowest rate it goes with, ",
+	pos_err(c, p, "burst", "%s (%llu bytes) is more than tc can hold %s%s%s%s: at most %llu bytes at that rate (tc keeps a burst as its time at the class's rate, at most 274.9 s)%s",
+		quote(s), (unsigned long long)b, who ? "for " : "at the lowest rate it goes with, ",
 		who ? who : "", who ? " at " : "", lo->what, (unsigned long long)max,
 		max < BURST_MIN ? "; less than one full frame: leave the burst out (the default fits the rate)" : "");
 	return -EINVAL;
@@ -1491,8 +1491,8 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 	for (i = 0; i < cfg->n_dgs; i++)
 		for (j = 0; j < i; j++)
 			if (!strcmp(cfg->dgs[i].id, cfg->dgs[j].id))
-				POSERR(&cfg->dgs[i].pos, "id", "duplicate device group \"%s\" (first at line %d)",
-				       cfg->dgs[i].id, cfg->dgs[j].pos.line);
+				POSERR(&cfg->dgs[i].pos, "id", "duplicate device group %s (first at line %d)",
+				       quote(cfg->dgs[i].id), cfg->dgs[j].pos.line);
 	for (i = 0; i < cfg->n_devs; i++) {
 		struct cfg_device *d = &cfg->devs[i];
 		struct dmn *m;
@@ -1500,12 +1500,12 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 
 		for (j = 0; j < i; j++)
 			if (!strcmp(d->name, cfg->devs[j].name))
-				POSERR(&d->pos, "name", "duplicate device \"%s\" (first at line %d)",
-				       d->name, cfg->devs[j].pos.line);
+				POSERR(&d->pos, "name", "duplicate device %s (first at line %d)",
+				       quote(d->name), cfg->devs[j].pos.line);
 		for (j = 0; j < n_uses; j++)
 			if (!strcmp(uses[j].path, d->device))
 				POSERR(&d->pos, "device", "%s is already used by %s (line %d)",
-				       d->device, uses[j].pos->field, cfg_line(uses[j].pos, "device"));
+				       quote_if_needed(d->device), uses[j].pos->field, cfg_line(uses[j].pos, "device"));
 		u = vec_push(&uses, &n_uses, sizeof(*u));
 		u->path = d->device;
 		u->pos = &d->pos;
@@ -1521,16 +1521,16 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 
 		for (j = 0; j < i; j++)
 			if (!strcmp(g->name, cfg->guests[j].name))
-				POSERR(&g->pos, "name", "duplicate guest \"%s\" (first at %s:%d)",
-				       g->name, cfg->guests[j].pos.file ? cfg->guests[j].pos.file : c->file,
+				POSERR(&g->pos, "name", "duplicate guest %s (first at %s:%d)",
+				       quote(g->name), cfg->guests[j].pos.file ? cfg->guests[j].pos.file : c->file,
 				       cfg->guests[j].pos.line);
 		for (k = 0; k < g->n_disks; k++) {
 			struct cfg_disk *dk = &g->disks[k];
 
 			for (l = 0; l < k; l++)
 				if (dk->name && g->disks[l].name && !strcmp(dk->name, g->disks[l].name))
-					POSERR(&dk->pos, "name", "duplicate disk \"%s\" in guest %s (first at line %d)",
-					       dk->name, g->name, g->disks[l].pos.line);
+					POSERR(&dk->pos, "name", "duplicate disk %s in guest %s (first at line %d)",
+					       quote(dk->name), g->name, g->disks[l].pos.line);
 			if (dk->device) {
 				struct dmn *m;
 				struct use *u;
@@ -1553,7 +1553,7 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 					if (!strcmp(uses[j].path, dk->device)) {
 						free(dn);
 						POSERR(&dk->pos, "device", "%s is already used by %s (line %d)",
-						       dk->device, uses[j].pos->field, cfg_line(uses[j].pos, "device"));
+						       quote_if_needed(dk->device), uses[j].pos->field, cfg_line(uses[j].pos, "device"));
 					}
 				m = vec_push(&names, &n_names, sizeof(*m));
 				m->name = dn;
@@ -1565,7 +1565,7 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 				const struct cfg_device *d = config_device(cfg, dk->ioband);
 
 				if (!d)
-					POSERR(&dk->pos, "ioband", "no device \"%s\" in devices", dk->ioband);
+					POSERR(&dk->pos, "ioband", "no device %s in devices", quote(dk->ioband));
 				if (d->type == IOB_NONE)
 					POSERR(&dk->pos, "ioband", "device %s has type none: it cannot hold groups",
 					       d->name);
@@ -1600,7 +1600,7 @@ static int validate(struct pctx *c, struct host_cfg *cfg)
 							       cfg_line(&o->pos, "group"));
 						if (same)
 							POSERR(&dk->pos, "ioband", "cgroup %s already has a group on device %s (%s, line %d)",
-							       g->cgroup, d->name, o->pos.field, cfg_line(&o->pos, "ioband"));
+							       quote_if_needed(g->cgroup), d->name, o->pos.field, cfg_line(&o->pos, "ioband"));
 					}
 				}
 			}
@@ -1802,21 +1802,22 @@ int config_parse(const char *name, const char *text, size_t len, struct host_cfg
 
 int config_load(const char *file, struct host_cfg *cfg, char **err)
 {
-	char *text = NULL;
+	char *text = NULL, *name = xstrdup(quote_if_needed(file));	/* for messages */
 	size_t len;
 	int r;
 
 	memset(cfg, 0, sizeof(*cfg));
 	r = read_text_file(file, &text, &len);
 	if (r == -EINVAL)
-		*err = xasprintf("%s: contains a NUL byte", file);
+		*err = xasprintf("%s: contains a NUL byte", name);
 	else if (r == -EFBIG)
-		*err = xasprintf("%s: larger than %u MiB: not a host file", file, READ_TEXT_MAX >> 20);
+		*err = xasprintf("%s: larger than %u MiB: not a host file", name, READ_TEXT_MAX >> 20);
 	else if (r)
-		*err = xasprintf("%s: %s", file, strerror(-r));
+		*err = xasprintf("%s: %s", name, strerror(-r));
 	else
-		r = config_parse(file, text, len, cfg, err);
+		r = config_parse(name, text, len, cfg, err);
 	free(text);
+	free(name);
 	return r;
 }
 

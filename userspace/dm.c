@@ -312,7 +312,7 @@ static int dmb_message(const char *name, const char *msg, char **reply)
 		r = -ENOMEM;
 	} else if (!dm_task_run(dmt)) {
 		r = task_err(dmt);
-		msg_err("%s: message \"%s\": %s", name, msg, strerror(-r));
+		msg_err("%s: message %s: %s", name, quote(msg), strerror(-r));
 	} else if (reply) {
 		resp = dm_task_get_message_response(dmt);
 		*reply = xstrdup(resp ? resp : "");
@@ -389,13 +389,13 @@ static int dmb_cgroup_create(const char *path)
 	}
 	/* The io controller must be on for the group's bios to carry it. */
 	if (!cgroup_add_controller(cg, "io")) {
-		msg_err("cgroup %s: cannot add the io controller", rel);
+		msg_err("cgroup %s: cannot add the io controller", quote_if_needed(rel));
 		r = -EINVAL;
 		goto out;
 	}
 	r = cgroup_create_cgroup(cg, 0);
 	if (r) {
-		msg_err("cgroup create %s: %s", rel, cgroup_strerror(r));
+		msg_err("cgroup create %s: %s", quote_if_needed(rel), cgroup_strerror(r));
 		r = -EIO;
 	}
 out:
@@ -424,7 +424,7 @@ static int dmb_cgroup_move(const char *path, const int *pids, size_t n)
 		int e = cgroup_attach_task_pid(cg, pids[i]);
 
 		if (e) {
-			msg_err("cgroup %s: moving pid %d: %s", rel, pids[i], cgroup_strerror(e));
+			msg_err("cgroup %s: moving pid %d: %s", quote_if_needed(rel), pids[i], cgroup_strerror(e));
 			r = -EIO;
 		}
 	}

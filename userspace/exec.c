@@ -216,7 +216,7 @@ static int do_action(const struct action *a, uint64_t *id)
 		if (a->cgroup) {	/* the id of a cgroup this plan creates */
 			r = cgroup_id(a->cgroup, id);
 			if (r) {
-				msg_err("cgroup %s: %s", a->cgroup, strerror(-r));
+				msg_err("cgroup %s: %s", quote_if_needed(a->cgroup), strerror(-r));
 				break;
 			}
 		}

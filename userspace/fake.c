@@ -709,7 +709,7 @@ static int fk_message(const char *name, const char *msg, char **reply)
 	}
 	if (r) {
 		r = -EINVAL;
-		msg_err("%s: message \"%s\": %s", name, msg, strerror(EINVAL));
+		msg_err("%s: message %s: %s", name, quote(msg), strerror(EINVAL));
 	} else {
 		json_object *l = json_object_array_get_idx(jget(d, "table"), 0);
 		char *p = iob_table_format(&t);
@@ -759,7 +759,7 @@ static int fk_cgroup_create(const char *path)
 	int r = mkdir_p(p);
 
 	if (r)
-		msg_err("cgroup create %s: %s", p, strerror(-r));
+		msg_err("cgroup create %s: %s", quote_if_needed(p), strerror(-r));
 	free(p);
 	return r;
 }

@@ -101,7 +101,7 @@ static int opt_uint(const struct ctx *c, const char *name, uint64_t lo, uint64_t
 	*out = def;
 	r = v ? parse_u64_range(v, lo, hi, out) : 0;
 	if (r == -EDOM)
-		return usage_error(c->cmd, "--%s: \"%s\": " U64_LEADING_ZERO, name, v);
+		return usage_error(c->cmd, "--%s: %s: " U64_LEADING_ZERO, name, quote(v));
 	if (r)
 		return usage_error(c->cmd, "--%s: must be %llu..%llu", name, (unsigned long long)lo,
 				   (unsigned long long)hi);
@@ -119,11 +119,11 @@ static int get_ioband(const char *name, struct dm_dev *d, struct iob_table *t)
 	int r = be->get(name, d);
 
 	if (r) {
-		msg_err("%s: %s", name, r == -ENODEV ? "no such device" : strerror(-r));
+		msg_err("%s: %s", quote_if_needed(name), r == -ENODEV ? "no such device" : strerror(-r));
 		return EX_FAIL;
 	}
 	if (!is_ioband(d) || iob_table_parse(d->t[0].params, t, &err)) {
-		msg_err("%s: not an ioband device", name);
+		msg_err("%s: not an ioband device", quote_if_needed(name));
 		dm_dev_free(d);
 		return EX_FAIL;
 	}
@@ -140,11 +140,11 @@ static int table_from_opts(struct ctx *c, const char *name, struct iob_table *t)
 	iob_table_init(t);
 	/* The host file's rule for device-group ids (a --group may not start with -). */
 	if (g && !valid_name(g, IOB_NAME_MAX))
-		return usage_error(c->cmd, "--group: \"%s\": use 1..%d of A-Z a-z 0-9 _ . + - (not first . or -)",
-				   g, IOB_NAME_MAX);
+		return usage_error(c->cmd, "--group: %s: use 1..%d of A-Z a-z 0-9 _ . + - (not first . or -)",
+				   quote(g), IOB_NAME_MAX);
 	if (!g && !valid_name(name, IOB_NAME_MAX))
 		return usage_error(c->cmd, "%s is no device-group id (1..%d of A-Z a-z 0-9 _ . + -, not first . or -): give --group",
-				   name, IOB_NAME_MAX);
+				   quote_if_needed(name), IOB_NAME_MAX);
 	strcpy(t->devgroup, g ? g : name);
 	if (ty && iob_parse_type(ty, &t->type))
 		return usage_error(c->cmd, "--type: none, uid, user, gid, pid, pgrp or cgroup");
@@ -193,8 +193,8 @@ static int cmd_create(struct ctx *c)
 	/* As the host file's names: no '/' (device-mapper refuses it), fits its uuid. */
 	iob_table_init(&t);
 	if (!valid_name(name, dm_name_max(IOB_UUID_CTL))) {
-		r = usage_error(c->cmd, "NAME \"%s\": use 1..%zu of A-Z a-z 0-9 _ . + - (not first . or -)",
-				name, dm_name_max(IOB_UUID_CTL));
+		r = usage_error(c->cmd, "NAME %s: use 1..%zu of A-Z a-z 0-9 _ . + - (not first . or -)",
+				quote(name), dm_name_max(IOB_UUID_CTL));
 		goto out;
 	}
 	if (!strcmp(name, "control")) {
@@ -206,7 +206,7 @@ static int cmd_create(struct ctx *c)
 		goto out;
 	r = be->resolve(dev, &ma, &mi, &sectors);
 	if (r) {
-		msg_err("%s: %s", dev, strerror(-r));
+		msg_err("%s: %s", quote_if_needed(dev), strerror(-r));
 		r = EX_FAIL;
 		goto out;
 	}
@@ -287,17 +287,17 @@ static int cmd_insert(struct ctx *c)
 	iob_table_init(&t);
 	r = be->get(name, &d);
 	if (r) {
-		msg_err("%s: %s", name, r == -ENODEV ? "no such device-mapper device" : strerror(-r));
+		msg_err("%s: %s", quote_if_needed(name), r == -ENODEV ? "no such device-mapper device" : strerror(-r));
 		r = EX_FAIL;
 		goto out;
 	}
 	if (!d.nt || d.suspended) {
-		msg_err("%s: %s", name, d.nt ? "is suspended" : "has no table");
+		msg_err("%s: %s", quote_if_needed(name), d.nt ? "is suspended" : "has no table");
 		r = EX_FAIL;
 		goto out;
 	}
 	if (is_ioband(&d)) {
-		msg_err("%s already is an ioband device", name);
+		msg_err("%s already is an ioband device", quote_if_needed(name));
 		r = EX_FAIL;
 		goto out;
 	}
@@ -434,7 +434,7 @@ static int check_cgroup_arg(const struct ctx *c, const char *path)
 	const char *why = cgroup_path_problem(rel);
 
 	free(rel);
-	return why ? usage_error(c->cmd, "cgroup \"%s\": %s", path, why) : 0;
+	return why ? usage_error(c->cmd, "cgroup %s: %s", quote(path), why) : 0;
 }
 
 static int parse_group_arg(struct ctx *c, const struct iob_table *t, const char *s, bool allow_default,
@@ -454,10 +454,10 @@ static int parse_group_arg(struct ctx *c, const struct iob_table *t, const char 
 	}
 	if (t->type == IOB_NONE)
 		return usage_error(c->cmd, "group %s: the device has type none, which has only the default group",
-				   s);
+				   quote_if_needed(s));
 	r = parse_u64(s, id);
 	if (r == -EDOM)
-		return usage_error(c->cmd, "group id \"%s\": " U64_LEADING_ZERO, s);
+		return usage_error(c->cmd, "group id %s: " U64_LEADING_ZERO, quote(s));
 	if (!r) {
 		if (iob_check_group_id(t->type, *id))
 			return usage_error(c->cmd, "group id %s: must be %s for type %s", s,
@@ -470,12 +470,12 @@ static int parse_group_arg(struct ctx *c, const struct iob_table *t, const char 
 			return r;
 		r = cgroup_id(s, id);
 		if (r) {
-			msg_err("cgroup %s: %s", s, strerror(-r));
+			msg_err("cgroup %s: %s", quote_if_needed(s), strerror(-r));
 			return EX_FAIL;
 		}
 		return 0;
 	}
-	return usage_error(c->cmd, "group id %s: must be a number%s", s,
+	return usage_error(c->cmd, "group id %s: must be a number%s", quote_if_needed(s),
 			   allow_default ? " or default" : "");
 }
 
@@ -491,7 +491,7 @@ static int parse_kv(struct ctx *c, int from, bool need_weight, unsigned int *w)
 		int r;
 
 		if (strncmp(c->pos[i], "weight=", 7))
-			return usage_error(c->cmd, "unknown setting '%s' (weight=W)", c->pos[i]);
+			return usage_error(c->cmd, "unknown setting %s (weight=W)", quote(c->pos[i]));
 		r = parse_u64_range(c->pos[i] + 7, IOB_WEIGHT_MIN, IOB_WEIGHT_MAX, &v);
 		if (r)
 			return usage_error(c->cmd, "weight: %s",
@@ -616,7 +616,7 @@ static int collect(const char *name, struct devstat **out, size_t *nout)
 
 		if (!is_ioband(&all[i])) {
 			if (name && want) {
-				msg_err("%s: not an ioband device", name);
+				msg_err("%s: not an ioband device", quote_if_needed(name));
 				r = EX_FAIL;
 			}
 			continue;
@@ -654,7 +654,7 @@ static int collect(const char *name, struct devstat **out, size_t *nout)
 			if (!strcmp((*out)[i].d.name, name))
 				break;
 		if (i == *nout) {
-			msg_err("%s: no such device", name);
+			msg_err("%s: no such device", quote_if_needed(name));
 			r = EX_FAIL;
 		}
 	}
@@ -1390,7 +1390,7 @@ static int cmd_cgroup_create(struct ctx *c)
 		r = parse_u64_range(c->pos[i], 1, IOB_PID_MAX, &v);
 		if (r) {
 			free(pids);
-			return usage_error(c->cmd, "not a pid: %s%s", c->pos[i],
+			return usage_error(c->cmd, "not a pid: %s%s", quote_if_needed(c->pos[i]),
 					   r == -EDOM ? " (" U64_LEADING_ZERO ")" : "");
 		}
 		pids[i - 1] = (int)v;
@@ -1403,7 +1403,7 @@ static int cmd_cgroup_create(struct ctx *c)
 		int e = cgroup_id(c->pos[0], &id);
 
 		if (e) {
-			msg_err("%s: %s", c->pos[0], strerror(-e));
+			msg_err("%s: %s", quote_if_needed(c->pos[0]), strerror(-e));
 			r = EX_FAIL;
 		} else {
 			printf("%llu\n", (unsigned long long)id);
@@ -1424,7 +1424,7 @@ static int cmd_cgroup_id(struct ctx *c)
 	if (r) {
 		char *p = cgroup_fs_path(c->pos[0]);
 
-		msg_err("%s: %s", p, strerror(-r));
+		msg_err("%s: %s", quote_if_needed(p), strerror(-r));
 		free(p);
 		return EX_FAIL;
 	}
@@ -1552,7 +1552,7 @@ static int family_usage(const char *word, const char *sub, bool help)
 	if (!any)
 		return -1;
 	if (!help && sub)
-		fprintf(stderr, "%s: %s: unknown subcommand '%s'\n", progname, word, sub);
+		fprintf(stderr, "%s: %s: unknown subcommand %s\n", progname, word, quote(sub));
 	else if (!help)
 		fprintf(stderr, "%s: %s: missing subcommand\n", progname, word);
 	for (i = 0; i < ARRAY_SIZE(cmds); i++)
@@ -1576,10 +1576,10 @@ static int cmd_help(struct ctx *c)
 		return EX_OK;
 	}
 	if (h)
-		return usage_error(c->cmd, "%s takes no subcommand '%s'", h->name, c->pos[words]);
+		return usage_error(c->cmd, "%s takes no subcommand %s", h->name, quote(c->pos[words]));
 	/* "help group": the group commands, as "group --help" */
 	r = family_usage(c->pos[0], c->npos > 1 ? c->pos[1] : NULL, c->npos == 1);
-	return r < 0 ? usage_error(c->cmd, "unknown command '%s'", c->pos[0]) : r;
+	return r < 0 ? usage_error(c->cmd, "unknown command %s", quote(c->pos[0])) : r;
 }
 
 /* An option word (not a positional argument: "-", "-5" are those). */
@@ -1614,7 +1614,7 @@ static int run(const struct cmd *cmd, int argc, char **argv)
 		}
 		if (strncmp(a, "--", 2)) {
 			free(c.pos);
-			return usage_error(cmd, "unknown option '%s'", a);
+			return usage_error(cmd, "unknown option %s", quote(a));
 		}
 		a += 2;
 		eq = strchr(a, '=');
@@ -1626,8 +1626,12 @@ static int run(const struct cmd *cmd, int argc, char **argv)
 				break;
 		}
 		if (k == MAX_OPTS || !cmd->opts[k]) {
+			char *o = xstrndup(a - 2, nl + 2);
+			int r = usage_error(cmd, "unknown option %s", quote(o));
+
+			free(o);
 			free(c.pos);
-			return usage_error(cmd, "unknown option '--%.*s'", (int)nl, a);
+			return r;
 		}
 		if (c.set[k]) {
 			free(c.pos);
@@ -1682,7 +1686,7 @@ int main(int argc, char **argv)
 			printf("iobandctl %s (%s)\n", IOBAND_VERSION, be->name);
 			return EX_OK;
 		} else {
-			return usage_error(NULL, "unknown option '%s'", argv[i]);
+			return usage_error(NULL, "unknown option %s", quote(argv[i]));
 		}
 	}
 	if (i == argc) {
@@ -1697,7 +1701,7 @@ int main(int argc, char **argv)
 		r = family_usage(argv[i], help ? NULL : sub, help);
 		if (r >= 0)
 			return r;
-		return usage_error(NULL, "unknown command '%s'", argv[i]);
+		return usage_error(NULL, "unknown command %s", quote(argv[i]));
 	}
 	r = run(cmd, argc - i - words, argv + i + words);
 	if (be->done)

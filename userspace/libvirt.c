@@ -149,8 +149,8 @@ static int check_attrs(const char *file, const xmlNode *n, const char *what,
 
 			for (k = allowed; *k; k++)
 				sb_addf(&sb, "%s%s", k == allowed ? "" : ", ", *k);
-			xerr(err, file, n, "%s: unknown attribute \"%s\" (allowed: %s)", what,
-			     (const char *)a->name, sb.s ? sb.s : "none");
+			xerr(err, file, n, "%s: unknown attribute %s (allowed: %s)", what,
+			     quote((const char *)a->name), sb.s ? sb.s : "none");
 			sb_free(&sb);
 			return -EINVAL;
 		}
@@ -169,9 +169,9 @@ static int get_weight(const char *file, const xmlNode *n, const char *what, uint
 		return 0;
 	r = parse_u64_range(v, lo, hi, &x);
 	if (r == -EDOM)
-		xerr(err, file, n, "%s weight: \"%s\": " U64_LEADING_ZERO, what, v);
+		xerr(err, file, n, "%s weight: %s: " U64_LEADING_ZERO, what, quote(v));
 	else if (r)
-		xerr(err, file, n, "%s weight: \"%s\": must be %llu..%llu", what, v,
+		xerr(err, file, n, "%s weight: %s: must be %llu..%llu", what, quote(v),
 		     (unsigned long long)lo, (unsigned long long)hi);
 	if (r) {
 		free(v);
@@ -222,7 +222,8 @@ static int parse_pdisk(const char *file, const xmlNode *n, struct lv_domain *d,
 	int r = -EINVAL;
 
 	v = attr(n, "target");
-	what = xasprintf("<ioband:disk%s%s%s>", v ? " target='" : "", v ? v : "", v ? "'" : "");
+	what = xasprintf("<ioband:disk%s%s%s>", v ? " target='" : "", v ? quote_if_needed(v) : "",
+			 v ? "'" : "");
 	if (check_attrs(file, n, what, ok, err))
 		goto out;
 	if (!v) {
@@ -263,7 +264,7 @@ static int parse_pdisk(const char *file, const xmlNode *n, struct lv_domain *d,
 	}
 	if (k->device) {
 		if (k->device[0] != '/' || strpbrk(k->device, " \t\n")) {
-			xerr(err, file, n, "%s device: \"%s\": must be an absolute path", what, k->device);
+			xerr(err, file, n, "%s device: %s: must be an absolute path", what, quote(k->device));
 			goto out;
 		}
 		v = attr(n, "group");
@@ -272,8 +273,8 @@ static int parse_pdisk(const char *file, const xmlNode *n, struct lv_domain *d,
 			goto out;
 		}
 		if (k->devgroup && !valid_name(k->devgroup, IOB_NAME_MAX)) {
-			xerr(err, file, n, "%s device-group: \"%s\": use 1..%d of A-Z a-z 0-9 _ . + -",
-			     what, k->devgroup, IOB_NAME_MAX);
+			xerr(err, file, n, "%s device-group: %s: use 1..%d of A-Z a-z 0-9 _ . + -",
+			     what, quote(k->devgroup), IOB_NAME_MAX);
 			goto out;
 		}
 		/* qemu must open the ioband device, not what is under it. */
@@ -281,15 +282,16 @@ static int parse_pdisk(const char *file, const xmlNode *n, struct lv_domain *d,
 		if (!dk->type || strcmp(dk->type, "block") || !dk->source ||
 		    strcmp(dk->source, want)) {
 			xerr(err, file, n, "%s: the domain's disk %s must be <disk type='block'> with <source dev='%s'/>, the ioband device this policy creates over %s (it is %s%s%s)",
-			     what, k->target, want, k->device, dk->type ? dk->type : "?",
-			     dk->source ? " " : "", dk->source ? dk->source : "");
+			     what, k->target, want, quote_if_needed(k->device),
+			     dk->type ? quote_if_needed(dk->type) : "?", dk->source ? " " : "",
+			     dk->source ? quote_if_needed(dk->source) : "");
 			free(want);
 			goto out;
 		}
 		free(want);
 	} else {
 		if (!valid_name(k->shared, 64)) {
-			xerr(err, file, n, "%s shared: \"%s\": not a device name", what, k->shared);
+			xerr(err, file, n, "%s shared: %s: not a device name", what, quote(k->shared));
 			goto out;
 		}
 		if (k->devgroup) {
@@ -302,7 +304,7 @@ static int parse_pdisk(const char *file, const xmlNode *n, struct lv_domain *d,
 			int r = parse_u64_range(v, 0, (uint64_t)INT64_MAX, &k->group);
 
 			if (r) {
-				xerr(err, file, n, "%s group: \"%s\": %s", what, v,
+				xerr(err, file, n, "%s group: %s: %s", what, quote(v),
 				     r == -EDOM ? U64_LEADING_ZERO : "not a group id");
 				goto out;
 			}
@@ -327,7 +329,8 @@ static int parse_piface(const char *file, const xmlNode *n, struct lv_domain *d,
 	size_t i;
 	int r = -EINVAL;
 
-	what = xasprintf("<ioband:interface%s%s%s>", v ? " mac='" : "", v ? v : "", v ? "'" : "");
+	what = xasprintf("<ioband:interface%s%s%s>", v ? " mac='" : "", v ? quote_if_needed(v) : "",
+			 v ? "'" : "");
 	if (check_attrs(file, n, what, ok, err))
 		goto out;
 	if (!v) {
@@ -335,7 +338,7 @@ static int parse_piface(const char *file, const xmlNode *n, struct lv_domain *d,
 		goto out;
 	}
 	if (mac_problem(v)) {
-		xerr(err, file, n, "%s mac: \"%s\": %s", what, v, mac_problem(v));
+		xerr(err, file, n, "%s mac: %s: %s", what, quote(v), mac_problem(v));
 		goto out;
 	}
 	f = vec_push(&d->ifaces, &d->n_ifaces, sizeof(*f));
@@ -369,26 +372,26 @@ static int parse_piface(const char *file, const xmlNode *n, struct lv_domain *d,
 	for (i = 0; i < ARRAY_SIZE(rates); i++) {
 		*dst[i] = attr(n, rates[i]);
 		if (*dst[i] && rate_problem(*dst[i])) {
-			xerr(err, file, n, "%s %s: \"%s\": %s", what, rates[i], *dst[i],
+			xerr(err, file, n, "%s %s: %s: %s", what, rates[i], quote(*dst[i]),
 			     rate_problem(*dst[i]));
 			goto out;
 		}
 	}
 	f->c.burst = attr(n, "burst");
 	if (f->c.burst && size_problem(f->c.burst)) {
-		xerr(err, file, n, "%s burst: \"%s\": %s", what, f->c.burst,
+		xerr(err, file, n, "%s burst: %s: %s", what, quote(f->c.burst),
 		     size_problem(f->c.burst));
 		goto out;
 	}
 	v = attr(n, "ip");
 	for (tok = v ? strtok_r(v, " \t\n", &save) : NULL; tok; tok = strtok_r(NULL, " \t\n", &save)) {
 		if (ip_check(tok) == -EINVAL) {
-			xerr(err, file, n, "%s ip: \"%s\": must be IPv4 or IPv6 addresses[/LEN], space-separated",
-			     what, tok);
+			xerr(err, file, n, "%s ip: %s: must be IPv4 or IPv6 addresses[/LEN], space-separated",
+			     what, quote(tok));
 			goto out;
 		}
 		if ((why = ip_problem(tok))) {
-			xerr(err, file, n, "%s ip: \"%s\": %s", what, tok, why);
+			xerr(err, file, n, "%s ip: %s: %s", what, quote(tok), why);
 			free(why);
 			goto out;
 		}
@@ -445,7 +448,7 @@ static int parse_policy(const char *file, const xmlNode *p, struct lv_domain *d,
 			return xerr(err, file, n, "<%s:%s>: element of namespace %s in <ioband:ioband> (want disk or interface)",
 				    n->ns->prefix ? (const char *)n->ns->prefix : "",
 				    (const char *)n->name,
-				    n->ns->href ? (const char *)n->ns->href : "?");
+				    n->ns->href ? quote_if_needed((const char *)n->ns->href) : "?");
 		if (!strcmp((const char *)n->name, "disk")) {
 			if (parse_pdisk(file, n, d, dd, ndd, err))
 				return -EINVAL;
@@ -493,12 +496,15 @@ int lv_parse(const char *file, const char *text, size_t len, struct lv_domain *d
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc) {
 		const xmlError *e = xmlGetLastError();
+		char *m = xstrdup(e && e->message ? e->message : "parse error");
+		size_t n = strlen(m);
 
+		while (n && m[n - 1] == '\n')
+			m[--n] = '\0';
+		/* libxml2's message may hold the text at fault */
 		*err = xasprintf("%s:%d: not well-formed XML: %s", file, e ? e->line : 1,
-				 e && e->message ? e->message : "parse error");
-		v = *err + strlen(*err);
-		while (v > *err && v[-1] == '\n')
-			*--v = '\0';
+				 quote_if_needed(m));
+		free(m);
 		lv_domain_free(d);
 		return -EINVAL;
 	}
@@ -557,13 +563,13 @@ int lv_parse(const char *file, const char *text, size_t len, struct lv_domain *d
 	/* Meant for ioband, but not what this hook reads: never ignored. */
 	if (other && !pol) {
 		xerr(err, file, other, "<metadata>: namespace %s is not the one this iobandctl reads (%s): the guest's ioband policy would be ignored",
-		     (const char *)other->ns->href, IOB_LV_NS);
+		     quote_if_needed((const char *)other->ns->href), IOB_LV_NS);
 		goto out;
 	}
 	if (pol) {
 		if (!valid_name(d->name, 64)) {
-			xerr(err, file, pol, "domain name \"%s\": ioband needs 1..64 of A-Z a-z 0-9 _ . + - (it names the ioband devices)",
-			     d->name);
+			xerr(err, file, pol, "domain name %s: ioband needs 1..64 of A-Z a-z 0-9 _ . + - (it names the ioband devices)",
+			     quote(d->name));
 			goto out;
 		}
 		if (parse_policy(file, pol, d, dd, ndd, di, ndi, err))
@@ -655,8 +661,8 @@ int lv_guest(const struct lv_domain *d, enum lv_phase phase, const char *cgroup,
 			k->devgroup = p->devgroup ? xstrdup(p->devgroup) :
 				      xasprintf("%s-%s", d->name, p->target);
 			if (strlen(k->devgroup) > IOB_NAME_MAX) {
-				*err = xasprintf("%s:%d: %s device-group: required: \"%s\" is longer than %d characters",
-						 d->file, p->line, k->pos.field, k->devgroup, IOB_NAME_MAX);
+				*err = xasprintf("%s:%d: %s device-group: required: %s is longer than %d characters",
+						 d->file, p->line, k->pos.field, quote(k->devgroup), IOB_NAME_MAX);
 				goto fail;
 			}
 		} else {
@@ -1339,7 +1345,7 @@ int lv_hook_qemu(const char *name, const char *op, const char *subop, const char
 		r = hook_down(name, act == H_RELEASE);
 		goto out;
 	}
-	file = xasprintf("domain %s (%s)", name, op);
+	file = xasprintf("domain %s (%s)", quote_if_needed(name), op);
 	if (r) {
 		msg_err("%s: cannot read the domain XML on stdin", file);
 		free(file);
@@ -1349,16 +1355,17 @@ int lv_hook_qemu(const char *name, const char *op, const char *subop, const char
 	r = lv_parse(file, xml, len, &d, &err);
 	free(file);
 	if (r) {
-		msg_err("guest %s: %s: %s", name, op, err);
+		msg_err("guest %s: %s: %s", quote_if_needed(name), op, err);
 		free(err);
 		r = EX_CONFIG;
 	} else if (!usable && !d.has_policy) {
 		r = EX_OK;
 	} else if (!usable) {
-		msg_err("guest \"%s\": not a usable domain name", name);
+		msg_err("guest %s: not a usable domain name", quote(name));
 		r = EX_FAIL;
 	} else if (strcmp(d.name, name)) {
-		msg_err("guest %s: %s: the domain XML names \"%s\"", name, op, d.name);
+		msg_err("guest %s: %s: the domain XML names %s", quote_if_needed(name), op,
+			quote(d.name));
 		r = EX_FAIL;
 	} else if (!d.has_policy) {
 		/* Not ours; a record left by a guest that died unseen goes. */
@@ -1371,10 +1378,10 @@ int lv_hook_qemu(const char *name, const char *op, const char *subop, const char
 	if (r && act == H_RUN && !strcmp(op, "reconnect")) {
 		/* A failed reconnect hook kills a guest that ran fine. */
 		msg_warn("guest %s: reconnect: policy not re-applied (see above); the guest keeps running",
-			 name);
+			 quote_if_needed(name));
 		r = EX_OK;
 	} else if (r) {
-		msg_err("guest %s: %s: refused", name, op);
+		msg_err("guest %s: %s: refused", quote_if_needed(name), op);
 	}
 	lv_domain_free(&d);
 out:

@@ -120,14 +120,14 @@ static int want_init(struct builder *b, struct want *w, const char *name, const 
 	w->backing = backing;
 	iob_table_init(&w->t);
 	if (!r || r->err) {
-		berr(b, pos, sub, "%s: %s", backing, strerror(r ? -r->err : ENOENT));
+		berr(b, pos, sub, "%s: %s", quote_if_needed(backing), strerror(r ? -r->err : ENOENT));
 		return -EINVAL;
 	}
 	w->major = r->major;
 	w->minor = r->minor;
 	w->len = r->sectors;
 	if (!w->len) {
-		berr(b, pos, sub, "%s: has size 0", backing);
+		berr(b, pos, sub, "%s: has size 0", quote_if_needed(backing));
 		return -EINVAL;
 	}
 	w->t.device = xasprintf("%u:%u", r->major, r->minor);
@@ -191,7 +191,7 @@ static int build_wants(struct builder *b, struct want **ws, size_t *nw)
 					if (c && !c->err) {
 						wg->id = c->id;
 					} else if (!g->create_cgroup || (c && c->err != -ENOENT)) {
-						berr(b, &g->pos, "cgroup", "%s: %s%s", g->cgroup,
+						berr(b, &g->pos, "cgroup", "%s: %s%s", quote_if_needed(g->cgroup),
 						     strerror(c ? -c->err : ENOENT),
 						     g->create_cgroup ? "" : " (create-cgroup: true creates it)");
 						return -EINVAL;
@@ -236,7 +236,8 @@ static int build_wants(struct builder *b, struct want **ws, size_t *nw)
 		for (j = 0; j < i; j++)
 			if ((*ws)[i].major == (*ws)[j].major && (*ws)[i].minor == (*ws)[j].minor) {
 				berr(b, (*ws)[i].pos, "device", "%s is the same device as %s (%s, line %d)",
-				     (*ws)[i].backing, (*ws)[j].backing, (*ws)[j].pos->field,
+				     quote_if_needed((*ws)[i].backing), quote_if_needed((*ws)[j].backing),
+				     (*ws)[j].pos->field,
 				     (*ws)[j].pos->line);
 				return -EINVAL;
 			}

@@ -48,6 +48,72 @@ void msg_info(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The length of the UTF-8 character at S (1..4) if it is printable, else 0. */
+static size_t printable_len(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (s[0] >= 0x20 && s[0] < 0x7f)
+		return 1;
+	if (s[0] < 0xc2 || s[0] > 0xf4)	/* controls, DEL, stray or overlong bytes */
+		return 0;
+	n = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (s[0] == 0xc2 || s[0] == 0xe0)	/* C1 controls; overlong */
+		lo = 0xa0;
+	else if (s[0] == 0xf0)			/* overlong */
+		lo = 0x90;
+	else if (s[0] == 0xed)			/* UTF-16 surrogates */
+		hi = 0x9f;
+	else if (s[0] == 0xf4)			/* above U+10FFFF */
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+static bool printable(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+
+	for (; *p; p += n)
+		if (!(n = printable_len(p)))
+			return false;
+	return true;
+}
+
+const char *quote(const char *s)
+{
+	static char *slot[QUOTE_SLOTS];
+	static size_t next;
+	const unsigned char *p = (const unsigned char *)s;
+	struct strbuf sb = { 0 };
+	size_t n;
+
+	sb_adds(&sb, "\"");
+	while (*p) {
+		for (n = 0; p[n] && printable_len(p + n); n += printable_len(p + n))
+			;
+		sb_addf(&sb, "%.*s", (int)n, (const char *)p);
+		for (p += n; *p && !printable_len(p); p++)
+			sb_addf(&sb, "\\x%02x", *p);
+	}
+	sb_adds(&sb, "\"");
+	next = (next + 1) % QUOTE_SLOTS;
+	free(slot[next]);
+	slot[next] = sb_steal(&sb);
+	return slot[next];
+}
+
+const char *quote_if_needed(const char *s)
+{
+	return printable(s) ? s : quote(s);
+}
+
 static void oom(void)
 {
 	fprintf(stderr, "%s: out of memory\n", progname);

@@ -32,6 +32,20 @@ void msg_err(const char *fmt, ...) PRINTF(1, 2);
 void msg_warn(const char *fmt, ...) PRINTF(1, 2);
 void msg_info(const char *fmt, ...) PRINTF(1, 2);	/* only with -v */
 
+/*
+ * User text (from the host file, domain XML, the command line) in a
+ * message: S in double quotes, with every byte that a terminal or a log
+ * could take for something else than text written \xHH: C0 controls (ESC,
+ * newline...), DEL, C1 controls (U+0080..U+009F) and bytes that are not
+ * UTF-8.  Not escaped: '"' and '\\' (systemd's "\x2d" stays as written):
+ * for people to read, not to parse back.  The result stays valid for the
+ * next QUOTE_SLOTS calls (the arguments of one message); xstrdup() it to
+ * keep it.  quote_if_needed(): S itself when there is nothing to escape.
+ */
+#define QUOTE_SLOTS 8
+const char *quote(const char *s);
+const char *quote_if_needed(const char *s);
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);

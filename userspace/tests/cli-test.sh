@@ -38,10 +38,20 @@ fresh
 run 2
 has "no command" "$ERR" "usage: iobandctl [-v] COMMAND [ARGS]"
 run 2 frobnicate
-same "unknown command" "$ERR" "iobandctl: unknown command 'frobnicate'
+same "unknown command" "$ERR" "iobandctl: unknown command \"frobnicate\"
 Try 'iobandctl --help'."
+# User text in messages: control characters escaped, never sent as such.
+run 2 $'frob\e[2J\n'
+same "unknown command: escaped" "$ERR" 'iobandctl: unknown command "frob\x1b[2J\x0a"
+Try '"'iobandctl --help'."
+run 2 create x /dev/sdb $'--gr\x9boup=1'
+has "unknown option: escaped" "$ERR" 'iobandctl: create: unknown option "--gr\x9boup"'
+run 2 create x /dev/sdb --group $'a\rb'
+has "bad --group: escaped" "$ERR" 'iobandctl: create: --group: "a\x0db": use 1..31'
+run 1 status $'nosuch\e]0;x\a'
+same "no such device: escaped" "$ERR" 'iobandctl: "nosuch\x1b]0;x\x07": no such device'
 run 2 creat x /dev/sdb
-has "prefix is not a command" "$ERR" "unknown command 'creat'"
+has "prefix is not a command" "$ERR" 'unknown command "creat"'
 run 2 create onlyname
 same "missing args" "$ERR" "iobandctl: create: missing arguments
 usage: iobandctl create NAME DEVICE [--group ID] [--type T] [--policy P] [--weight W] [--io-throttle N] [--io-limit N] [--token N] [--dry-run]
@@ -55,7 +65,7 @@ has "weight with a leading zero" "$ERR" 'iobandctl: create: --weight: "010": no 
 run 2 create x /dev/sdb --type node
 has "bad type" "$ERR" "--type: none, uid, user, gid, pid, pgrp or cgroup"
 run 2 create x /dev/sdb --polcy weight
-has "unknown option" "$ERR" "iobandctl: create: unknown option '--polcy'"
+has "unknown option" "$ERR" 'iobandctl: create: unknown option "--polcy"'
 run 2 create x /dev/sdb --weight
 has "missing value" "$ERR" "--weight needs a value"
 run 2 create x /dev/sdb --weight 5 --weight 6
@@ -97,7 +107,7 @@ run 2 group
 has "group alone" "$ERR" "iobandctl: group: missing subcommand"
 has "group alone lists" "$ERR" "usage: iobandctl group add NAME ID [weight=W]"
 run 2 group frob x 1
-has "group unknown" "$ERR" "iobandctl: group: unknown subcommand 'frob'"
+has "group unknown" "$ERR" 'iobandctl: group: unknown subcommand "frob"'
 run 2 cgroup
 has "cgroup alone" "$ERR" "usage: iobandctl cgroup id PATH"
 run 2 top --interval 0
@@ -113,7 +123,7 @@ run 2 --version extra
 same "version with an argument" "$ERR" "iobandctl: --version takes no arguments
 Try 'iobandctl --help'."
 run 2 -x status
-has "global option" "$ERR" "unknown option '-x'"
+has "global option" "$ERR" 'unknown option "-x"'
 # ---- help: exit 0 on stdout
 run 0 --help
 has "help" "$OUT" "  apply FILE [--dry-run [--json]] [--quiet]"
@@ -133,9 +143,9 @@ same "help group: no error" "$ERR" ""
 run 0 help cgroup
 has "help cgroup" "$OUT" "usage: iobandctl cgroup id PATH"
 run 2 help group frob
-has "help group frob" "$ERR" "iobandctl: group: unknown subcommand 'frob'"
+has "help group frob" "$ERR" 'iobandctl: group: unknown subcommand "frob"'
 run 2 help create extra
-has "help create extra" "$ERR" "iobandctl: help: create takes no subcommand 'extra'"
+has "help create extra" "$ERR" 'iobandctl: help: create takes no subcommand "extra"'
 # every command in the table has a --help
 for c in create remove insert eject "group add" "group set" "group remove" status top apply check "cgroup create" "cgroup id" help; do
 	# shellcheck disable=SC2086

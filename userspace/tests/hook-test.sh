@@ -157,6 +157,9 @@ bad() {
 fresh
 bad "bad weight" 's/weight="200"/weight="0"/' "<ioband:disk target='vda'> weight: \"0\": must be 1..32767"
 bad "weight text" 's/weight="300"/weight="lots"/' "<ioband:disk target='vdb'> weight: \"lots\": must be 1..32767"
+# Character references bring control characters (newline, the C1 CSI)
+# into attributes: escaped in the message.
+bad "control characters" 's/weight="200"/weight="2\&#10;0\&#155;0"/' "<ioband:disk target='vda'> weight: \"2\\x0a0\\xc2\\x9b0\": must be 1..32767"
 bad "weight with a leading zero" 's/weight="200"/weight="0200"/' "<ioband:disk target='vda'> weight: \"0200\": no leading zeros (octal to some readers, decimal to others)"
 bad "unknown attribute" 's/weight="200"/wieght="200"/' "<ioband:disk target='vda'>: unknown attribute \"wieght\""
 bad "no target" 's/target="vda" //' "<ioband:disk>: attribute target is required"
@@ -254,6 +257,10 @@ hook 1 "$FX/web1-prepare.xml" prepare begin other
 has "name mismatch" "$ERR" "the domain XML names \"web1\""
 hook 1 "$FX/web1-prepare.xml" prepare begin ../x
 has "path name" "$ERR" "not a usable domain name"
+# Control characters in the name (from libvirt) are escaped in messages.
+hook 1 "$FX/web1-prepare.xml" prepare begin $'web\e[2J1'
+same "name with ESC: escaped" "$ERR" 'iobandctl: guest "web\x1b[2J1": prepare: the domain XML names "web1"
+iobandctl: guest "web\x1b[2J1": prepare: refused'
 
 # ---- started fails (no cgroup for qemu): refused, the prepared state stays
 fresh

@@ -238,10 +238,42 @@ static void status(void)
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 -1 1 2 3 4 5 6 ext -1 0 0 -1 0 0", &st, &err) < 0);
 }
 
+/* util.c's quote(): what messages make of user text. */
+static void quoting(void)
+{
+	CHECK_STR(quote("web1"), "\"web1\"");
+	CHECK_STR(quote(""), "\"\"");
+	CHECK_STR(quote("a\033[2J\n\t\r\177b"), "\"a\\x1b[2J\\x0a\\x09\\x0d\\x7fb\"");
+	/* UTF-8 stays; C1 controls, stray, overlong and surrogate bytes do not */
+	CHECK_STR(quote("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+	CHECK_STR(quote("\xc2\x9b\x9b\xc0\x9b\xe0\x80\x9b\xed\xa0\x80\xc3"),
+		  "\"\\xc2\\x9b\\x9b\\xc0\\x9b\\xe0\\x80\\x9b\\xed\\xa0\\x80\\xc3\"");
+	/* not escaped: systemd's escapes read as written */
+	CHECK_STR(quote("machine-qemu\\x2d1.scope"), "\"machine-qemu\\x2d1.scope\"");
+	CHECK_STR(quote_if_needed("/dev/sdb"), "/dev/sdb");
+	CHECK_STR(quote_if_needed("/dev/\033"), "\"/dev/\\x1b\"");
+	/* QUOTE_SLOTS results at once, as in one message */
+	{
+		const char *q[QUOTE_SLOTS];
+		char want[16];
+		int i;
+
+		for (i = 0; i < QUOTE_SLOTS; i++) {
+			snprintf(want, sizeof(want), "%d", i);
+			q[i] = quote(want);
+		}
+		for (i = 0; i < QUOTE_SLOTS; i++) {
+			snprintf(want, sizeof(want), "\"%d\"", i);
+			CHECK_STR(q[i], want);
+		}
+	}
+}
+
 int main(void)
 {
 	table();
 	rates();
 	status();
+	quoting();
 	return ut_summary("test-ioband");
 }
