@@ -413,6 +413,23 @@ static void counters(json_object *d, int64_t id, uint64_t v[FAKE_COUNTERS])
 		v[i] = json_object_get_int64(json_object_array_get_idx(a, i));
 }
 
+/* Whether any group of T has r=, l= or b=: the module then shows them. */
+static bool any_limits(const struct iob_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_groups; i++)
+		if (iob_limits_any(&t->groups[i].lim))
+			return true;
+	return iob_limits_any(&t->default_lim);
+}
+
+/* A group's reservation state, as the module names it, from counter 10. */
+static const char *rsv_state(const struct iob_limits *l, const uint64_t v[FAKE_COUNTERS])
+{
+	return !l->rsv.rate ? "-" : v[10] ? "unmet" : "met";
+}
+
 static int ioband_of(json_object *d, struct iob_table *t)
 {
 	json_object *tab = jget(d, "table"), *l;
@@ -471,9 +488,7 @@ static int fk_status(const char *name, char **params)
 		sb_addf(&sb, " dglimit %lld", h ? (long long)json_object_get_int64(h) : 0LL);
 	}
 	/* The limits part, as the module: when any group has r=, l= or b=. */
-	has_lim = iob_limits_any(&t.default_lim);
-	for (i = 0; i < t.n_groups; i++)
-		has_lim |= iob_limits_any(&t.groups[i].lim);
+	has_lim = any_limits(&t);
 	if (has_lim)
 		sb_adds(&sb, " limits");
 	for (i = 0; has_lim && i <= t.n_groups; i++) {
@@ -481,8 +496,7 @@ static int fk_status(const char *name, char **params)
 		const struct iob_limits *l = i ? &t.groups[i - 1].lim : &t.default_lim;
 
 		counters(d, id, v);
-		sb_addf(&sb, " %lld %s %llu %llu", (long long)id,
-			!l->rsv.rate ? "-" : v[10] ? "unmet" : "met",
+		sb_addf(&sb, " %lld %s %llu %llu", (long long)id, rsv_state(l, v),
 			(unsigned long long)v[8], (unsigned long long)v[9]);
 	}
 	iob_table_free(&t);
@@ -624,10 +638,8 @@ static int fk_message(const char *name, const char *msg, char **reply)
 		struct strbuf sb = { 0 };
 		size_t i;
 		uint64_t c[FAKE_COUNTERS];
-		bool has_lim = iob_limits_any(&t.default_lim);
+		bool has_lim = any_limits(&t);
 
-		for (i = 0; i < t.n_groups; i++)
-			has_lim |= iob_limits_any(&t.groups[i].lim);
 		for (i = 0; i <= t.n_groups; i++) {
 			int64_t gid = i ? (int64_t)t.groups[i - 1].id : -1;
 			const struct iob_limits *l = i ? &t.groups[i - 1].lim : &t.default_lim;
@@ -643,8 +655,7 @@ static int fk_message(const char *name, const char *msg, char **reply)
 			/* as the module, with any r=, l= or b= (not its sectors) */
 			if (has_lim)
 				sb_addf(&sb, " rsv=%s rsv_lag_us=%llu limited_us=%llu rsv_sectors=0",
-					!l->rsv.rate ? "-" : c[10] ? "unmet" : "met",
-					(unsigned long long)c[8], (unsigned long long)c[9]);
+					rsv_state(l, c), (unsigned long long)c[8], (unsigned long long)c[9]);
 		}
 		if (reply)
 			*reply = sb_steal(&sb);
