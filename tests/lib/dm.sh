@@ -54,12 +54,15 @@ ib_status_groups() {
 # ib_status_ext DEV: the ext part of the status, "<id> <queued> <wait-us>"
 # per group, without the device group's depth part after it.
 ib_status_ext() {
-	dmsetup status "$1" | sed -n 's/.* ext \(.*\) depth .*/\1/p'
+	dmsetup status "$1" | sed -n 's/.* ext //; s/ depth .*//p'
 }
 
 # ib_held DEV: bios of DEV held in ioband now, all groups.
+# One field a line, not awk's field loop: that took 13 s under TCG on the
+# 200000 fields of 65537 groups (busybox awk), this 1.7 s.
 ib_held() {
-	ib_status_ext "$1" | awk '{ s = 0; for (i = 2; i <= NF; i += 3) s += $i; print s }'
+	ib_status_ext "$1" | tr ' ' '\n' | paste -d' ' - - - | cut -d' ' -f2 |
+		{ grep -vx 0 || true; } | awk '{ s += $1 } END { print s + 0 }'
 }
 
 # ib_held_group DEV ID: bios of group ID (-1: the default group) of DEV
