@@ -12,8 +12,10 @@
 # How long the storms run (seconds), and how long one step may take (60 s,
 # times the harness's scale: under the debug kernel torture/002's joining
 # member wrote and verified its 512 KiB at about 5 IOPS and was not done
-# in 60 s, twice; a hang still never ends).
-TT_SECS=${TT_SECS:-12}
+# in 60 s, twice; a hang still never ends). The storms run longer by the
+# same scale: torture/001's attach_detach storm did one round in 12 s under
+# the debug kernel on a loaded host (it must do two).
+TT_SECS=${TT_SECS:-$((12 * ${HARNESS_TIMEOUT_SCALE:-1}))}
 TT_STEP_SECS=${TT_STEP_SECS:-$((60 * ${HARNESS_TIMEOUT_SCALE:-1}))}
 TT_DIR=${TEST_TMP:-/tmp}/torture
 mkdir -p "$TT_DIR"
