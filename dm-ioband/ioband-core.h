@@ -45,6 +45,8 @@
 
 #define IOBAND_DEFAULT_IO_THROTTLE	4
 #define IOBAND_WATCHDOG			(HZ / 10)	/* while bios are held */
+/* How long bios above a refused size go without REQ_NOWAIT (ioband-io.c) */
+#define IOBAND_NOWAIT_RETRY_NS		(10ULL * NSEC_PER_SEC)
 
 /*
  * Bios that others wait for (a journal commit, page-out under memory
@@ -213,6 +215,15 @@ struct ioband_devgroup {
 	atomic_t refused_at;
 	atomic64_t refusals;
 	u64 refusals_snap;		/* at period start; depth_busy's */
+	/*
+	 * Bios of more sectors than nowait_sectors go without REQ_NOWAIT
+	 * (U32_MAX: any may), since nowait_cut_ns: the disk refused one
+	 * of more than a page, maybe one it had to split
+	 * (ioband_nowait_cut()); nowait_warned: that was logged.
+	 */
+	u32 nowait_sectors;
+	u64 nowait_cut_ns;
+	bool nowait_warned;
 	/*
 	 * One group alone (ioband_solo()): the group whose bio was mapped
 	 * last (compared, never dereferenced), since when no other group's

@@ -136,6 +136,7 @@ static struct ioband_devgroup *ioband_devgroup_alloc(const char *name)
 	spin_lock_init(&dg->qlock);
 	ioband_wfq_init(&dg->wfq);
 	bio_list_init(&dg->retry);
+	dg->nowait_sectors = U32_MAX;
 	INIT_WORK(&dg->dispatch_work, ioband_dispatch_work);
 	timer_setup(&dg->watchdog, ioband_watchdog_fn, 0);
 	INIT_LIST_HEAD(&dg->reservers);
@@ -312,6 +313,7 @@ void ioband_devgroup_disk(struct ioband_devgroup *dg, struct block_device *bdev)
 	dg->depth_dev = bdev->bd_dev;
 	dg->depth_max = ioband_disk_depth(bdev);
 	atomic_set(&dg->refused_at, 0);
+	WRITE_ONCE(dg->nowait_sectors, U32_MAX);
 	dg->fixed_base_ns = 0;
 	if (!dg->io_limit_cfg) {
 		ioband_depth_init(&dg->depth, dg->depth_max);

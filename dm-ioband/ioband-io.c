@@ -213,8 +213,9 @@ static bool ioband_fits(struct block_device *bdev, struct bio *bio)
  * no more bios, and the wait's order, not the weights, decided (an 80:20
  * pair 67:33 on a 16-tag disk).  Not for a bio sent past the bound (one
  * group alone, a drain, an urgent bio: meant to wait in the disk's queue;
- * the caller's @may), nor one the disk would split (ioband_fits()), nor
- * one that has REQ_NOWAIT already (its refusal is its submitter's), nor
+ * the caller's @may), nor one the disk would split (ioband_fits()) or of a
+ * size it refused lately (ioband_nowait_cut()), nor one that has
+ * REQ_NOWAIT already (its refusal is its submitter's), nor
  * one with an integrity payload (not restored here) or polled, nor other
  * ops.
  */
@@ -229,6 +230,7 @@ static void ioband_nowait(struct ioband_target *t, struct ioband_bio *pb,
 	/* off: not even the in-flight count is read */
 	if (!may || !READ_ONCE(nowait) || !t->nowait || !ioband_bio_rw(bio) ||
 	    (bio->bi_opf & (REQ_NOWAIT | REQ_INTEGRITY | REQ_POLLED)) ||
+	    bio_sectors(bio) > READ_ONCE(t->dg->nowait_sectors) ||
 	    !bdev_nowait(t->dev->bdev) || !ioband_fits(t->dev->bdev, bio))
 		return;
 	/*
@@ -268,6 +270,37 @@ static bool ioband_refused_here(const struct ioband_bio *pb, struct bio *bio)
 }
 
 /*
+ * The disk refused a bio of @sectors, more than a page, that went with
+ * REQ_NOWAIT: for want of a tag, or because it would have to split it,
+ * which it refuses the same way at any count in flight.  ioband_fits()
+ * judges by the limits of the device below ioband, and an LV keeps those
+ * it was loaded with: lower the disk's max_sectors_kb after that, and
+ * bios the LV takes whole are split below (96 KiB reads at QD2 on an LV
+ * over a 64-tag disk whose max_sectors_kb went from 127 to 64 were
+ * refused at 1 or 2 in flight and taught the automatic depth 1).  Not
+ * learned as the disk's tags: bios of this size and more go without
+ * REQ_NOWAIT for IOBAND_NOWAIT_RETRY_NS (ioband_depth_period_end() lifts
+ * it), and a want of tags is learned from the bios of a page, which the
+ * disk does not split.  Any context.
+ */
+static void ioband_nowait_cut(struct ioband_devgroup *dg, u32 sectors)
+{
+	u32 old = READ_ONCE(dg->nowait_sectors);
+
+	while (sectors - 1 < old) {
+		if (try_cmpxchg(&dg->nowait_sectors, &old, sectors - 1)) {
+			WRITE_ONCE(dg->nowait_cut_ns, ktime_get_ns());
+			break;
+		}
+	}
+	if (!READ_ONCE(dg->nowait_warned)) {
+		WRITE_ONCE(dg->nowait_warned, true);
+		DMINFO("device group %s: the disk refused a %u KiB bio sent with REQ_NOWAIT; if its limits are stricter than the device's below ioband (max_sectors_kb lowered after an LV was loaded), reload that device",
+		       dg->name, sectors / 2);
+	}
+}
+
+/*
  * The disk refused @bio, sent with REQ_NOWAIT by ioband: it stays in
  * flight, counted and charged, and goes again as it was sent (its blkcg
  * back in the work), without REQ_NOWAIT, from the dispatch work, which may
@@ -278,17 +311,23 @@ static bool ioband_refused_here(const struct ioband_bio *pb, struct bio *bio)
  * refusal: completions in between may have left their tags not yet
  * freed); not a bio refused because the device below stopped taking
  * REQ_NOWAIT since it was sent (BLK_STS_NOTSUPP), nor one the LV itself
- * refused (ioband_end_io()).  Any context (the submitter's, the work's, an
+ * refused (ioband_end_io()), nor one of more than a page
+ * (ioband_nowait_cut()).  Any context (the submitter's, the work's, an
  * interrupt).
  */
 static void ioband_resend(struct ioband_devgroup *dg, struct ioband_bio *pb,
 			  struct bio *bio, bool tags)
 {
 	struct ioband_bio_rec *rec = &pb->rec;
+	u32 sectors = rec->iter.bi_size >> SECTOR_SHIFT;
 	int n = rec->inflight;
 	int old = atomic_read(&dg->refused_at);
 	unsigned long flags;
 
+	if (tags && sectors > (PAGE_SIZE >> SECTOR_SHIFT)) {
+		ioband_nowait_cut(dg, sectors);
+		tags = false;
+	}
 	if (tags) {
 		while ((!old || n < old) &&
 		       !atomic_try_cmpxchg(&dg->refused_at, &old, n))

@@ -44,6 +44,10 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 	}
 	if (n < IOBAND_DEPTH_MIN_SAMPLES)
 		return;			/* the period goes on */
+	/* bios above a refused size may try REQ_NOWAIT again */
+	if (READ_ONCE(dg->nowait_sectors) != U32_MAX &&
+	    now - READ_ONCE(dg->nowait_cut_ns) > IOBAND_NOWAIT_RETRY_NS)
+		WRITE_ONCE(dg->nowait_sectors, U32_MAX);
 	p.refused = atomic_xchg(&dg->refused_at, 0);
 	p.nr_refused = atomic64_read(&dg->refusals) - dg->refusals_snap;
 	dg->refusals_snap += p.nr_refused;
