@@ -455,12 +455,25 @@ const char *size_problem(const char *s)
 	return NULL;
 }
 
+/*
+ * A number of a rate or burst written with a leading zero ("0100iops",
+ * "40m/030"): the module's parser (kstrtoull) takes it as decimal, as the
+ * 1.14 tables do; the host file refuses it, as its integers (parse_u64()).
+ * "0" alone, and "0k" or "0iops", are 0.
+ */
+static bool leading_zero(const char *s)
+{
+	return s[0] == '0' && isdigit((unsigned char)s[1]);
+}
+
 const char *iob_rate_problem(const char *s)
 {
 	struct iob_rate r;
 	size_t n = strspn(s, "0123456789");
 	const char *u = s + n;
 
+	if (leading_zero(s))
+		return U64_LEADING_ZERO;
 	if (!iob_rate_parse(s, &r))
 		return NULL;
 	if (!n || (*u && strcmp(u, "iops") && strcmp(u, "k") && strcmp(u, "m") && strcmp(u, "g")))
@@ -470,7 +483,7 @@ const char *iob_rate_problem(const char *s)
 		return "must have at most 23 digits";
 	if (!strcmp(u, "iops"))
 		return "must be at most 100000000iops";
-	/* By value, not by digits: "01023" is too small, not too large. */
+	/* By value: "1023" is too small; past 2^64-1 (ERANGE), too large. */
 	errno = 0;
 	if (!*u && strtoull(s, NULL, 10) < IOB_RATE_BYTES_MIN && errno != ERANGE)
 		return "must be at least 1k bytes/s (1024), or 0 for none";
@@ -484,8 +497,8 @@ int limits_parse(const char *min, const char *max, const char *burst, struct iob
 	static const char *const keys[3] = { "min", "max", "burst" };
 	struct iob_rate *dst[3] = { &l->rsv, &l->lim, &l->burst };
 	char rb[IOB_RATE_STR_MAX], lb[IOB_RATE_STR_MAX];
-	const char *p;
-	int i;
+	const char *p, *slash = burst ? strchr(burst, '/') : NULL;
+	int i, e;
 
 	memset(l, 0, sizeof(*l));
 	*why = NULL;
@@ -499,8 +512,8 @@ int limits_parse(const char *min, const char *max, const char *burst, struct iob
 			iob_rate_parse(vals[i], dst[i]);
 	}
 	*key = "burst";
-	if (burst && iob_burst_parse(burst, &l->burst, &l->burst_secs)) {
-		const char *slash = strchr(burst, '/');
+	if (burst && (leading_zero(burst) || (slash && leading_zero(slash + 1)) ||
+		      iob_burst_parse(burst, &l->burst, &l->burst_secs))) {
 		char *r = slash ? xstrndup(burst, (size_t)(slash - burst)) : NULL;
 		uint64_t secs;
 
@@ -510,8 +523,8 @@ int limits_parse(const char *min, const char *max, const char *burst, struct iob
 			;
 		else if (!strcmp(r, "0"))
 			p = "the rate must not be 0 (leave burst out for none)";
-		else if (parse_u64_range(slash + 1, 1, IOB_BURST_SECS_MAX, &secs))
-			p = "the seconds must be 1..3600";
+		else if ((e = parse_u64_range(slash + 1, 1, IOB_BURST_SECS_MAX, &secs)))
+			p = e == -EDOM ? U64_LEADING_ZERO : "the seconds must be 1..3600";
 		free(r);
 		*why = xasprintf("%s: %s", quote(burst), p ? p : "malformed");
 		return -EINVAL;

@@ -171,7 +171,11 @@ const char *size_problem(const char *s);
  */
 int limits_parse(const char *min, const char *max, const char *burst, struct iob_limits *l,
 		 const char **key, char **why);
-/* What is wrong with rate S (min, max, capacity), or NULL. */
+/*
+ * What is wrong with rate S (min, max, capacity), or NULL: the module's
+ * syntax, less a leading zero ("0100iops"; "0" is none), which the module
+ * would take.  limits_parse() refuses one in a burst's seconds too.
+ */
 const char *iob_rate_problem(const char *s);
 /* The reservations of the device group ID, per unit (0: none). */
 void config_dg_reserved(const struct host_cfg *cfg, const char *id, uint64_t *iops,

@@ -314,6 +314,7 @@ bad "burst in another unit" 's/weight="200"/weight="200" max="2000iops" burst="4
 bad "burst not above max" 's/weight="200"/weight="200" max="2000iops" burst="2000iops\/10"/' "burst: \"2000iops/10\": the rate must be above max 2000iops"
 bad "burst seconds" 's/weight="200"/weight="200" max="20m" burst="40m\/0"/' "burst: \"40m/0\": the seconds must be 1..3600"
 bad "max below 1k" 's/weight="200"/weight="200" max="512"/' "<ioband:disk target='vda'> max: \"512\": must be at least 1k bytes/s"
+bad "max with a leading zero" 's/weight="200"/weight="200" max="02000iops"/' "<ioband:disk target='vda'> max: \"02000iops\": no leading zeros (octal to some readers, decimal to others)"
 
 # The messages the fake backend accepted, one a line.
 msglog() {

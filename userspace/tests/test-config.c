@@ -180,6 +180,22 @@ static void check_values(void)
 	free(err);
 	err = NULL;
 
+	/* Rates are the module's, but for leading zeros: "0" (none) stays */
+	{
+		struct iob_limits l;
+		const char *key;
+		char *why = NULL;
+
+		CHECK(limits_parse("0", "0k", NULL, &l, &key, &why) == 0 && !iob_limits_any(&l));
+		CHECK(limits_parse("0iops", "1024", "2k/1", &l, &key, &why) == 0 && l.lim.rate == 1024);
+		CHECK(limits_parse(NULL, "00", NULL, &l, &key, &why) == -EINVAL && !strcmp(key, "max"));
+		CHECK_STR(why, "\"00\": " U64_LEADING_ZERO);
+		free(why);
+		CHECK(limits_parse(NULL, "1m", "02m/10", &l, &key, &why) == -EINVAL && !strcmp(key, "burst"));
+		CHECK_STR(why, "\"02m/10\": " U64_LEADING_ZERO);
+		free(why);
+	}
+
 	CHECK(valid_rate("1.5gbit") && valid_rate("100Mbit") && valid_rate("10kibps"));
 	CHECK(!valid_rate("100") && !valid_rate("mbit") && !valid_rate("1.mbit") && !valid_rate("10 mbit"));
 	CHECK(valid_size("1514") && valid_size("32k") && valid_size("1mb") && !valid_size("1x"));
