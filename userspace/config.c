@@ -7,6 +7,7 @@
  * stops at the first error: one precise message beats a cascade.
  */
 #include "config.h"
+#include "backend.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -284,6 +285,27 @@ void cgroup_path_normalize(char *s)
 			*d++ = *p++;
 	}
 	*d = '\0';
+}
+
+char *cgroup_path_unmount(char *s, const char *root)
+{
+	char *r = xasprintf("/%s", root), *why = NULL;
+	size_t n;
+
+	cgroup_path_normalize(r + 1);	/* "/sys/fs/cgroup", for messages */
+	n = strlen(r + 1);	/* 0: mounted on /, where every path is below it */
+	if (n && !strncmp(s, r + 1, n) && (!s[n] || s[n] == '/')) {
+		if (!s[n])
+			why = xasprintf("is the cgroup v2 mount, %s: must be a cgroup below it (e.g. machine.slice/web1)",
+					quote_if_needed(r));
+		else
+			memmove(s, s + n + 1, strlen(s + n + 1) + 1);
+	} else if (n && !strncmp(s, "sys/fs/cgroup", 13) && (!s[13] || s[13] == '/')) {
+		why = xasprintf("is not below the cgroup v2 mount, %s: give the path below it (e.g. machine.slice/web1)",
+				quote_if_needed(r));
+	}
+	free(r);
+	return why;
 }
 
 /* Interface names as ioband-tc takes them: no '+'. */
@@ -1121,6 +1143,7 @@ static int parse_guest(struct pctx *c, node_t *n, const char *field, void *arg)
 	fp = fpath(field, "cgroup");
 	if ((v = fval(f, "cgroup"))) {
 		const char *why;
+		char *mw;
 
 		if (get_str(c, v, fp, &g->cgroup))
 			goto out;
@@ -1129,6 +1152,11 @@ static int parse_guest(struct pctx *c, node_t *n, const char *field, void *arg)
 			goto out;
 		}
 		cgroup_path_normalize(g->cgroup);
+		if ((mw = cgroup_path_unmount(g->cgroup, cgroup_root()))) {
+			perr(c, v, fp, "%s: %s", quote(scalar(v)), mw);
+			free(mw);
+			goto out;
+		}
 	}
 	free(fp);
 	fp = fpath(field, "create-cgroup");

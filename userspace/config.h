@@ -196,6 +196,15 @@ const char *cgroup_path_problem(const char *s);
  * ("/machine.slice//a.scope/" is "machine.slice/a.scope").
  */
 void cgroup_path_normalize(char *s);
+/*
+ * S, normalized, below the cgroup v2 mount ROOT: written with ROOT in
+ * front ("/sys/fs/cgroup/machine.slice/a.scope" when ROOT is
+ * /sys/fs/cgroup), ROOT is cut off ("machine.slice/a.scope"), as the
+ * command line's paths (cgroup_rel_path()).  NULL, or (malloc'ed) what is
+ * wrong: S is ROOT itself, or below /sys/fs/cgroup but not below ROOT (a
+ * v1 hierarchy of a hybrid host), S unchanged.
+ */
+char *cgroup_path_unmount(char *s, const char *root);
 /* Interface names: 1..15 of A-Z a-z 0-9 _ . - (ioband-tc takes no '+') */
 bool valid_ifname(const char *s);
 bool valid_mac(const char *s);

@@ -1482,8 +1482,9 @@ static const struct cmd cmds[] = {
 	  "declared capacity has reservations above the IOPS its status suggests (an\n"
 	  "estimate)." },
 	{ "check", "FILE", 1, 1, { NULL }, cmd_check,
-	  "Validate a host file without looking at the system (min, max, burst, and\n"
-	  "reservations against each device group's declared capacity too)." },
+	  "Validate a host file without looking at the system but for the cgroup v2\n"
+	  "mount (min, max, burst, and reservations against each device group's\n"
+	  "declared capacity too)." },
 	{ "cgroup create", "PATH [PID...]", 1, -1, { NULL }, cmd_cgroup_create,
 	  "Create cgroup v2 group PATH (relative to the cgroup root) with the io\n"
 	  "controller, move PIDs into it, print its id." },

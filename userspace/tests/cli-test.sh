@@ -207,6 +207,14 @@ guests:
 Y
 run 0 apply --dry-run "$T/twice.yaml"
 same "cgroup spelled twice: created once" "$OUT" "cgroup-create ioband.slice/x"
+# The cgroup v2 mount in front is no part of it either: created below it.
+cat >"$T/mount.yaml" <<Y
+guests:
+  - {name: a, cgroup: $T/cg/ioband.slice/x, create-cgroup: true}
+  - {name: b, cgroup: ioband.slice/x, create-cgroup: true}
+Y
+run 0 apply --dry-run "$T/mount.yaml"
+same "cgroup with the mount in front: created below it, once" "$OUT" "cgroup-create ioband.slice/x"
 run 0 apply --dry-run "$T/host.yaml"
 same "dry run" "$OUT" "create ioband-shared: 0 2097152 ioband 8:16 shared 0 0 cgroup weight 0 :100 $CG:300
 create ioband-g1-data: 0 1048576 ioband 8:32 shared 0 0 none weight 0 :50

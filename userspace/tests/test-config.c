@@ -4,7 +4,8 @@
  *
  * Every bad/NAME.yaml must be rejected with exactly the message in
  * bad/NAME.err (file, line, field, text); every good/ file and the
- * documented examples must load.  Run from userspace/tests.
+ * documented examples must load.  Run from userspace/tests; the cgroup
+ * v2 mount is /sys/fs/cgroup here (IOBAND_CGROUP_ROOT), whatever the host's.
  *
  *   test-config                check everything
  *   test-config --print FILE   print FILE's message (to write a new .err)
@@ -180,6 +181,27 @@ static void check_values(void)
 	free(err);
 	err = NULL;
 
+	/* The cgroup v2 mount in front of a guest's cgroup is cut off */
+	{
+		char p[] = "sys/fs/cgroup/unified/machine.slice/a.scope", *why;
+
+		CHECK(!cgroup_path_unmount(p, "/sys/fs/cgroup/unified/"));
+		CHECK_STR(p, "machine.slice/a.scope");
+		CHECK(!cgroup_path_unmount(p, "/sys/fs/cgroup/unified"));
+		CHECK_STR(p, "machine.slice/a.scope");	/* once */
+		strcpy(p, "sys/fs/cgroup/machine.slice/a.scope");	/* a v1 hierarchy */
+		why = cgroup_path_unmount(p, "/sys/fs/cgroup/unified");
+		CHECK_STR(why, "is not below the cgroup v2 mount, /sys/fs/cgroup/unified: give the path below it (e.g. machine.slice/web1)");
+		CHECK_STR(p, "sys/fs/cgroup/machine.slice/a.scope");
+		free(why);
+		strcpy(p, "sys/fs/cgroupx/a");	/* another name */
+		CHECK(!cgroup_path_unmount(p, "/sys/fs/cgroup"));
+		CHECK_STR(p, "sys/fs/cgroupx/a");
+		strcpy(p, "sys/fs/cgroup/a");	/* a mount on / cuts nothing off */
+		CHECK(!cgroup_path_unmount(p, "/"));
+		CHECK_STR(p, "sys/fs/cgroup/a");
+	}
+
 	/* Rates are the module's, but for leading zeros: "0" (none) stays */
 	{
 		struct iob_limits l;
@@ -227,6 +249,8 @@ static void check_values(void)
 
 int main(int argc, char **argv)
 {
+	/* The mount the fixtures' absolute cgroups are below, on any host. */
+	setenv("IOBAND_CGROUP_ROOT", "/sys/fs/cgroup", 1);
 	if (argc == 3 && !strcmp(argv[1], "--print")) {
 		struct host_cfg cfg;
 		char *err = NULL;
