@@ -86,6 +86,29 @@ static bool printable(const char *s)
 	return true;
 }
 
+static int hex_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/*
+ * Whether a '\' of the text, before P, would read as the start of an
+ * escape in quote()'s output: before the closing quote, before what is
+ * written with a '\' itself ('"', '\', a byte written \xHH), or before
+ * "xHH" naming such a byte.  Any other '\' stands for itself ("\x2d").
+ */
+static bool backslash_escaped(const unsigned char *p)
+{
+	int hi, lo;
+
+	if (!*p || *p == '"' || *p == '\\' || !printable_len(p))
+		return true;
+	if (p[0] != 'x' || (hi = hex_digit(p[1])) < 0 || (lo = hex_digit(p[2])) < 0)
+		return false;
+	return hi * 16 + lo < 0x20 || hi * 16 + lo >= 0x7f;
+}
+
 const char *quote(const char *s)
 {
 	static char *slot[QUOTE_SLOTS];
@@ -95,12 +118,16 @@ const char *quote(const char *s)
 	size_t n;
 
 	sb_adds(&sb, "\"");
-	while (*p) {
-		for (n = 0; p[n] && printable_len(p + n); n += printable_len(p + n))
-			;
-		sb_addf(&sb, "%.*s", (int)n, (const char *)p);
-		for (p += n; *p && !printable_len(p); p++)
+	for (; *p; p += n) {
+		n = printable_len(p);
+		if (!n) {
 			sb_addf(&sb, "\\x%02x", *p);
+			n = 1;
+		} else if (*p == '"' || (*p == '\\' && backslash_escaped(p + 1))) {
+			sb_addf(&sb, "\\%c", *p);
+		} else {
+			sb_addf(&sb, "%.*s", (int)n, (const char *)p);
+		}
 	}
 	sb_adds(&sb, "\"");
 	next = (next + 1) % QUOTE_SLOTS;
@@ -111,7 +138,7 @@ const char *quote(const char *s)
 
 const char *quote_if_needed(const char *s)
 {
-	return printable(s) ? s : quote(s);
+	return printable(s) && !strchr(s, '"') ? s : quote(s);
 }
 
 static void oom(void)

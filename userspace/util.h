@@ -35,12 +35,16 @@ void msg_info(const char *fmt, ...) PRINTF(1, 2);	/* only with -v */
 /*
  * User text (from the host file, domain XML, the command line) in a
  * message: S in double quotes, with every byte that a terminal or a log
- * could take for something else than text written \xHH: C0 controls (ESC,
+ * could take for something else than text written \xhh: C0 controls (ESC,
  * newline...), DEL, C1 controls (U+0080..U+009F) and bytes that are not
- * UTF-8.  Not escaped: '"' and '\\' (systemd's "\x2d" stays as written):
- * for people to read, not to parse back.  The result stays valid for the
- * next QUOTE_SLOTS calls (the arguments of one message); xstrdup() it to
- * keep it.  quote_if_needed(): S itself when there is nothing to escape.
+ * UTF-8.  '"' is written \", and '\\' is written \\ where it would
+ * otherwise read as one of these escapes: before '"', '\\', such a byte,
+ * "xhh" of such a byte, or the closing quote.  Any other '\\' stays, so
+ * that systemd's "machine-qemu\x2d1.scope" reads as written (\x2d, a
+ * printable byte, is never an escape), and every output reads back as
+ * one text.  The result stays valid for the next QUOTE_SLOTS calls (the
+ * arguments of one message); xstrdup() it to keep it.  quote_if_needed():
+ * S itself when there is nothing to escape and no '"' in it.
  */
 #define QUOTE_SLOTS 8
 const char *quote(const char *s);

@@ -48,6 +48,9 @@ run 2 create x /dev/sdb $'--gr\x9boup=1'
 has "unknown option: escaped" "$ERR" 'iobandctl: create: unknown option "--gr\x9boup"'
 run 2 create x /dev/sdb --group $'a\rb'
 has "bad --group: escaped" "$ERR" 'iobandctl: create: --group: "a\x0db": use 1..31'
+# '"' and a '\' that would read as an escape are escaped too: one reading
+run 2 create x /dev/sdb --group "a\"b\\x1b\\"
+has "bad --group: quote and backslash escaped" "$ERR" 'iobandctl: create: --group: "a\"b\\x1b\\": use 1..31'
 run 1 status $'nosuch\e]0;x\a'
 same "no such device: escaped" "$ERR" 'iobandctl: "nosuch\x1b]0;x\x07": no such device'
 run 2 creat x /dev/sdb

@@ -160,6 +160,7 @@ bad "weight text" 's/weight="300"/weight="lots"/' "<ioband:disk target='vdb'> we
 # Character references bring control characters (newline, the C1 CSI)
 # into attributes: escaped in the message.
 bad "control characters" 's/weight="200"/weight="2\&#10;0\&#155;0"/' "<ioband:disk target='vda'> weight: \"2\\x0a0\\xc2\\x9b0\": must be 1..32767"
+bad "quote in a value" 's/weight="200"/weight="2\&quot;0"/' "<ioband:disk target='vda'> weight: \"2\\\"0\": must be 1..32767"
 bad "weight with a leading zero" 's/weight="200"/weight="0200"/' "<ioband:disk target='vda'> weight: \"0200\": no leading zeros (octal to some readers, decimal to others)"
 bad "unknown attribute" 's/weight="200"/wieght="200"/' "<ioband:disk target='vda'>: unknown attribute \"wieght\""
 bad "no target" 's/target="vda" //' "<ioband:disk>: attribute target is required"

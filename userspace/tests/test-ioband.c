@@ -4,6 +4,8 @@
 #include "utest.h"
 #include "util.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 static void table(void)
@@ -238,6 +240,38 @@ static void status(void)
 	CHECK(iob_status_parse("g -1 1 2 3 4 5 6 -1 1 2 3 4 5 6 ext -1 0 0 -1 0 0", &st, &err) < 0);
 }
 
+/*
+ * A reader of quote()'s output, by the rule iobandctl.8 gives: in the
+ * quotes \" is ", \\ is \, \xhh of a byte below 0x20 or from 0x7f is
+ * that byte; any other \ is itself.  NULL if Q is not one quoted text.
+ */
+static char *unquote(const char *q)
+{
+	struct strbuf sb = { 0 };
+	unsigned int b;
+
+	if (*q++ != '"')
+		return NULL;
+	for (; *q && *q != '"'; q++) {
+		if (q[0] == '\\' && (q[1] == '"' || q[1] == '\\')) {
+			sb_addf(&sb, "%c", *++q);
+		} else if (q[0] == '\\' && q[1] == 'x' && isxdigit((unsigned char)q[2]) &&
+			   isxdigit((unsigned char)q[3]) && !isupper((unsigned char)q[2]) &&
+			   !isupper((unsigned char)q[3]) && sscanf(q + 2, "%2x", &b) == 1 &&
+			   (b < 0x20 || b >= 0x7f)) {
+			sb_addf(&sb, "%c", (char)b);
+			q += 3;
+		} else {
+			sb_addf(&sb, "%c", *q);
+		}
+	}
+	if (*q != '"' || q[1]) {
+		sb_free(&sb);
+		return NULL;
+	}
+	return sb_steal(&sb);
+}
+
 /* util.c's quote(): what messages make of user text. */
 static void quoting(void)
 {
@@ -250,8 +284,42 @@ static void quoting(void)
 		  "\"\\xc2\\x9b\\x9b\\xc0\\x9b\\xe0\\x80\\x9b\\xed\\xa0\\x80\\xc3\"");
 	/* not escaped: systemd's escapes read as written */
 	CHECK_STR(quote("machine-qemu\\x2d1.scope"), "\"machine-qemu\\x2d1.scope\"");
+	CHECK_STR(quote("C:\\dir\\n"), "\"C:\\dir\\n\"");
+	/* escaped where they would read as an escape, or end the quotes */
+	CHECK_STR(quote("say \"hi\""), "\"say \\\"hi\\\"\"");
+	CHECK_STR(quote("a\\"), "\"a\\\\\"");
+	CHECK_STR(quote("\\x1b"), "\"\\\\x1b\"");	/* not ESC, which is "\x1b" */
+	CHECK_STR(quote("\\x9B\\xzz"), "\"\\\\x9B\\xzz\"");
+	CHECK_STR(quote("\\\033"), "\"\\\\\\x1b\"");
+	CHECK_STR(quote("\\\\x2d"), "\"\\\\\\x2d\"");
 	CHECK_STR(quote_if_needed("/dev/sdb"), "/dev/sdb");
 	CHECK_STR(quote_if_needed("/dev/\033"), "\"/dev/\\x1b\"");
+	CHECK_STR(quote_if_needed("a\\x2d"), "a\\x2d");
+	CHECK_STR(quote_if_needed("\"a\""), "\"\\\"a\\\"\"");
+	/* every text reads back as itself: the quoting is unambiguous */
+	{
+		static const char abc[] = { '\\', '"', 'x', '1', 'b', 'F', '2', 'd', 'a',
+					    '\033', '\177', (char)0xc2, (char)0x9b, (char)0xc3, (char)0xa9 };
+		char t[8], *back;
+		unsigned int seed = 1;
+		int i, j, bad = 0;
+
+		for (i = 0; i < 20000; i++) {
+			int len = (int)(rand_r(&seed) % sizeof(t));
+
+			for (j = 0; j < len; j++)
+				t[j] = abc[rand_r(&seed) % sizeof(abc)];
+			t[len] = '\0';
+			back = unquote(quote(t));
+			if (!back || strcmp(back, t)) {
+				if (!bad++)
+					fprintf(stderr, "quote(%s) reads back as %s\n", quote(t),
+						back ? quote(back) : "(not one text)");
+			}
+			free(back);
+		}
+		CHECK(bad == 0);
+	}
 	/* QUOTE_SLOTS results at once, as in one message */
 	{
 		const char *q[QUOTE_SLOTS];
