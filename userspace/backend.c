@@ -41,8 +41,9 @@ static void log_table(const char *verb, const char *name, const struct dm_tline 
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		msg_info("%s %s: %llu %llu %s %s", verb, name, (unsigned long long)t[i].start,
-			 (unsigned long long)t[i].len, t[i].type, t[i].params);
+		msg_info("%s %s: %llu %llu %s %s", verb, quote_if_needed(name),
+			 (unsigned long long)t[i].start, (unsigned long long)t[i].len, t[i].type,
+			 t[i].params);
 }
 
 int bk_create(const char *name, const char *uuid, const struct dm_tline *t, size_t n)
@@ -73,7 +74,7 @@ int bk_suspend(const char *name)
 {
 	int r = bk_fail_point("suspend");
 
-	msg_info("suspend %s", name);
+	msg_info("suspend %s", quote_if_needed(name));
 	if (!r)
 		r = be->suspend(name);
 	if (!r)
@@ -85,7 +86,7 @@ int bk_resume(const char *name)
 {
 	int r = bk_fail_point("resume");
 
-	msg_info("resume %s", name);
+	msg_info("resume %s", quote_if_needed(name));
 	if (!r)
 		r = be->resume(name);
 	if (!r)
@@ -97,7 +98,7 @@ int bk_remove(const char *name)
 {
 	int r = bk_fail_point("remove");
 
-	msg_info("remove %s", name);
+	msg_info("remove %s", quote_if_needed(name));
 	if (!r)
 		r = be->remove(name);
 	if (!r)
@@ -112,7 +113,7 @@ int bk_message(const char *name, const char *msg, char **reply)
 	/* "stats" only reads: it is not a failure point. */
 	if (strcmp(msg, "stats"))
 		r = bk_fail_point("message");
-	msg_info("message %s 0 %s", name, msg);
+	msg_info("message %s 0 %s", quote_if_needed(name), msg);
 	if (!r)
 		r = be->message(name, msg, reply);
 	if (!r)
@@ -124,7 +125,7 @@ int bk_cgroup_create(const char *path)
 {
 	int r = bk_fail_point("cgroup create");
 
-	msg_info("cgroup create %s", path);
+	msg_info("cgroup create %s", quote_if_needed(path));
 	if (!r)
 		r = be->cgroup_create(path);
 	if (!r)

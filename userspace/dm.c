@@ -198,11 +198,11 @@ static int dmb_status(const char *name, char **params)
 		return -ENOMEM;
 	if (!dm_task_run(dmt)) {
 		r = task_err(dmt);
-		msg_err("%s: status: %s", name, strerror(-r));
+		msg_err("%s: status: %s", quote_if_needed(name), strerror(-r));
 	} else {
 		dm_get_next_target(dmt, NULL, &start, &len, &type, &p);
 		if (!type) {
-			msg_err("%s: has no table", name);
+			msg_err("%s: has no table", quote_if_needed(name));
 			r = -ENODATA;
 		} else {
 			*params = xstrdup(p ? p : "");
@@ -228,7 +228,7 @@ static int run_udev(struct dm_task *dmt, const char *what, const char *name)
 	}
 	(void)dm_udev_wait(cookie);
 	if (r)
-		msg_err("%s %s: %s", what, name, strerror(-r));
+		msg_err("%s %s: %s", what, quote_if_needed(name), strerror(-r));
 	return r;
 }
 
@@ -266,7 +266,7 @@ static int run_simple(int type, const char *name, const char *what,
 		r = run_udev(dmt, what, name);
 	} else if (!dm_task_run(dmt)) {
 		r = task_err(dmt);
-		msg_err("%s %s: %s", what, name, strerror(-r));
+		msg_err("%s %s: %s", what, quote_if_needed(name), strerror(-r));
 	}
 out:
 	dm_task_destroy(dmt);
@@ -312,7 +312,7 @@ static int dmb_message(const char *name, const char *msg, char **reply)
 		r = -ENOMEM;
 	} else if (!dm_task_run(dmt)) {
 		r = task_err(dmt);
-		msg_err("%s: message %s: %s", name, quote(msg), strerror(-r));
+		msg_err("%s: message %s: %s", quote_if_needed(name), quote(msg), strerror(-r));
 	} else if (reply) {
 		resp = dm_task_get_message_response(dmt);
 		*reply = xstrdup(resp ? resp : "");

@@ -47,7 +47,7 @@ static int swap_table(const char *dev, const struct dm_tline *t, size_t n)
 		/* Still suspended with the new table pending: drop it and go on. */
 		be->clear(dev);
 		if (be->resume(dev))
-			msg_err("%s is left suspended", dev);
+			msg_err("%s is left suspended", quote_if_needed(dev));
 	}
 	return r;
 }
@@ -142,7 +142,8 @@ static int set_limits(const char *dev, const uint64_t *id, const struct iob_limi
 	if (r) {
 		undoing = true;
 		if (group_set_limits(dev, id, &at, from, &back))
-			msg_err("%s: limits of the group left as they were reached", dev);
+			msg_err("%s: limits of the group left as they were reached",
+				quote_if_needed(dev));
 		undoing = was;
 	}
 	return r;

@@ -307,7 +307,7 @@ static int fk_create(const char *name, const char *uuid, const struct dm_tline *
 	int minor, r;
 
 	if (find_dev(name, NULL)) {
-		msg_err("create %s: %s", name, strerror(EEXIST));
+		msg_err("create %s: %s", quote_if_needed(name), strerror(EEXIST));
 		return -EEXIST;
 	}
 	r = make_table(name, t, n, &tab);
@@ -389,7 +389,7 @@ static int fk_remove(const char *name)
 	if (!d)
 		return -ENODEV;
 	if (json_object_get_int(jget(d, "open"))) {
-		msg_err("remove %s: %s", name, strerror(EBUSY));
+		msg_err("remove %s: %s", quote_if_needed(name), strerror(EBUSY));
 		return -EBUSY;
 	}
 	json_object_array_del_idx(devices(), idx, 1);
@@ -720,7 +720,7 @@ static int fk_message(const char *name, const char *msg, char **reply)
 	}
 	if (r) {
 		r = -EINVAL;
-		msg_err("%s: message %s: %s", name, quote(msg), strerror(EINVAL));
+		msg_err("%s: message %s: %s", quote_if_needed(name), quote(msg), strerror(EINVAL));
 	} else {
 		json_object *l = json_object_array_get_idx(jget(d, "table"), 0);
 		char *p = iob_table_format(&t);

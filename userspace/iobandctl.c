@@ -252,11 +252,11 @@ static int cmd_remove(struct ctx *c)
 		return r;
 	if (!strncmp(d.uuid, "LVM-", 4) || (*d.uuid && strncmp(d.uuid, "IOBAND-", 7))) {
 		msg_err("%s is not an iobandctl device (uuid %s): use eject for an inserted layer",
-			d.name, d.uuid);
+			quote_if_needed(d.name), quote_if_needed(d.uuid));
 		r = EX_FAIL;
 	} else if (is_inserted(&d)) {
 		/* A layer keeps the device's own uuid: none, for one dmsetup made. */
-		msg_err("%s is an inserted ioband layer: use eject", d.name);
+		msg_err("%s is an inserted ioband layer: use eject", quote_if_needed(d.name));
 		r = EX_FAIL;
 	} else if (bk_remove(d.name)) {
 		r = EX_FAIL;
@@ -302,7 +302,7 @@ static int cmd_insert(struct ctx *c)
 		goto out;
 	}
 	if (!be->get(lname, &l)) {
-		msg_err("%s already exists", lname);
+		msg_err("%s already exists", quote_if_needed(lname));
 		r = EX_FAIL;
 		goto out;
 	}
@@ -317,7 +317,7 @@ static int cmd_insert(struct ctx *c)
 	/* NAME-iob's uuid is the tighter limit (116 characters, NAME-iob's name 123). */
 	if (strlen(name) > dm_name_max(IOB_UUID_ORIG)) {
 		msg_err("%s: name longer than %zu characters: the layer's dm uuid " IOB_UUID_ORIG "%s would not fit",
-			name, dm_name_max(IOB_UUID_ORIG), name);
+			quote_if_needed(name), dm_name_max(IOB_UUID_ORIG), quote_if_needed(name));
 		r = EX_FAIL;
 		goto out;
 	}
@@ -349,7 +349,7 @@ static int cmd_insert(struct ctx *c)
 		goto out_plan;
 	r = be->get(lname, &l);
 	if (r) {
-		msg_err("%s: vanished", lname);
+		msg_err("%s: vanished", quote_if_needed(lname));
 		be->remove(lname);
 		r = EX_ROLLEDBACK;
 		goto out_plan;
@@ -360,7 +360,7 @@ static int cmd_insert(struct ctx *c)
 	r = plan_execute(&(struct plan){ .a = p.a + 1, .n = 1 });
 	if (r) {
 		if (be->remove(lname)) {
-			msg_err("could not remove %s", lname);
+			msg_err("could not remove %s", quote_if_needed(lname));
 			r = EX_FAIL;
 		} else {
 			r = EX_ROLLEDBACK;
@@ -398,11 +398,12 @@ static int cmd_eject(struct ctx *c)
 			l = &all[i];
 	if (!l || strncmp(l->uuid, IOB_UUID_ORIG, strlen(IOB_UUID_ORIG))) {
 		msg_err("%s: no ioband layer was inserted here (its device %s is not an %s* device)",
-			name, t.device, IOB_UUID_ORIG);
+			quote_if_needed(name), quote_if_needed(t.device), IOB_UUID_ORIG);
 		goto out;
 	}
 	if (l->open_count > 1)
-		msg_warn("%s is open %d times; only %s should use it", l->name, l->open_count, name);
+		msg_warn("%s is open %d times; only %s should use it", quote_if_needed(l->name),
+			 l->open_count, quote_if_needed(name));
 	/* NAME gets its old table back, then NAME-iob goes. */
 	a = vec_push(&p.a, &p.n, sizeof(*a));
 	a->kind = ACT_DEV_RELOAD;
@@ -527,12 +528,13 @@ static int group_common(struct ctx *c, int kind)
 		goto out;
 	g = def ? NULL : iob_table_group(&t, id);
 	if (kind == ACT_GROUP_ATTACH && g) {
-		msg_err("%s: group %llu exists (use group set)", d.name, (unsigned long long)id);
+		msg_err("%s: group %llu exists (use group set)", quote_if_needed(d.name),
+			(unsigned long long)id);
 		r = EX_FAIL;
 		goto out;
 	}
 	if (kind != ACT_GROUP_ATTACH && !def && !g) {
-		msg_err("%s: no group %llu", d.name, (unsigned long long)id);
+		msg_err("%s: no group %llu", quote_if_needed(d.name), (unsigned long long)id);
 		r = EX_FAIL;
 		goto out;
 	}
@@ -623,8 +625,8 @@ static int collect(const char *name, struct devstat **out, size_t *nout)
 		}
 		if (iob_table_parse(all[i].t[0].params, &t, &err)) {
 			if (want) {
-				msg_err("%s: cannot parse its table: %s: %s", all[i].name, err,
-					all[i].t[0].params);
+				msg_err("%s: cannot parse its table: %s: %s", quote_if_needed(all[i].name),
+					err, quote_if_needed(all[i].t[0].params));
 				r = EX_FAIL;
 			}
 			continue;
@@ -641,7 +643,8 @@ static int collect(const char *name, struct devstat **out, size_t *nout)
 			r = EX_FAIL;
 		} else {
 			if (iob_status_parse(params, &s->s, &err)) {
-				msg_err("%s: %s: %s", all[i].name, err, params);
+				msg_err("%s: %s: %s", quote_if_needed(all[i].name), err,
+					quote_if_needed(params));
 				r = EX_FAIL;
 			}
 			free(params);
@@ -929,8 +932,9 @@ static int cmd_status(struct ctx *c)
 		else
 			snprintf(lim, sizeof(lim), "auto");
 		printf("%s%s (%u:%u) on %s, %llu MiB, device group %s, type %s, policy %s, io_throttle %u, io_limit %s, token %llu, by %s%s\n",
-		       first ? "" : "\n", d->d.name, d->d.major, d->d.minor, d->t.device,
-		       (unsigned long long)(d->d.t[0].len >> 11), d->t.devgroup,
+		       first ? "" : "\n", quote_if_needed(d->d.name), d->d.major, d->d.minor,
+		       quote_if_needed(d->t.device), (unsigned long long)(d->d.t[0].len >> 11),
+		       quote_if_needed(d->t.devgroup),
 		       iob_type_name(d->t.type), iob_policy_name(d->t.policy), d->t.io_throttle,
 		       lim, (unsigned long long)d->t.token_base, d->managed,
 		       d->d.suspended ? ", SUSPENDED" : "");
@@ -1146,7 +1150,7 @@ static void top_frame(const struct sample *cur, size_t nc, const struct sample *
 				snprintf(target, sizeof(target), "-");
 			top_limits(&cur[i], prev, np, g->id, dt, rsv, held, &lims);
 			printf("%-24s %-8s %6u %8.0f %8.0f %8.1f %7s %7s %7llu %5s %5s  %s\n",
-			       j ? "" : cur[i].dev, lbl, g->weight, dr / dt, dw / dt,
+			       j ? "" : quote_if_needed(cur[i].dev), lbl, g->weight, dr / dt, dw / dt,
 			       ds * 512.0 / 1e6 / dt, share, target, (unsigned long long)g->queued,
 			       rsv, held, lims);
 			free(lims);
@@ -1361,7 +1365,8 @@ static int cmd_check(struct ctx *c)
 		free(err);
 		return EX_CONFIG;
 	}
-	printf("%s: ok: %zu device group(s), %zu shared device(s), %zu guest(s)%s\n", c->pos[0],
+	printf("%s: ok: %zu device group(s), %zu shared device(s), %zu guest(s)%s\n",
+	       quote_if_needed(c->pos[0]),
 	       cfg.n_dgs, cfg.n_devs, cfg.n_guests, cfg.net.present ? ", network" : "");
 	config_free(&cfg);
 	return EX_OK;

@@ -687,14 +687,14 @@ void action_print(const struct action *a, FILE *f)
 
 	switch (a->kind) {
 	case ACT_CGROUP_CREATE:
-		fprintf(f, "cgroup-create %s\n", a->cgroup);
+		fprintf(f, "cgroup-create %s\n", quote_if_needed(a->cgroup));
 		break;
 	case ACT_DG_SET:
-		fprintf(f, "device-group-set %s %s %s (was %s; via %s)\n", a->dg, a->key, a->val,
-			a->old_val, a->dev);
+		fprintf(f, "device-group-set %s %s %s (was %s; via %s)\n", quote_if_needed(a->dg),
+			a->key, a->val, a->old_val, quote_if_needed(a->dev));
 		break;
 	case ACT_GROUP_DETACH:
-		fprintf(f, "detach %s %s (weight %u", a->dev, g, a->old_weight);
+		fprintf(f, "detach %s %s (weight %u", quote_if_needed(a->dev), g, a->old_weight);
 		if (iob_limits_any(&a->old_lim)) {
 			o = limits_str(&a->old_lim);
 			fprintf(f, ", %s", o);
@@ -703,19 +703,19 @@ void action_print(const struct action *a, FILE *f)
 		break;
 	case ACT_DEV_REMOVE:
 		s = tline_str(a->old, a->nold);
-		fprintf(f, "remove %s (was: %s)\n", a->dev, s);
+		fprintf(f, "remove %s (was: %s)\n", quote_if_needed(a->dev), s);
 		break;
 	case ACT_DEV_CREATE:
 		s = tline_str(a->t, a->nt);
-		fprintf(f, "create %s: %s\n", a->dev, s);
+		fprintf(f, "create %s: %s\n", quote_if_needed(a->dev), s);
 		break;
 	case ACT_DEV_RELOAD:
 		s = tline_str(a->t, a->nt);
 		o = tline_str(a->old, a->nold);
-		fprintf(f, "reload %s: %s (was: %s)\n", a->dev, s, o);
+		fprintf(f, "reload %s: %s (was: %s)\n", quote_if_needed(a->dev), s, o);
 		break;
 	case ACT_GROUP_ATTACH:
-		fprintf(f, "attach %s %s weight %u", a->dev, g, a->weight);
+		fprintf(f, "attach %s %s weight %u", quote_if_needed(a->dev), g, a->weight);
 		if (iob_limits_any(&a->lim)) {
 			s = limits_str(&a->lim);
 			fprintf(f, " %s", s);
@@ -723,12 +723,13 @@ void action_print(const struct action *a, FILE *f)
 		fprintf(f, "\n");
 		break;
 	case ACT_GROUP_WEIGHT:
-		fprintf(f, "weight %s %s %u (was %u)\n", a->dev, g, a->weight, a->old_weight);
+		fprintf(f, "weight %s %s %u (was %u)\n", quote_if_needed(a->dev), g, a->weight,
+			a->old_weight);
 		break;
 	case ACT_GROUP_LIMITS:
 		s = limits_str(&a->lim);
 		o = limits_str(&a->old_lim);
-		fprintf(f, "limits %s %s %s (was %s)\n", a->dev, g, s, o);
+		fprintf(f, "limits %s %s %s (was %s)\n", quote_if_needed(a->dev), g, s, o);
 		break;
 	case ACT_NET_APPLY:
 	case ACT_NET_CLEAR:

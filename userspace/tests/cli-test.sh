@@ -5,7 +5,8 @@
 # backend: usage errors and exit codes, apply/dry-run/re-apply, rollback,
 # create/remove, group, insert/eject, status --json, cgroup id; min, max
 # and burst through apply (messages, status, top), capacity (check, and
-# apply's estimate from the status).
+# apply's estimate from the status); user text and names from the system
+# quoted in what is printed.
 set -uo pipefail
 
 BIN=$(realpath "$1")
@@ -397,21 +398,56 @@ same "eject restores the table" "$vg_after" "$vg_before"
 run 1 eject vg-lv
 run 0 status
 [[ $OUT != *vg-lv-iob* ]] || { echo "FAIL: vg-lv-iob left" >&2; FAILS=$((FAILS + 1)); }
-# A layer under a device without a dm uuid (dmsetup create's): remove
-# refuses it as it does under an LV, eject takes it out.
-python3 -c '
+# add_dev NAME UUID: a device of dmsetup's making, unopened, linear on sdc.
+add_dev() {
+	python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
-s["devices"].append({"name": "plain", "uuid": "", "minor": s["next_minor"], "open": 0,
+s["devices"].append({"name": sys.argv[2], "uuid": sys.argv[3], "minor": s["next_minor"], "open": 0,
                      "table": [[0, 1024, "linear", "8:32 4096"]]})
 s["next_minor"] += 1
-json.dump(s, open(sys.argv[1], "w"))' "$IOBAND_FAKE_DM"
+json.dump(s, open(sys.argv[1], "w"))' "$IOBAND_FAKE_DM" "$@"
+}
+# A layer under a device without a dm uuid (dmsetup create's): remove
+# refuses it as it does under an LV, eject takes it out.
+add_dev plain ""
 run 0 insert plain
 run 1 remove plain
 same "remove of a layer" "$ERR" "iobandctl: plain is an inserted ioband layer: use eject"
 run 0 status plain
 has "layer kept" "$OUT" "by insert"
 run 0 eject plain
+# Names from the system are quoted as user text is: a dm device named with
+# an ESC (dmsetup takes it) is shown escaped in messages, status, top and
+# plans, never raw; so is a host file's name in check's "ok" line.
+esc=$'lv\e[2J'
+add_dev "$esc" LVM-esc
+no_esc() {
+	N=$((N + 1))
+	[[ $OUT$ERR != *$'\e'* ]] || { echo "FAIL: $1: a raw ESC in the output" >&2; FAILS=$((FAILS + 1)); }
+}
+run 0 -v insert "$esc" --group esc --type uid
+no_esc "insert -v"
+run 0 status "$esc"
+has "status: a system name escaped" "$OUT" '"lv\x1b[2J" (253:'
+no_esc "status"
+run 0 top --count 1
+has "top: a system name escaped" "$OUT" '"lv\x1b[2J"'
+no_esc "top"
+run 0 group add "$esc" 7
+run 1 group add "$esc" 7
+same "group add: a system name escaped" "$ERR" 'iobandctl: "lv\x1b[2J": group 7 exists (use group set)'
+run 1 remove "$esc"
+same "remove: a system name escaped" "$ERR" 'iobandctl: "lv\x1b[2J" is not an iobandctl device (uuid LVM-esc): use eject for an inserted layer'
+run 0 eject --dry-run "$esc"
+has "eject plan: a system name escaped" "$OUT" 'remove "lv\x1b[2J-iob" (was: 0 1024 linear 8:32 4096)'
+no_esc "eject plan"
+run 0 -v eject "$esc"
+no_esc "eject -v"
+cp "$HERE/good/minimal.yaml" "$T/h"$'\e'".yaml"
+run 0 check "$T/h"$'\e'".yaml"
+same "check: the file name escaped" "$OUT" "\"$T/h\\x1b.yaml\": ok: 0 device group(s), 0 shared device(s), 1 guest(s)"
+no_esc "check"
 
 # ---- cgroup create (fake: a directory) with pids
 run 0 cgroup create ioband.slice/g9 123 456
