@@ -21,7 +21,8 @@
  *
  * ioband tables are normalised the way the kernel prints them (device as
  * maj:min; io_throttle, io_limit and token_base as configured, 0 = default
- * or automatic) and the ioband messages are applied to the stored table.
+ * or automatic; groups by ascending id, as table, status and stats list
+ * them) and the ioband messages are applied to the stored table.
  * The status has the kernel's depth part: FAKE_LIMIT, automatic, while
  * io_limit is 0.  cgroups are plain
  * directories under IOBAND_CGROUP_ROOT.
@@ -236,6 +237,20 @@ static bool dg_lim_of(const char *devgroup, const char *except, struct iob_limit
 	return false;
 }
 
+static int cmp_group(const void *a, const void *b)
+{
+	uint64_t x = ((const struct iob_group *)a)->id, y = ((const struct iob_group *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* T's groups by ascending id: the module's order in table, status and stats. */
+static void sort_groups(struct iob_table *t)
+{
+	if (t->n_groups)
+		qsort(t->groups, t->n_groups, sizeof(*t->groups), cmp_group);
+}
+
 /* Normalise an ioband table as the kernel would print it; -EINVAL if bad. */
 static int normalise(const char *name, const struct dm_tline *in, json_object **line)
 {
@@ -271,6 +286,7 @@ static int normalise(const char *name, const struct dm_tline *in, json_object **
 		}
 		free(t.device);
 		t.device = xasprintf("%u:%u", ma, mi);
+		sort_groups(&t);
 		params = iob_table_format(&t);
 		iob_table_free(&t);
 	}
@@ -689,6 +705,7 @@ static int fk_message(const char *name, const char *msg, char **reply)
 			r = -EINVAL;
 		else
 			iob_table_add_group(&t, id, IOB_WEIGHT_DEFAULT);
+		sort_groups(&t);
 	} else if (!strcmp(verb, "detach")) {
 		if (parse_u64(arg, &id) || !iob_table_group(&t, id))
 			r = -EINVAL;

@@ -353,6 +353,12 @@ has "add default" "$ERR" "iobandctl: group add: group default: the default group
 run 0 status solo
 has "group row" "$OUT" "  1000                     41"
 has "default row" "$OUT" "  default                   9"
+# Groups in the module's order, by ascending id, whatever the order added.
+run 0 group add solo 999
+run 0 status --json solo
+python3 -c 'import json,sys; g=json.load(sys.stdin)["devices"][0]["groups"]; assert [x["id"] for x in g] == [-1, 999, 1000], g' <<<"$OUT" ||
+	{ echo "FAIL: groups out of order: $OUT" >&2; FAILS=$((FAILS + 1)); }
+run 0 group remove solo 999
 run 0 group remove solo 1000
 run 1 group remove solo 1000
 run 0 remove solo
