@@ -15,7 +15,8 @@
  * "<device>: <message>", for tests of what apply and the hook send.  A
  * device's counters may go on with [..., rsv-lag-us, limited-us, unmet
  * (0/1)] for the status's limits part, "depth_us": [base, target]
- * gives the depth part's latencies (0 0 otherwise), and "dglimit_us" the
+ * gives the automatic depth part's latencies (0 0 otherwise, and with a
+ * fixed io_limit, as the module), and "dglimit_us" the
  * dglimit part's figure (0 otherwise) when the table has a device-group
  * limit.
  *
@@ -492,7 +493,8 @@ static int fk_status(const char *name, char **params)
 		sb_addf(&sb, " %lld %llu %llu", (long long)id, (unsigned long long)v[6],
 			(unsigned long long)v[7]);
 	}
-	dus = jget(d, "depth_us");
+	/* the latencies with the automatic depth only */
+	dus = t.io_limit ? NULL : jget(d, "depth_us");
 	sb_addf(&sb, " depth %u %s %lld %lld", t.io_limit ? t.io_limit : FAKE_LIMIT,
 		t.io_limit ? "fixed" : "auto",
 		dus ? (long long)json_object_get_int64(json_object_array_get_idx(dus, 0)) : 0LL,

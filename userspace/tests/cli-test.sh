@@ -363,6 +363,18 @@ run 0 group remove solo 1000
 run 1 group remove solo 1000
 run 0 remove solo
 run 1 remove solo
+# A fixed io_limit: the status's depth part has no latencies (the module
+# measures them, but shows them only for the automatic depth).
+run 0 create fixed 8:16 --io-limit 64 --group fixedg
+python3 - "$IOBAND_FAKE_DM" <<'P'
+import json, sys
+s = json.load(open(sys.argv[1]))
+[d for d in s["devices"] if d["name"] == "fixed"][0]["depth_us"] = [8000, 10000]
+json.dump(s, open(sys.argv[1], "w"))
+P
+run 0 status fixed
+has "fixed io_limit: no latencies" "$OUT" "  depth 64 (fixed), latency baseline 0 us, target 0 us"
+run 0 remove fixed
 # a device of type none has only the default group
 run 0 create plain 8:16
 run 2 group add plain 5
