@@ -24,16 +24,24 @@
  * maj:min; io_throttle, io_limit and token_base as configured, 0 = default
  * or automatic; groups by ascending id, as table, status and stats list
  * them) and the ioband messages are applied to the stored table.
+ * Messages are parsed by the module's own parser (kparse.c) and applied
+ * or refused by its rules, with its errno; "dmesg" records the reason of
+ * each refusal as the module logs it.  A device's "kept" holds what its
+ * policy does not show, which the module keeps across policy changes
+ * (weights, r=, l=, b= under range-bw; ranges under the others), as a
+ * table under the other kind of policy.
  * The status has the kernel's depth part: FAKE_LIMIT, automatic, while
  * io_limit is 0.  cgroups are plain
  * directories under IOBAND_CGROUP_ROOT.
  */
 #include "backend.h"
 #include "ioband.h"
+#include "kparse.h"
 #include "util.h"
 
 #include <errno.h>
 #include <json.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,12 +90,32 @@ static void fake_save(void)
 	free(tmp);
 }
 
+/* A line of what the module logs (dmesg), kept in the state's "dmesg". */
+static void klog(const char *fmt, ...) PRINTF(1, 2);
+
 static json_object *jget(json_object *o, const char *k)
 {
 	json_object *v = NULL;
 
 	json_object_object_get_ex(o, k, &v);
 	return v;
+}
+
+static void klog(const char *fmt, ...)
+{
+	json_object *k = jget(st, "dmesg");
+	struct strbuf sb = { 0 };
+	va_list ap;
+
+	if (!k) {
+		k = json_object_new_array();
+		json_object_object_add(st, "dmesg", k);
+	}
+	va_start(ap, fmt);
+	sb_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	json_object_array_add(k, json_object_new_string(sb.s));
+	sb_free(&sb);
 }
 
 static json_object *devices(void)
@@ -324,7 +352,7 @@ static int fk_create(const char *name, const char *uuid, const struct dm_tline *
 	int minor, r;
 
 	if (find_dev(name, NULL)) {
-		msg_err("create %s: %s", quote_if_needed(name), strerror(EEXIST));
+		msg_err("create %s: %s", name, strerror(EEXIST));
 		return -EEXIST;
 	}
 	r = make_table(name, t, n, &tab);
@@ -381,6 +409,7 @@ static int fk_resume(const char *name)
 		json_object_object_add(d, "table", json_object_get(in));
 		json_object_object_del(d, "inactive");
 		json_object_object_del(d, "counters");
+		json_object_object_del(d, "kept");
 	}
 	json_object_object_add(d, "suspended", json_object_new_boolean(0));
 	fake_save();
@@ -406,7 +435,7 @@ static int fk_remove(const char *name)
 	if (!d)
 		return -ENODEV;
 	if (json_object_get_int(jget(d, "open"))) {
-		msg_err("remove %s: %s", quote_if_needed(name), strerror(EBUSY));
+		msg_err("remove %s: %s", name, strerror(EBUSY));
 		return -EBUSY;
 	}
 	json_object_array_del_idx(devices(), idx, 1);
@@ -523,92 +552,264 @@ static int fk_status(const char *name, char **params)
 }
 
 /*
- * reserve|limit [<id>:]<rate>, burst [<id>:]<rate>/<secs> or 0, as the
- * module: not under range-bw, and the group's limits stay consistent
- * (limit 0 takes the burst too).
+ * Into T, from K (the same device's table under the other kind of
+ * policy): what T's policy does not show, which the module keeps across
+ * policies: the weights, reservations and limits under range-bw, the
+ * ranges under the others.
  */
-static int fk_limit(struct iob_table *t, const char *verb, char *arg)
+static void kept_merge(struct iob_table *t, const struct iob_table *k)
 {
-	char *c = strchr(arg, ':'), *val = c ? c + 1 : arg;
-	struct iob_limits *l = &t->default_lim, nl;
-	const char *key;
-	uint64_t id;
+	bool ranges = t->policy == IOB_RANGE_BW;
+	size_t i;
 
-	if (t->policy == IOB_RANGE_BW)
-		return -EINVAL;
-	if (c) {
-		*c = '\0';
-		if (parse_u64(arg, &id) || !iob_table_group(t, id))
+	if (ranges) {
+		t->default_weight = k->default_weight;
+		t->default_lim = k->default_lim;
+	} else {
+		t->default_min_kbs = k->default_min_kbs;
+		t->default_max_kbs = k->default_max_kbs;
+	}
+	for (i = 0; i < t->n_groups; i++) {
+		struct iob_group *g = &t->groups[i];
+		const struct iob_group *o = iob_table_group(k, g->id);
+
+		if (o && ranges) {
+			g->weight = o->weight;
+			g->lim = o->lim;
+		} else if (o) {
+			g->min_kbs = o->min_kbs;
+			g->max_kbs = o->max_kbs;
+		}
+	}
+}
+
+/* D's table, with what its policy does not show (D's "kept"). */
+static int ioband_full(json_object *d, struct iob_table *t)
+{
+	json_object *kept = jget(d, "kept");
+	struct iob_table k;
+	const char *err;
+	int r = ioband_of(d, t);
+
+	if (!r && kept && !iob_table_parse(json_object_get_string(kept), &k, &err)) {
+		kept_merge(t, &k);
+		iob_table_free(&k);
+	}
+	return r;
+}
+
+/* T as D's table; what its policy does not show as D's "kept". */
+static void table_store(json_object *d, struct iob_table *t)
+{
+	enum iob_policy p = t->policy;
+	char *s = iob_table_format(t);
+
+	json_object_array_put_idx(json_object_array_get_idx(jget(d, "table"), 0), 3,
+				  json_object_new_string(s));
+	free(s);
+	t->policy = p == IOB_RANGE_BW ? IOB_WEIGHT : IOB_RANGE_BW;
+	s = iob_table_format(t);
+	t->policy = p;
+	json_object_object_add(d, "kept", json_object_new_string(s));
+	free(s);
+}
+
+/* The stats message's reply, as ioband_msg_stats(). */
+static char *stats_reply(json_object *d, const struct iob_table *t)
+{
+	struct strbuf sb = { 0 };
+	bool has_lim = any_limits(t);
+	uint64_t c[FAKE_COUNTERS];
+	size_t i;
+
+	for (i = 0; i <= t->n_groups; i++) {
+		int64_t gid = i ? (int64_t)t->groups[i - 1].id : -1;
+		const struct iob_limits *l = i ? &t->groups[i - 1].lim : &t->default_lim;
+
+		counters(d, gid, c);
+		sb_addf(&sb, "%s%lld weight=%u reads=%llu read_sectors=%llu writes=%llu write_sectors=%llu delayed_reads=%llu delayed_writes=%llu queued=%llu wait_us=%llu",
+			i ? "\n" : "", (long long)gid,
+			i ? t->groups[i - 1].weight : t->default_weight,
+			(unsigned long long)c[0], (unsigned long long)c[2],
+			(unsigned long long)c[3], (unsigned long long)c[5],
+			(unsigned long long)c[1], (unsigned long long)c[4],
+			(unsigned long long)c[6], (unsigned long long)c[7]);
+		/* as the module, with any r=, l= or b= (not its sectors) */
+		if (has_lim)
+			sb_addf(&sb, " rsv=%s rsv_lag_us=%llu limited_us=%llu rsv_sectors=0",
+				rsv_state(l, c), (unsigned long long)c[8], (unsigned long long)c[9]);
+	}
+	return sb_steal(&sb);
+}
+
+/* A group's parameters: the default group's, or an attached one's. */
+struct gref {
+	unsigned int *weight, *min_kbs, *max_kbs;
+	struct iob_limits *lim;
+};
+
+/* The group M names in T ([<id>:]..., none: the default group); false: not attached. */
+static bool group_ref(struct iob_table *t, const struct iob_kmsg *m, struct gref *g)
+{
+	struct iob_group *x = m->has_id ? iob_table_group(t, m->id) : NULL;
+
+	if (!m->has_id)
+		*g = (struct gref){ &t->default_weight, &t->default_min_kbs, &t->default_max_kbs,
+				    &t->default_lim };
+	else if (x)
+		*g = (struct gref){ &x->weight, &x->min_kbs, &x->max_kbs, &x->lim };
+	return !m->has_id || x;
+}
+
+/*
+ * reserve, limit, burst on the group's limits L, as ioband_msg_rate(): a
+ * reservation not above the limit, a limit not below it and below the
+ * burst (in its unit), limit 0 taking the burst too.
+ */
+static int set_rate(struct iob_limits *l, const struct iob_kmsg *m, const char **why)
+{
+	const struct iob_rate *r = &m->rate;
+
+	if (!strcmp(m->verb, "reserve")) {
+		if (r->rate && l->lim.rate && r->iops == l->lim.iops && r->rate > l->lim.rate) {
+			*why = "The reservation would be above the group's limit";
 			return -EINVAL;
-		l = &iob_table_group(t, id)->lim;
-	}
-	nl = *l;
-	if (!strcmp(verb, "burst") && !strcmp(val, "0")) {
-		memset(&nl.burst, 0, sizeof(nl.burst));
-		nl.burst_secs = 0;
-	} else if (!strcmp(verb, "burst")) {
-		if (iob_burst_parse(val, &nl.burst, &nl.burst_secs))
+		}
+		l->rsv = *r;
+	} else if (!strcmp(m->verb, "limit")) {
+		if (r->rate && l->rsv.rate && r->iops == l->rsv.iops && r->rate < l->rsv.rate) {
+			*why = "The limit would be below the group's reservation";
 			return -EINVAL;
-	} else if (iob_rate_parse(val, !strcmp(verb, "reserve") ? &nl.rsv : &nl.lim)) {
-		return -EINVAL;
+		}
+		if (r->rate && l->burst.rate && (r->iops != l->burst.iops || r->rate >= l->burst.rate)) {
+			*why = "The limit would not be below the group's burst (change or remove the burst first)";
+			return -EINVAL;
+		}
+		l->lim = *r;
+	} else {
+		*why = iob_kburst_problem(r, &l->lim);
+		if (*why)
+			return -EINVAL;
+		l->burst = *r;
+		l->burst_secs = m->burst_secs;
 	}
-	if (!nl.lim.rate) {
-		memset(&nl.burst, 0, sizeof(nl.burst));
-		nl.burst_secs = 0;
-	}
-	if (iob_limits_problem(&nl, &key))
-		return -EINVAL;
-	*l = nl;
+	if (!l->lim.rate)
+		memset(&l->burst, 0, sizeof(l->burst));
+	if (!l->burst.rate)
+		l->burst_secs = 0;
 	return 0;
 }
 
 /*
- * policy <policy>[,l=<rate>][,b=<rate>/<secs>|0], as the module: each
- * option once, no r=; what is not given stays, l=0 takes the burst too,
- * and the result must hold (a burst above the limit, in its unit).
+ * policy <policy>[,l=<rate>][,b=<rate>/<secs>], as ioband_dg_limit_merge():
+ * what is not given stays, a limit of 0 takes the burst with it, and the
+ * burst must go with the limit.
  */
-static int fk_policy(struct iob_table *t, char *arg)
+static int set_policy(struct iob_table *t, const struct iob_kmsg *m, const char **why)
 {
-	char *o = strchr(arg, ','), *tok, *save = NULL;
-	struct iob_limits nl = t->dg_lim, given;
-	bool has_l = false, has_b = false;
-	enum iob_policy p;
-	const char *key;
+	struct iob_limits nl = t->dg_lim;
 
-	memset(&given, 0, sizeof(given));
-	if (o)
-		*o++ = '\0';
-	if (iob_parse_policy(arg, &p))
-		return -EINVAL;
-	if (o && (!*o || *o == ',' || strstr(o, ",,") || o[strlen(o) - 1] == ','))
-		return -EINVAL;
-	for (tok = o ? strtok_r(o, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
-		if (!strncmp(tok, "l=", 2) && !has_l) {
-			has_l = true;
-			if (iob_rate_parse(tok + 2, &given.lim))
-				return -EINVAL;
-		} else if (!strncmp(tok, "b=", 2) && !has_b) {
-			has_b = true;
-			if (strcmp(tok + 2, "0") && iob_burst_parse(tok + 2, &given.burst, &given.burst_secs))
-				return -EINVAL;
-		} else {
-			return -EINVAL;		/* r=, anything else, or twice */
-		}
-	}
-	if (has_l)
-		nl.lim = given.lim;
-	if (has_b) {
-		nl.burst = given.burst;
-		nl.burst_secs = given.burst_secs;
-	}
-	if (!nl.lim.rate && !has_b) {	/* a limit lifted takes its burst */
+	if (m->has_lim)
+		nl.lim = m->dg_lim.lim;
+	if (m->has_bst) {
+		nl.burst = m->dg_lim.burst;
+		nl.burst_secs = m->dg_lim.burst_secs;
+	} else if (!nl.lim.rate) {
 		memset(&nl.burst, 0, sizeof(nl.burst));
-		nl.burst_secs = 0;
 	}
-	if (iob_limits_problem(&nl, &key))
+	*why = iob_kburst_problem(&nl.burst, &nl.lim);
+	if (*why)
 		return -EINVAL;
-	t->policy = p;
+	if (!nl.burst.rate)
+		nl.burst_secs = 0;
+	t->policy = m->policy;
 	t->dg_lim = nl;
+	return 0;
+}
+
+/*
+ * Message M (its words parsed as the module parses them) on T, the table
+ * of D, as ioband_apply_msg(): 0 (stats: its *REPLY), or -errno with *WHY
+ * the reason the module logs.
+ */
+static int apply_msg(json_object *d, struct iob_table *t, const struct iob_kmsg *m, char **reply,
+		     const char **why)
+{
+	bool ranges = t->policy == IOB_RANGE_BW;
+	const char *v = m->verb;
+	struct gref g;
+
+	if (!strcmp(v, "stats")) {
+		if (reply)
+			*reply = stats_reply(d, t);
+		return 0;
+	}
+	if (!strcmp(v, "reset")) {
+		json_object_object_del(d, "counters");
+		return 0;
+	}
+	if (!strcmp(v, "weight") && ranges) {
+		*why = "The range-bw policy has no weights (range-bw <group-id>:<min>:<max>)";
+		return -EINVAL;
+	}
+	if (!strcmp(v, "range-bw") && !ranges) {
+		*why = "Ranges need the range-bw policy (message policy range-bw first)";
+		return -EINVAL;
+	}
+	if ((!strcmp(v, "reserve") || !strcmp(v, "limit") || !strcmp(v, "burst")) && ranges) {
+		*why = "range-bw has min:max, not reserve/limit (range-bw <group-id>:<min>:<max>)";
+		return -EINVAL;
+	}
+	if (!strcmp(v, "weight") || !strcmp(v, "range-bw") || !strcmp(v, "reserve") ||
+	    !strcmp(v, "limit") || !strcmp(v, "burst")) {
+		if (!group_ref(t, m, &g)) {
+			*why = "No such group (attach it first)";
+			return -EINVAL;
+		}
+		if (!strcmp(v, "weight")) {
+			*g.weight = m->value;
+		} else if (!strcmp(v, "range-bw")) {
+			*g.min_kbs = m->min_kbs;
+			*g.max_kbs = m->max_kbs;
+		} else {
+			return set_rate(g.lim, m, why);
+		}
+	} else if (!strcmp(v, "attach")) {
+		if (iob_table_group(t, m->id)) {
+			*why = "Group already attached";
+			return -EEXIST;
+		}
+		if (t->n_groups >= IOB_GROUPS_MAX) {
+			*why = "Too many groups (at most 65536 per device)";
+			return -ENOSPC;
+		}
+		iob_table_add_group(t, m->id, IOB_WEIGHT_DEFAULT);
+		sort_groups(t);
+	} else if (!strcmp(v, "detach")) {
+		if (!iob_table_group(t, m->id)) {
+			*why = "No such group";
+			return -EINVAL;
+		}
+		iob_table_del_group(t, m->id);
+	} else if (!strcmp(v, "type")) {
+		if (t->n_groups && m->type != t->type) {
+			*why = "Cannot change the group type while groups are attached (detach them first)";
+			return -EBUSY;
+		}
+		t->type = m->type;
+	} else if (!strcmp(v, "policy")) {
+		return set_policy(t, m, why);
+	} else if (!strcmp(v, "token")) {
+		t->token_base = m->value;
+	} else if ((!strcmp(v, "io_throttle") && m->value && t->io_limit && m->value > t->io_limit) ||
+		   (!strcmp(v, "io_limit") && m->value && t->io_throttle && t->io_throttle > m->value)) {
+		*why = "io_throttle must not exceed io_limit";
+		return -EINVAL;
+	} else if (!strcmp(v, "io_throttle")) {
+		t->io_throttle = m->value;
+	} else {
+		t->io_limit = m->value;
+	}
 	return 0;
 }
 
@@ -621,134 +822,52 @@ static void dg_share(const char *name, const struct iob_table *t)
 	for (i = 0; i < json_object_array_length(a); i++) {
 		json_object *d = json_object_array_get_idx(a, i);
 		struct iob_table o;
-		char *p;
 
-		if (!strcmp(json_object_get_string(jget(d, "name")), name) || ioband_of(d, &o))
+		if (!strcmp(json_object_get_string(jget(d, "name")), name) || ioband_full(d, &o))
 			continue;
 		if (!strcmp(o.devgroup, t->devgroup)) {
 			o.policy = t->policy;
 			o.dg_lim = t->dg_lim;
-			p = iob_table_format(&o);
-			json_object_array_put_idx(json_object_array_get_idx(jget(d, "table"), 0), 3,
-						  json_object_new_string(p));
-			free(p);
+			table_store(d, &o);
 		}
 		iob_table_free(&o);
 	}
 }
 
+/*
+ * A message, as the module takes it: parsed by its own parser
+ * (kparse.c), applied or refused by its rules with its errno; a refusal
+ * is logged (the state's "dmesg") as the module logs it.
+ */
 static int fk_message(const char *name, const char *msg, char **reply)
 {
 	json_object *d = find_dev(name, NULL);
-	char verb[32], arg[128], extra[2];
 	struct iob_table t;
-	uint64_t v, id;
-	int n, r = 0;
+	struct iob_kmsg m;
+	const char *why = NULL, *w = msg + strspn(msg, " \t\n");
+	int r;
 
 	if (reply)
 		*reply = NULL;
 	if (!d)
 		return -ENODEV;
-	if (ioband_of(d, &t))
+	if (ioband_full(d, &t))
 		return -EINVAL;
-	n = sscanf(msg, "%31s %127s %1s", verb, arg, extra);
-	if (n == 1 && !strcmp(verb, "stats")) {
-		struct strbuf sb = { 0 };
-		size_t i;
-		uint64_t c[FAKE_COUNTERS];
-		bool has_lim = any_limits(&t);
-
-		for (i = 0; i <= t.n_groups; i++) {
-			int64_t gid = i ? (int64_t)t.groups[i - 1].id : -1;
-			const struct iob_limits *l = i ? &t.groups[i - 1].lim : &t.default_lim;
-
-			counters(d, gid, c);
-			sb_addf(&sb, "%s%lld weight=%u reads=%llu read_sectors=%llu writes=%llu write_sectors=%llu delayed_reads=%llu delayed_writes=%llu queued=%llu wait_us=%llu",
-				i ? "\n" : "", (long long)gid,
-				i ? t.groups[i - 1].weight : t.default_weight,
-				(unsigned long long)c[0], (unsigned long long)c[2],
-				(unsigned long long)c[3], (unsigned long long)c[5],
-				(unsigned long long)c[1], (unsigned long long)c[4],
-				(unsigned long long)c[6], (unsigned long long)c[7]);
-			/* as the module, with any r=, l= or b= (not its sectors) */
-			if (has_lim)
-				sb_addf(&sb, " rsv=%s rsv_lag_us=%llu limited_us=%llu rsv_sectors=0",
-					rsv_state(l, c), (unsigned long long)c[8], (unsigned long long)c[9]);
-		}
-		if (reply)
-			*reply = sb_steal(&sb);
-		sb_free(&sb);
-		goto out;
-	} else if (n == 1 && !strcmp(verb, "reset")) {
-		json_object_object_del(d, "counters");
-	} else if (n != 2) {
-		r = -EINVAL;
-	} else if (!strcmp(verb, "weight")) {
-		char *c = strpbrk(arg, ":=,");
-
-		if (!c) {
-			r = parse_u64_range(arg, 1, IOB_WEIGHT_MAX, &v);
-			if (!r)
-				t.default_weight = v;
-		} else {
-			*c = '\0';
-			r = parse_u64_range(c + 1, 1, IOB_WEIGHT_MAX, &v);
-			if (!r && !*arg)
-				t.default_weight = v;
-			else if (!r && (parse_u64(arg, &id) || !iob_table_group(&t, id)))
-				r = -EINVAL;
-			else if (!r)
-				iob_table_group(&t, id)->weight = v;
-		}
-	} else if (!strcmp(verb, "reserve") || !strcmp(verb, "limit") || !strcmp(verb, "burst")) {
-		r = fk_limit(&t, verb, arg);
-	} else if (!strcmp(verb, "attach")) {
-		if (parse_u64(arg, &id) || iob_check_group_id(t.type, id) || iob_table_group(&t, id))
-			r = -EINVAL;
-		else
-			iob_table_add_group(&t, id, IOB_WEIGHT_DEFAULT);
-		sort_groups(&t);
-	} else if (!strcmp(verb, "detach")) {
-		if (parse_u64(arg, &id) || !iob_table_group(&t, id))
-			r = -EINVAL;
-		else
-			iob_table_del_group(&t, id);
-	} else if (!strcmp(verb, "type")) {
-		if (t.n_groups || iob_parse_type(arg, &t.type))
-			r = -EINVAL;
-	} else if (!strcmp(verb, "policy")) {
-		r = fk_policy(&t, arg);
-	} else if (!strcmp(verb, "token")) {
-		r = parse_u64_range(arg, 0, IOB_TOKEN_MAX, &v);
-		if (!r)
-			t.token_base = v;
-	} else if (!strcmp(verb, "io_throttle")) {
-		r = parse_u64_range(arg, 0, IOB_THROTTLE_MAX, &v);
-		if (!r && v && t.io_limit && v > t.io_limit)
-			r = -EINVAL;
-		if (!r)
-			t.io_throttle = v;
-	} else if (!strcmp(verb, "io_limit")) {
-		r = parse_u64_range(arg, 0, IOB_THROTTLE_MAX, &v);
-		if (!r && v && t.io_throttle && v < t.io_throttle)
-			r = -EINVAL;
-		if (!r)
-			t.io_limit = v;
-	} else {
-		r = -EINVAL;
-	}
+	r = iob_kparse_message(msg, t.type, &m, &why);
+	if (!r)
+		r = apply_msg(d, &t, &m, reply, &why);
 	if (r) {
-		r = -EINVAL;
-		msg_err("%s: message %s: %s", quote_if_needed(name), quote(msg), strerror(EINVAL));
-	} else {
-		json_object *l = json_object_array_get_idx(jget(d, "table"), 0);
-		char *p = iob_table_format(&t);
-
+		klog("device-mapper: ioband: %d:%d: message %.*s: %s", FAKE_MAJOR,
+		     json_object_get_int(jget(d, "minor")), *w ? (int)strcspn(w, " \t\n") : 7,
+		     *w ? w : "(empty)", why ? why : "failed");
+		msg_err("%s: message %s: %s", name, quote(msg), strerror(-r));
+		fake_save();
+	} else if (strcmp(m.verb, "stats")) {
 		json_object *log = jget(st, "log");
+		char *p;
 
-		json_object_array_put_idx(l, 3, json_object_new_string(p));
-		free(p);
-		if (!strcmp(verb, "policy"))
+		table_store(d, &t);
+		if (!strcmp(m.verb, "policy"))
 			dg_share(name, &t);
 		if (!log) {
 			log = json_object_new_array();
@@ -759,7 +878,6 @@ static int fk_message(const char *name, const char *msg, char **reply)
 		free(p);
 		fake_save();
 	}
-out:
 	iob_table_free(&t);
 	return r;
 }

@@ -27,6 +27,7 @@
 #define IOB_TOKEN_MAX		(1ULL << 40)
 #define IOB_PID_MAX		4194304ULL
 #define IOB_DEFAULT_GROUP	(-1)
+#define IOB_GROUPS_MAX		65536	/* extra groups per device, as the module */
 
 enum iob_type { IOB_NONE, IOB_UID, IOB_GID, IOB_PID, IOB_PGRP, IOB_CGROUP, IOB_TYPE_NR };
 enum iob_policy { IOB_WEIGHT, IOB_WEIGHT_IOSIZE, IOB_RANGE_BW, IOB_POLICY_NR };

@@ -1,0 +1,125 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# fake-test.sh FAKE-DMSETUP: the fake backend replies as the module does.
+# The guest tests record the module's replies in tests/dm/*.out: the table
+# after each message ("MSG: TABLE"), and for a refused message the reason
+# the module logs ("'MSG': message VERB: WHY").  Here the same messages go
+# to the fake, through fake-dmsetup (dmsetup's commands on the fake), and
+# its tables and logged reasons must be those lines; then the status and
+# stats parts the guest tests check.
+set -uo pipefail
+
+SHIM=$(realpath "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUTS=$HERE/../../tests/dm
+T=$(mktemp -d /tmp/iobandctl-fake-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+export IOBAND_FAKE_DM=$T/fake.json
+FAILS=0 N=0
+# shellcheck source=userspace/tests/clilib.sh
+. "$HERE/clilib.sh"
+
+dmsetup() { "$SHIM" "$@"; }
+kmsg_mark() { KMSG=$("$SHIM" dmesg | wc -l); }
+kmsg_since() { "$SHIM" dmesg | tail -n +$((KMSG + 1)); }
+fail() {
+	N=$((N + 1)) FAILS=$((FAILS + 1))
+	echo "FAIL: $*" >&2
+}
+
+fresh() {
+	echo '{ "disks": { "/dev/sdb": { "dev": "8:16", "size": 2097152 },
+	                   "/dev/sdc": { "dev": "8:32", "size": 2097152 } } }' >"$IOBAND_FAKE_DM"
+}
+
+# The guest tests' cgroups, as they print them: A B C D (ids 11 to 14).
+ids() { sed -E "s/(^|[ '])11([:=,]|$)/\1A\2/g; s/(^|[ '])12([:=,]|$)/\1B\2/g; s/(^|[ '])13([:=,]|$)/\1C\2/g; s/(^|[ '])14([:=,]|$)/\1D\2/g"; }
+unids() { sed -E "s/(^| )A([:=,]|$)/\111\2/g; s/(^| )B([:=,]|$)/\112\2/g; s/(^| )C([:=,]|$)/\113\2/g; s/(^| )D([:=,]|$)/\114\2/g"; }
+tbl() { dmsetup table "$1" | cut -d' ' -f5- | ids; }
+msg() { local d=$1; shift; dmsetup message -- "$d" 0 "$@"; }
+# send DEV TEXT: message TEXT (ids as the guest tests print them) to DEV,
+# word by word as dmsetup takes it.
+send() {
+	local -a w
+	read -ra w <<<"$(unids <<<"$2")"
+	msg "$1" "${w[@]}"
+}
+
+# What the guest test did between two of its recorded lines, unrecorded.
+declare -A PRE POST
+PRE["type pid"]="detach 2000"
+PRE["'attach 7' twice"]="attach 7"
+PRE["'limit A:1m' under range-bw"]="policy range-bw"
+POST["'limit A:1m' under range-bw"]="policy weight"
+
+# replay DEV OUT FIRST LAST: device DEV made with the table of the line of
+# tests/dm/OUT.out that begins with "FIRST: ", then that file's message
+# lines up to the one that begins with LAST replayed on it (see above).
+replay() {
+	local dev=$1 out=$2 first=$3 last=$4 line dg m q why got want n=0
+	local file=$OUTS/$out.out
+
+	line=$(grep -m1 "^$first: " "$file") || { fail "$out.out has no line '$first: '"; return; }
+	line=${line#"$first: "}
+	dg=${line%% *}
+	dmsetup create "$dev" --table "0 2048 ioband 8:16 $(unids <<<"$line")" || fail "$out: create $line"
+	while IFS= read -r line; do
+		[[ $line != "$last"* ]] || break
+		case $line in
+		"'"*"'"*": message "*)
+			m=${line%%: message *}
+			why=${line#"$m: "}
+			q=${m#\'}
+			[[ -z ${PRE[$m]:-} ]] || send "$dev" "${PRE[$m]}"
+			kmsg_mark
+			n=$((n + 1))
+			if send "$dev" "${q%%\'*}" 2>/dev/null; then
+				fail "$out: $m accepted"
+			else
+				same "$out: $m refused" "$(kmsg_since | grep -o 'message .*' | head -n 1 | ids)" "$why"
+			fi
+			[[ -z ${POST[$m]:-} ]] || send "$dev" "${POST[$m]}"
+			;;
+		*": $dg "[0-9]*)
+			m=${line%%": $dg "*}
+			want=${line#"$m: "}
+			[[ $m != "$first" ]] || continue
+			[[ -z ${PRE[$m]:-} ]] || send "$dev" "${PRE[$m]}"
+			n=$((n + 1))
+			send "$dev" "$m" || { fail "$out: $m refused"; continue; }
+			got=$(tbl "$dev")
+			if [[ $want == *" (depth "*")" ]]; then
+				got+=" (depth $(dmsetup status "$dev" | grep -o ' depth [0-9]* [a-z]*' | cut -d' ' -f4))"
+			fi
+			same "$out: $m" "$got" "$want"
+			;;
+		esac
+	done <"$file"
+	((n >= 10)) || fail "$out: only $n lines replayed"
+}
+
+# ---- dm/004: each message's table; malformed ones refused with the reason
+fresh
+replay m 004 start "table unchanged"
+msg m detach 7
+python3 - "$IOBAND_FAKE_DM" <<'P'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["devices"][0]["counters"] = {"-1": [0, 0, 0, 10, 0, 80, 0, 0]}
+json.dump(s, open(sys.argv[1], "w"))
+P
+same "004: stats" "stats:
+$(msg m stats | sed 's/^/  /')" "$(sed -n '/^stats:$/,/^after reset/p' "$OUTS/004.out" | sed '$d')"
+msg m reset
+same "004: status after reset" "after reset: $(dmsetup status m | cut -d' ' -f4-)" "$(grep '^after reset: ' "$OUTS/004.out")"
+
+# ---- dm/013: reservations, limits and bursts beside the weights
+fresh
+replay rl 013 table "table unchanged"
+msg rl policy weight
+has "013: the limits part" "$(dmsetup status rl)" " limits -1 met 0 0 11 met 0 0 12 - 0 0"
+dmsetup remove rl
+
+echo "fake-test: $((N - FAILS)) checks passed, $FAILS failed"
+((FAILS == 0))
