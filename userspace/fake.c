@@ -459,21 +459,47 @@ static void counters(json_object *d, int64_t id, uint64_t v[FAKE_COUNTERS])
 		v[i] = json_object_get_int64(json_object_array_get_idx(a, i));
 }
 
-/* Whether any group of T has r=, l= or b=: the module then shows them. */
-static bool any_limits(const struct iob_table *t)
+/*
+ * Whether the module shows T's limits part (and the stats' rsv= fields):
+ * under range-bw, or when a group has r=, l= or b=.
+ */
+static bool shows_limits(const struct iob_table *t)
 {
 	size_t i;
 
 	for (i = 0; i < t->n_groups; i++)
 		if (iob_limits_any(&t->groups[i].lim))
 			return true;
-	return iob_limits_any(&t->default_lim);
+	return t->policy == IOB_RANGE_BW || iob_limits_any(&t->default_lim);
 }
 
-/* A group's reservation state, as the module names it, from counter 10. */
-static const char *rsv_state(const struct iob_limits *l, const uint64_t v[FAKE_COUNTERS])
+/* Group I of T, the default group first, as the module walks them. */
+struct gview {
+	int64_t id;
+	unsigned int weight, min_kbs, max_kbs;
+	const struct iob_limits *lim;
+};
+
+static struct gview group_at(const struct iob_table *t, size_t i)
 {
-	return !l->rsv.rate ? "-" : v[10] ? "unmet" : "met";
+	const struct iob_group *g = i ? &t->groups[i - 1] : NULL;
+
+	if (!g)
+		return (struct gview){ IOB_DEFAULT_GROUP, t->default_weight, t->default_min_kbs,
+				       t->default_max_kbs, &t->default_lim };
+	return (struct gview){ (int64_t)g->id, g->weight, g->min_kbs, g->max_kbs, &g->lim };
+}
+
+/*
+ * Group G's reservation state, as the module names it: "-" without one
+ * (r=; under range-bw a min), else from counter 10 (unmet).
+ */
+static const char *rsv_state(const struct iob_table *t, const struct gview *g,
+			     const uint64_t v[FAKE_COUNTERS])
+{
+	bool rsv = t->policy == IOB_RANGE_BW ? g->min_kbs : g->lim->rsv.rate;
+
+	return !rsv ? "-" : v[10] ? "unmet" : "met";
 }
 
 static int ioband_of(json_object *d, struct iob_table *t)
@@ -534,16 +560,15 @@ static int fk_status(const char *name, char **params)
 
 		sb_addf(&sb, " dglimit %lld", h ? (long long)json_object_get_int64(h) : 0LL);
 	}
-	/* The limits part, as the module: when any group has r=, l= or b=. */
-	has_lim = any_limits(&t);
+	/* The limits part, as the module: range-bw, or any r=, l= or b=. */
+	has_lim = shows_limits(&t);
 	if (has_lim)
 		sb_adds(&sb, " limits");
 	for (i = 0; has_lim && i <= t.n_groups; i++) {
-		int64_t id = i ? (int64_t)t.groups[i - 1].id : -1;
-		const struct iob_limits *l = i ? &t.groups[i - 1].lim : &t.default_lim;
+		struct gview g = group_at(&t, i);
 
-		counters(d, id, v);
-		sb_addf(&sb, " %lld %s %llu %llu", (long long)id, rsv_state(l, v),
+		counters(d, g.id, v);
+		sb_addf(&sb, " %lld %s %llu %llu", (long long)g.id, rsv_state(&t, &g, v),
 			(unsigned long long)v[8], (unsigned long long)v[9]);
 	}
 	iob_table_free(&t);
@@ -614,30 +639,60 @@ static void table_store(json_object *d, struct iob_table *t)
 	free(s);
 }
 
+/*
+ * range-bw weighs a group by its min, shifted right so that the largest
+ * min of the device group's live members (kept under another policy too)
+ * fits 15 bits (ioband_range_refit(), ioband_range_weight()): the shift
+ * for DEVGROUP.
+ */
+static unsigned int range_shift(const char *devgroup)
+{
+	json_object *a = devices();
+	unsigned int max_min = 0, shift = 0;
+	size_t i, j;
+
+	for (i = 0; i < json_object_array_length(a); i++) {
+		struct iob_table t;
+
+		if (ioband_full(json_object_array_get_idx(a, i), &t))
+			continue;
+		for (j = 0; !strcmp(t.devgroup, devgroup) && j <= t.n_groups; j++)
+			if (group_at(&t, j).min_kbs > max_min)
+				max_min = group_at(&t, j).min_kbs;
+		iob_table_free(&t);
+	}
+	while ((max_min >> shift) > IOB_WEIGHT_MAX)
+		shift++;
+	return shift;
+}
+
 /* The stats message's reply, as ioband_msg_stats(). */
 static char *stats_reply(json_object *d, const struct iob_table *t)
 {
+	bool ranges = t->policy == IOB_RANGE_BW, has_lim = shows_limits(t);
+	unsigned int shift = ranges ? range_shift(t->devgroup) : 0;
 	struct strbuf sb = { 0 };
-	bool has_lim = any_limits(t);
 	uint64_t c[FAKE_COUNTERS];
 	size_t i;
 
 	for (i = 0; i <= t->n_groups; i++) {
-		int64_t gid = i ? (int64_t)t->groups[i - 1].id : -1;
-		const struct iob_limits *l = i ? &t->groups[i - 1].lim : &t->default_lim;
+		struct gview g = group_at(t, i);
+		/* range-bw: the weight its min gives (1 for a min below the step) */
+		unsigned int w = !ranges ? g.weight : g.min_kbs >> shift ? g.min_kbs >> shift : 1;
 
-		counters(d, gid, c);
+		counters(d, g.id, c);
 		sb_addf(&sb, "%s%lld weight=%u reads=%llu read_sectors=%llu writes=%llu write_sectors=%llu delayed_reads=%llu delayed_writes=%llu queued=%llu wait_us=%llu",
-			i ? "\n" : "", (long long)gid,
-			i ? t->groups[i - 1].weight : t->default_weight,
+			i ? "\n" : "", (long long)g.id, w,
 			(unsigned long long)c[0], (unsigned long long)c[2],
 			(unsigned long long)c[3], (unsigned long long)c[5],
 			(unsigned long long)c[1], (unsigned long long)c[4],
 			(unsigned long long)c[6], (unsigned long long)c[7]);
-		/* as the module, with any r=, l= or b= (not its sectors) */
+		if (ranges)
+			sb_addf(&sb, " min_kbs=%u max_kbs=%u", g.min_kbs, g.max_kbs);
+		/* (not the sectors sent for the reservation) */
 		if (has_lim)
 			sb_addf(&sb, " rsv=%s rsv_lag_us=%llu limited_us=%llu rsv_sectors=0",
-				rsv_state(l, c), (unsigned long long)c[8], (unsigned long long)c[9]);
+				rsv_state(t, &g, c), (unsigned long long)c[8], (unsigned long long)c[9]);
 	}
 	return sb_steal(&sb);
 }

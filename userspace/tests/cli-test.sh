@@ -6,7 +6,7 @@
 # create/remove, group, insert/eject, status --json, cgroup id; min, max
 # and burst through apply (messages, status, top), capacity (check, and
 # apply's estimate from the status); user text and names from the system
-# quoted in what is printed.
+# quoted in what is printed; a range-bw device's status and top.
 set -uo pipefail
 
 BIN=$(realpath "$1")
@@ -319,6 +319,34 @@ run 0 status ioband-g1-data
 same "another device's unparsable table: no error" "$ERR" ""
 run 1 status odd
 same "status of the unparsable device" "$ERR" "iobandctl: odd: cannot parse its table: invalid type: 8:32 odd 0 0 frob weight 0 :100"
+cp "$T/before-odd.json" "$IOBAND_FAKE_DM"
+# A range-bw device (dmsetup's: iobandctl makes none): the module's status
+# has the limits part and its stats reply min_kbs=, max_kbs= and rsv=
+# fields; status and top read them.
+python3 - "$IOBAND_FAKE_DM" <<'P'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["devices"].append({"name": "rb", "uuid": "", "minor": s["next_minor"], "open": 0,
+                     "table": [[0, 1024, "ioband", "8:32 rb 0 0 cgroup range-bw 0 :0:0 11:100:500 12:700:0"]],
+                     "counters": {"11": [5, 1, 40, 0, 0, 0, 2, 300, 1500, 250000, 1]}})
+s["next_minor"] += 1
+json.dump(s, open(sys.argv[1], "w"))
+P
+run 0 status rb
+has "range-bw: a range's line" "$OUT" "range min 100 KB/s, max 500 KB/s, reservation unmet, lag 1.5 ms, held by its max 0.2 s"
+has "range-bw: no reservation" "$OUT" "range min 0 KB/s, max none, reservation -, lag 0.0 ms"
+run 0 status --json rb
+python3 -c '
+import json, sys
+g = json.load(sys.stdin)["devices"][0]["groups"]
+assert [(x["id"], x["min_kbs"], x["max_kbs"], x["rsv"]) for x in g] == [(-1, 0, 0, "-"), (11, 100, 500, "unmet"), (12, 700, 0, "met")], g
+assert g[1]["rsv_lag_us"] == 1500 and g[1]["limited_us"] == 250000 and g[1]["queued"] == 2, g' <<<"$OUT" ||
+	{ echo "FAIL: status --json of a range-bw device: $OUT" >&2; FAILS=$((FAILS + 1)); }
+# top: the weights the mins give (1 for a min of 0), the reservations' state
+run 0 top rb --count 1 --interval 0.05
+has "range-bw: top's default group" "$OUT" "rb                       default       1"
+has "range-bw: top's group 11" "$OUT" "                         11          100        0        0      0.0    0.0%  100.0%       2 unmet"
+has "range-bw: top's group 12" "$OUT" "                         12          700"
 cp "$T/before-odd.json" "$IOBAND_FAKE_DM"
 run 1 top nonexist --count 1 --interval 0.05
 same "top: no such device" "$ERR" "iobandctl: nonexist: no such device"

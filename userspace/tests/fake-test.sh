@@ -114,6 +114,25 @@ $(msg m stats | sed 's/^/  /')" "$(sed -n '/^stats:$/,/^after reset/p' "$OUTS/00
 msg m reset
 same "004: status after reset" "after reset: $(dmsetup status m | cut -d' ' -f4-)" "$(grep '^after reset: ' "$OUTS/004.out")"
 
+# ---- dm/012: range-bw's ranges; the policy keeps them and the weights
+fresh
+replay rb 012 table "table unchanged"
+has "012: the limits part" "$(dmsetup status rb)" " limits -1 met 0 0 "
+has "012: stats of a range" "$(msg rb stats | grep '^11 ')" " min_kbs=200 max_kbs=400 rsv=met rsv_lag_us=0 limited_us=0"
+# weight_of ID: the weight range-bw gives group ID, from the stats
+weight_of() { msg rb stats | awk -v id="$1" '$1 == id { sub("weight=", "", $2); print $2 }'; }
+msg rb range-bw 13:2000000:0
+same "012: a weight beside a large min (200 >> 6)" "$(weight_of 11)" 3
+msg rb range-bw 13:0:0
+same "012: the weight after the large min went" "$(weight_of 11)" 200
+msg rb range-bw 13:2000000:0
+msg rb detach 13
+same "012: the weight after its group went" "$(weight_of 11)" 200
+same "012: the weights are the mins" "$(weight_of 12)/$(weight_of -1)" "700/5"
+msg rb attach 13
+same "012: a min of 0 weighs 1" "$(weight_of 13)" 1
+dmsetup remove rb
+
 # ---- dm/013: reservations, limits and bursts beside the weights
 fresh
 replay rl 013 table "table unchanged"
