@@ -14,7 +14,9 @@
  * "log" records every message the fake accepted (but stats), as
  * "<device>: <message>", for tests of what apply and the hook send.  A
  * device's counters may go on with [..., rsv-lag-us, limited-us, unmet
- * (0/1)] for the status's limits part, "depth_us": [base, target]
+ * (0/1), rsv-sectors] for the status's limits part and the stats' rsv=
+ * fields ("reset" clears all but queued, the lag and unmet, as the
+ * module), "depth_us": [base, target]
  * gives the automatic depth part's latencies (0 0 otherwise, and with a
  * fixed io_limit, as the module), and "dglimit_us" the
  * dglimit part's figure (0 otherwise) when the table has a device-group
@@ -443,8 +445,11 @@ static int fk_remove(const char *name)
 	return 0;
 }
 
-/* r, dr, rs, w, dw, ws, queued, wait-us, rsv-lag-us, limited-us, unmet */
-#define FAKE_COUNTERS 11
+/*
+ * r, dr, rs, w, dw, ws, queued, wait-us, rsv-lag-us, limited-us, unmet,
+ * rsv-sectors
+ */
+#define FAKE_COUNTERS 12
 
 static void counters(json_object *d, int64_t id, uint64_t v[FAKE_COUNTERS])
 {
@@ -457,6 +462,25 @@ static void counters(json_object *d, int64_t id, uint64_t v[FAKE_COUNTERS])
 	a = c ? jget(c, key) : NULL;
 	for (i = 0; a && i < FAKE_COUNTERS && i < json_object_array_length(a); i++)
 		v[i] = json_object_get_int64(json_object_array_get_idx(a, i));
+}
+
+/*
+ * The reset message: the counters, each group's limited-us and
+ * rsv-sectors; not what is held now, a lag or an unmet reservation.
+ */
+static void counters_reset(json_object *d)
+{
+	json_object *c = jget(d, "counters");
+	size_t i;
+
+	if (!c)
+		return;
+	json_object_object_foreach(c, id, a) {
+		(void)id;
+		for (i = 0; i < json_object_array_length(a); i++)
+			if (i != 6 && i != 8 && i != 10)
+				json_object_array_put_idx(a, i, json_object_new_int64(0));
+	}
 }
 
 /*
@@ -689,10 +713,10 @@ static char *stats_reply(json_object *d, const struct iob_table *t)
 			(unsigned long long)c[6], (unsigned long long)c[7]);
 		if (ranges)
 			sb_addf(&sb, " min_kbs=%u max_kbs=%u", g.min_kbs, g.max_kbs);
-		/* (not the sectors sent for the reservation) */
 		if (has_lim)
-			sb_addf(&sb, " rsv=%s rsv_lag_us=%llu limited_us=%llu rsv_sectors=0",
-				rsv_state(t, &g, c), (unsigned long long)c[8], (unsigned long long)c[9]);
+			sb_addf(&sb, " rsv=%s rsv_lag_us=%llu limited_us=%llu rsv_sectors=%llu",
+				rsv_state(t, &g, c), (unsigned long long)c[8], (unsigned long long)c[9],
+				(unsigned long long)c[11]);
 	}
 	return sb_steal(&sb);
 }
@@ -800,7 +824,7 @@ static int apply_msg(json_object *d, struct iob_table *t, const struct iob_kmsg 
 		return 0;
 	}
 	if (!strcmp(v, "reset")) {
-		json_object_object_del(d, "counters");
+		counters_reset(d);
 		return 0;
 	}
 	if (!strcmp(v, "weight") && ranges) {
@@ -846,6 +870,13 @@ static int apply_msg(json_object *d, struct iob_table *t, const struct iob_kmsg 
 			return -EINVAL;
 		}
 		iob_table_del_group(t, m->id);
+		/* attached again, it starts from 0 */
+		if (jget(d, "counters")) {
+			char key[24];
+
+			snprintf(key, sizeof(key), "%llu", (unsigned long long)m->id);
+			json_object_object_del(jget(d, "counters"), key);
+		}
 	} else if (!strcmp(v, "type")) {
 		if (t->n_groups && m->type != t->type) {
 			*why = "Cannot change the group type while groups are attached (detach them first)";

@@ -138,6 +138,32 @@ fresh
 replay rl 013 table "table unchanged"
 msg rl policy weight
 has "013: the limits part" "$(dmsetup status rl)" " limits -1 met 0 0 11 met 0 0 12 - 0 0"
+# reset clears the counters, the time held and the sectors sent for the
+# reservation, not the bios held now, the lag or an unmet reservation
+python3 - "$IOBAND_FAKE_DM" <<'P'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["devices"][0]["counters"] = {"11": [4, 1, 32, 2, 1, 16, 3, 500, 1500, 2000, 1, 64],
+                               "12": [7, 0, 56, 0, 0, 0, 0, 0]}
+json.dump(s, open(sys.argv[1], "w"))
+P
+has "013: the sectors sent for a reservation" "$(msg rl stats | grep '^11 ')" " rsv=unmet rsv_lag_us=1500 limited_us=2000 rsv_sectors=64"
+msg rl reset
+st=$(dmsetup status rl)
+has "013: reset: counters" "$st" " 11 0 0 0 0 0 0 12 0 0 0 0 0 0 ext "
+has "013: reset: held now" "$st" " ext -1 0 0 11 3 0 12 0 0 depth "
+has "013: reset: lag and state" "$st" " limits -1 met 0 0 11 unmet 1500 0 12 - 0 0"
+has "013: reset: stats" "$(msg rl stats | grep '^11 ')" " rsv=unmet rsv_lag_us=1500 limited_us=0 rsv_sectors=0"
+# a group detached and attached again starts from nothing
+python3 - "$IOBAND_FAKE_DM" <<'P'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["devices"][0].setdefault("counters", {})["12"] = [7, 0, 56, 0, 0, 0, 0, 0]
+json.dump(s, open(sys.argv[1], "w"))
+P
+msg rl detach 12
+msg rl attach 12
+has "013: attached again" "$(dmsetup status rl)" " 12 0 0 0 0 0 0 ext "
 dmsetup remove rl
 
 echo "fake-test: $((N - FAILS)) checks passed, $FAILS failed"
