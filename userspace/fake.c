@@ -26,9 +26,10 @@
  * maj:min; io_throttle, io_limit and token_base as configured, 0 = default
  * or automatic; groups by ascending id, as table, status and stats list
  * them) and the ioband messages are applied to the stored table.
- * Messages are parsed by the module's own parser (kparse.c) and applied
- * or refused by its rules, with its errno; "dmesg" records the reason of
- * each refusal as the module logs it.  A device's "kept" holds what its
+ * Tables and messages are parsed by the module's own parser (kparse.c)
+ * and taken or refused by its rules, with its errno; "dmesg" records the
+ * reason of each refusal as the module (through dm core, for a table)
+ * logs it.  A device's "kept" holds what its
  * policy does not show, which the module keeps across policy changes
  * (weights, r=, l=, b= under range-bw; ranges under the others), as a
  * table under the other kind of policy.
@@ -282,34 +283,41 @@ static void sort_groups(struct iob_table *t)
 		qsort(t->groups, t->n_groups, sizeof(*t->groups), cmp_group);
 }
 
-/* Normalise an ioband table as the kernel would print it; -EINVAL if bad. */
-static int normalise(const char *name, const struct dm_tline *in, json_object **line)
+/*
+ * Normalise an ioband table as the kernel would print it: 0, or -errno
+ * with *WHY what the module says (ti->error).  The module's own parser
+ * (kparse.c) takes or refuses it; the fake holds it as iob_table_parse()
+ * reads it.
+ */
+static int normalise(const char *name, const struct dm_tline *in, json_object **line,
+		     const char **why)
 {
 	char *params = xstrdup(in->params);
 
 	if (!strcmp(in->type, IOB_TARGET)) {
 		struct iob_table t;
 		struct iob_limits dgl;
-		const char *err;
+		bool has_lim, has_bst;
 		unsigned int ma, mi;
 		uint64_t sz;
 
 		free(params);
-		if (iob_table_parse(in->params, &t, &err)) {
-			msg_err("fake: ioband table rejected: %s", err);
+		if (iob_kparse_table(in->params, &has_lim, &has_bst, why) ||
+		    iob_table_parse(in->params, &t, why))
 			return -EINVAL;
-		}
 		if (fk_resolve(t.device, &ma, &mi, &sz)) {
-			msg_err("fake: ioband: no device %s", t.device);
+			*why = "Device lookup failed";
 			iob_table_free(&t);
 			return -ENODEV;
 		}
 		/* a member joining takes the device group's limit, or agrees with it */
 		if (dg_lim_of(t.devgroup, name, &dgl)) {
-			if ((t.dg_lim.lim.rate && !iob_rate_eq(&t.dg_lim.lim, &dgl.lim)) ||
-			    (t.dg_lim.burst.rate && (!iob_rate_eq(&t.dg_lim.burst, &dgl.burst) ||
-						     t.dg_lim.burst_secs != dgl.burst_secs))) {
-				msg_err("fake: ioband table rejected: the policy's l=/b= differ from the device group's");
+			if ((has_lim && !iob_rate_eq(&t.dg_lim.lim, &dgl.lim)) ||
+			    (has_bst && (!iob_rate_eq(&t.dg_lim.burst, &dgl.burst) ||
+					 t.dg_lim.burst_secs != dgl.burst_secs))) {
+				*why = has_lim && !iob_rate_eq(&t.dg_lim.lim, &dgl.lim) ?
+					"The policy's l= differs from the device group's (leave it out to inherit)" :
+					"The policy's b= differs from the device group's (leave it out to inherit)";
 				iob_table_free(&t);
 				return -EINVAL;
 			}
@@ -330,22 +338,34 @@ static int normalise(const char *name, const struct dm_tline *in, json_object **
 	return 0;
 }
 
-static int make_table(const char *name, const struct dm_tline *t, size_t n, json_object **out)
+/*
+ * The table T of N lines for device NAME (its minor MINOR), normalised;
+ * refused as dm refuses it: the module's reason logged, WHAT ("create",
+ * "reload") failed.
+ */
+static int make_table(const char *name, int minor, const char *what, const struct dm_tline *t,
+		      size_t n, json_object **out)
 {
+	const char *why = NULL;
 	size_t i;
+	int r = 0;
 
 	*out = json_object_new_array();
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && !r; i++) {
 		json_object *l;
-		int r = normalise(name, &t[i], &l);
 
-		if (r) {
-			json_object_put(*out);
-			return r;
-		}
-		json_object_array_add(*out, l);
+		r = normalise(name, &t[i], &l, &why);
+		if (!r)
+			json_object_array_add(*out, l);
 	}
-	return 0;
+	if (r) {
+		klog("device-mapper: table: %d:%d: %s: %s (%s)", FAKE_MAJOR, minor, t[i - 1].type,
+		     why ? why : "failed", r == -EBUSY ? "-EBUSY" : r == -ENODEV ? "-ENODEV" : "-EINVAL");
+		msg_err("%s %s: %s", what, name, strerror(-r));
+		json_object_put(*out);
+		fake_save();
+	}
+	return r;
 }
 
 static int fk_create(const char *name, const char *uuid, const struct dm_tline *t, size_t n)
@@ -357,10 +377,10 @@ static int fk_create(const char *name, const char *uuid, const struct dm_tline *
 		msg_err("create %s: %s", name, strerror(EEXIST));
 		return -EEXIST;
 	}
-	r = make_table(name, t, n, &tab);
+	minor = json_object_get_int(jget(st, "next_minor"));
+	r = make_table(name, minor, "create", t, n, &tab);
 	if (r)
 		return r;
-	minor = json_object_get_int(jget(st, "next_minor"));
 	json_object_object_add(st, "next_minor", json_object_new_int(minor + 1));
 	d = json_object_new_object();
 	json_object_object_add(d, "name", json_object_new_string(name));
@@ -381,7 +401,7 @@ static int fk_reload(const char *name, const struct dm_tline *t, size_t n)
 
 	if (!d)
 		return -ENODEV;
-	r = make_table(name, t, n, &tab);
+	r = make_table(name, json_object_get_int(jget(d, "minor")), "reload", t, n, &tab);
 	if (r)
 		return r;
 	json_object_object_add(d, "inactive", tab);

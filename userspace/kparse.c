@@ -4,8 +4,8 @@
  * here through ioband-compat.h, as tests/unit and tests/fuzz build it),
  * behind an interface free of kernel types: what iobandctl accepts as a
  * rate or a burst is what the module accepts, by the same code, and the
- * fake backend (fake.c) takes or refuses messages by it as the
- * module does.  Kept in its own file so that the compatibility header's
+ * fake backend (fake.c) takes or refuses tables and messages by it as
+ * the module does.  Kept in its own file so that the compatibility header's
  * macros (min, max, ...) stay out of the rest of iobandctl.
  */
 #include "ioband-parse.h"
@@ -68,6 +68,29 @@ static unsigned int split(char *s, char ***argv)
 	for (tok = strtok_r(s, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save))
 		(*argv)[n++] = tok;
 	return n;
+}
+
+int iob_kparse_table(const char *params, bool *has_lim, bool *has_bst, const char **err)
+{
+	struct ioband_table_cfg cfg;
+	char *s = strdup(params ? params : ""), **argv, *kerr = NULL;
+	unsigned int argc;
+	int r;
+
+	if (!s)
+		abort();
+	argc = split(s, &argv);
+	cfg.groups = calloc(argc + 1, sizeof(*cfg.groups));
+	if (!cfg.groups)
+		abort();
+	r = ioband_parse_table(argc, argv, &cfg, &kerr);
+	*has_lim = !r && cfg.dg_limit.has_lim;
+	*has_bst = !r && cfg.dg_limit.has_bst;
+	*err = kerr;
+	free(cfg.groups);
+	free(argv);
+	free(s);
+	return r ? -EINVAL : 0;
 }
 
 /* The module's types are the same lists in the same order. */

@@ -21,6 +21,14 @@ int iob_kparse_burst(const char *s, uint64_t *rate, bool *iops, unsigned int *se
  */
 const char *iob_kburst_problem(const struct iob_rate *b, const struct iob_rate *l);
 
+/*
+ * Table PARAMS as the module's constructor parses them (all but the
+ * device): -EINVAL with *err its ti->error.  *has_lim, *has_bst: whether
+ * the policy gives ",l=" and ",b=" (a member that gives them must agree
+ * with its device group).
+ */
+int iob_kparse_table(const char *params, bool *has_lim, bool *has_bst, const char **err);
+
 /* A message the module's parser accepted: ioband_parse_message(). */
 struct iob_kmsg {
 	char verb[16];			/* its first word */

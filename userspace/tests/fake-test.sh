@@ -3,11 +3,12 @@
 #
 # fake-test.sh FAKE-DMSETUP: the fake backend replies as the module does.
 # The guest tests record the module's replies in tests/dm/*.out: the table
-# after each message ("MSG: TABLE"), and for a refused message the reason
-# the module logs ("'MSG': message VERB: WHY").  Here the same messages go
-# to the fake, through fake-dmsetup (dmsetup's commands on the fake), and
-# its tables and logged reasons must be those lines; then the status and
-# stats parts the guest tests check.
+# after each message ("MSG: TABLE"), and for a refused message or table the
+# reason the module logs ("'MSG': message VERB: WHY", "'TABLE': ioband:
+# WHY").  Here the same messages and tables go to the fake, through
+# fake-dmsetup (dmsetup's commands on the fake), and its tables and logged
+# reasons must be those lines; then the status and stats parts the guest
+# tests check.
 set -uo pipefail
 
 SHIM=$(realpath "$1")
@@ -99,6 +100,29 @@ replay() {
 	((n >= 10)) || fail "$out: only $n lines replayed"
 }
 
+# refused_tables OUT PREFIX: each "'REST': ioband: WHY" line of
+# tests/dm/OUT.out, a table "PREFIX REST" the module refused saying WHY:
+# the fake refuses it, leaving no device, and logs the same.
+refused_tables() {
+	local out=$1 prefix=$2 line t n=0
+
+	while IFS= read -r line; do
+		[[ $line == "'"*"': ioband: "* ]] || continue
+		t=${line#\'}
+		t=${t%%"': ioband: "*}
+		kmsg_mark
+		n=$((n + 1))
+		if dmsetup create ibx --table "0 2048 ioband 8:16 $prefix $(unids <<<"$t")" 2>/dev/null; then
+			fail "$out: table '$t' accepted"
+			dmsetup remove ibx
+		else
+			same "$out: table '$t' refused" "'$t': $(kmsg_since | grep -o 'ioband: .*' | head -n 1 | ids)" "$line"
+		fi
+	done <"$OUTS/$out.out"
+	((n)) || fail "$out.out has no refused table"
+	dmsetup table ibx >/dev/null 2>&1 && fail "$out: a refused table left a device"
+}
+
 # ---- dm/004: each message's table; malformed ones refused with the reason
 fresh
 replay m 004 start "table unchanged"
@@ -132,6 +156,7 @@ same "012: the weights are the mins" "$(weight_of 12)/$(weight_of -1)" "700/5"
 msg rb attach 13
 same "012: a min of 0 weighs 1" "$(weight_of 13)" 1
 dmsetup remove rb
+refused_tables 012 "rb 0 0 cgroup range-bw"
 
 # ---- dm/013: reservations, limits and bursts beside the weights
 fresh
@@ -165,6 +190,7 @@ msg rl detach 12
 msg rl attach 12
 has "013: attached again" "$(dmsetup status rl)" " 12 0 0 0 0 0 0 ext "
 dmsetup remove rl
+refused_tables 013 "rl 0 0 cgroup weight 0 :100"
 
 echo "fake-test: $((N - FAILS)) checks passed, $FAILS failed"
 ((FAILS == 0))
