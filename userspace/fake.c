@@ -25,7 +25,13 @@
  * ioband tables are normalised the way the kernel prints them (device as
  * maj:min; io_throttle, io_limit and token_base as configured, 0 = default
  * or automatic; groups by ascending id, as table, status and stats list
- * them) and the ioband messages are applied to the stored table.
+ * them) and the ioband messages are applied to the stored table.  The
+ * module keeps the shared parameters (policy with its l= and b=,
+ * io_throttle, io_limit, token_base) per device group: a member joining
+ * agrees with the others' or inherits them, and a message changes them on
+ * every member's table.  A reload of a device group's only member marks
+ * it "pending" (the device group) until its resume or clear: no other
+ * device joins meanwhile.
  * Tables and messages are parsed by the module's own parser (kparse.c)
  * and taken or refused by its rules, with its errno; "dmesg" records the
  * reason of each refusal as the module (through dm core, for a table)
@@ -241,32 +247,90 @@ static int fk_resolve(const char *path, unsigned int *maj, unsigned int *min, ui
 	return -ENOENT;
 }
 
-static int ioband_of(json_object *d, struct iob_table *t);
+/* The ioband table of the one-line table TAB (as stored); -EINVAL: none. */
+static int ioband_of_table(json_object *tab, struct iob_table *t)
+{
+	json_object *l;
+	const char *err;
+
+	if (!tab || json_object_get_type(tab) != json_type_array || json_object_array_length(tab) != 1)
+		return -EINVAL;
+	l = json_object_array_get_idx(tab, 0);
+	if (strcmp(json_object_get_string(json_object_array_get_idx(l, 2)), IOB_TARGET))
+		return -EINVAL;
+	return iob_table_parse(json_object_get_string(json_object_array_get_idx(l, 3)), t, &err);
+}
+
+/* Device D's live ioband table. */
+static int ioband_of(json_object *d, struct iob_table *t)
+{
+	return ioband_of_table(jget(d, "table"), t);
+}
 
 /*
- * The limit and burst of device group DEVGROUP from a member other than
- * EXCEPT (the module keeps them per device group); false: none there.
+ * The table of a live member of device group DEVGROUP other than EXCEPT,
+ * which has the device group's shared parameters (the module keeps them
+ * per device group, and every member's table shows them); false: none.
  */
-static bool dg_lim_of(const char *devgroup, const char *except, struct iob_limits *l)
+static bool dg_member(const char *devgroup, const char *except, struct iob_table *dg)
 {
 	json_object *a = devices();
 	size_t i;
 
 	for (i = 0; i < json_object_array_length(a); i++) {
 		json_object *d = json_object_array_get_idx(a, i);
-		struct iob_table t;
-		bool same;
 
-		if (!strcmp(json_object_get_string(jget(d, "name")), except) || ioband_of(d, &t))
-			continue;
-		same = !strcmp(t.devgroup, devgroup);
-		if (same)
-			*l = t.dg_lim;
-		iob_table_free(&t);
-		if (same)
+		if (strcmp(json_object_get_string(jget(d, "name")), except) && !ioband_of(d, dg)) {
+			if (!strcmp(dg->devgroup, devgroup))
+				return true;
+			iob_table_free(dg);
+		}
+	}
+	return false;
+}
+
+/*
+ * Whether another device than EXCEPT has a reload into DEVGROUP pending
+ * that brings the device group's shared parameters at its resume (a
+ * reload of its only member, marked "pending").
+ */
+static bool dg_pending(const char *devgroup, const char *except)
+{
+	json_object *a = devices();
+	size_t i;
+
+	for (i = 0; i < json_object_array_length(a); i++) {
+		json_object *d = json_object_array_get_idx(a, i), *p = jget(d, "pending");
+
+		if (p && strcmp(json_object_get_string(jget(d, "name")), except) &&
+		    !strcmp(json_object_get_string(p), devgroup))
 			return true;
 	}
 	return false;
+}
+
+/*
+ * What keeps table T (the policy giving l= and b= when HAS_LIM, HAS_BST)
+ * out of the device group whose member has table DG, as
+ * ioband_devgroup_join(): NULL, or the module's reason.
+ */
+static const char *join_problem(const struct iob_table *t, bool has_lim, bool has_bst,
+				const struct iob_table *dg)
+{
+	if (t->policy != dg->policy)
+		return "Device group already uses another policy (change it with the policy message)";
+	if (t->io_throttle && t->io_throttle != dg->io_throttle)
+		return "io_throttle differs from the device group's (give 0 to inherit)";
+	if (t->io_limit && t->io_limit != dg->io_limit)
+		return "io_limit differs from the device group's (give 0 to inherit)";
+	if (t->token_base && t->token_base != dg->token_base)
+		return "token_base differs from the device group's (give 0 to inherit)";
+	if (has_lim && !iob_rate_eq(&t->dg_lim.lim, &dg->dg_lim.lim))
+		return "The policy's l= differs from the device group's (leave it out to inherit)";
+	if (has_bst && (!iob_rate_eq(&t->dg_lim.burst, &dg->dg_lim.burst) ||
+			t->dg_lim.burst_secs != dg->dg_lim.burst_secs))
+		return "The policy's b= differs from the device group's (leave it out to inherit)";
+	return NULL;
 }
 
 static int cmp_group(const void *a, const void *b)
@@ -295,8 +359,7 @@ static int normalise(const char *name, const struct dm_tline *in, json_object **
 	char *params = xstrdup(in->params);
 
 	if (!strcmp(in->type, IOB_TARGET)) {
-		struct iob_table t;
-		struct iob_limits dgl;
+		struct iob_table t, dg;
 		bool has_lim, has_bst;
 		unsigned int ma, mi;
 		uint64_t sz;
@@ -310,18 +373,26 @@ static int normalise(const char *name, const struct dm_tline *in, json_object **
 			iob_table_free(&t);
 			return -ENODEV;
 		}
-		/* a member joining takes the device group's limit, or agrees with it */
-		if (dg_lim_of(t.devgroup, name, &dgl)) {
-			if ((has_lim && !iob_rate_eq(&t.dg_lim.lim, &dgl.lim)) ||
-			    (has_bst && (!iob_rate_eq(&t.dg_lim.burst, &dgl.burst) ||
-					 t.dg_lim.burst_secs != dgl.burst_secs))) {
-				*why = has_lim && !iob_rate_eq(&t.dg_lim.lim, &dgl.lim) ?
-					"The policy's l= differs from the device group's (leave it out to inherit)" :
-					"The policy's b= differs from the device group's (leave it out to inherit)";
+		if (dg_pending(t.devgroup, name)) {
+			*why = "The device group's other device has a reload pending: resume or clear it first";
+			iob_table_free(&t);
+			return -EBUSY;
+		}
+		/*
+		 * A member joining agrees with the device group's shared
+		 * parameters (0, or no l=, b=: inherited), and shows them.
+		 */
+		if (dg_member(t.devgroup, name, &dg)) {
+			*why = join_problem(&t, has_lim, has_bst, &dg);
+			t.io_throttle = dg.io_throttle;
+			t.io_limit = dg.io_limit;
+			t.token_base = dg.token_base;
+			t.dg_lim = dg.dg_lim;
+			iob_table_free(&dg);
+			if (*why) {
 				iob_table_free(&t);
 				return -EINVAL;
 			}
-			t.dg_lim = dgl;
 		}
 		free(t.device);
 		t.device = xasprintf("%u:%u", ma, mi);
@@ -397,6 +468,7 @@ static int fk_create(const char *name, const char *uuid, const struct dm_tline *
 static int fk_reload(const char *name, const struct dm_tline *t, size_t n)
 {
 	json_object *d = find_dev(name, NULL), *tab;
+	struct iob_table nt, lt, o;
 	int r;
 
 	if (!d)
@@ -405,6 +477,21 @@ static int fk_reload(const char *name, const struct dm_tline *t, size_t n)
 	if (r)
 		return r;
 	json_object_object_add(d, "inactive", tab);
+	json_object_object_del(d, "pending");
+	/*
+	 * A reload of its device group's only member brings the shared
+	 * parameters at its resume; until then no other device joins.
+	 */
+	if (!ioband_of_table(tab, &nt)) {
+		if (!ioband_of(d, &lt)) {
+			if (dg_member(nt.devgroup, name, &o))
+				iob_table_free(&o);
+			else if (!strcmp(lt.devgroup, nt.devgroup))
+				json_object_object_add(d, "pending", json_object_new_string(nt.devgroup));
+			iob_table_free(&lt);
+		}
+		iob_table_free(&nt);
+	}
 	fake_save();
 	return 0;
 }
@@ -427,6 +514,7 @@ static int fk_resume(const char *name)
 	if (!d)
 		return -ENODEV;
 	in = jget(d, "inactive");
+	json_object_object_del(d, "pending");
 	if (in && json_object_get_type(in) == json_type_array) {
 		json_object_object_add(d, "table", json_object_get(in));
 		json_object_object_del(d, "inactive");
@@ -445,6 +533,7 @@ static int fk_clear(const char *name)
 	if (!d)
 		return -ENODEV;
 	json_object_object_del(d, "inactive");
+	json_object_object_del(d, "pending");
 	fake_save();
 	return 0;
 }
@@ -544,19 +633,6 @@ static const char *rsv_state(const struct iob_table *t, const struct gview *g,
 	bool rsv = t->policy == IOB_RANGE_BW ? g->min_kbs : g->lim->rsv.rate;
 
 	return !rsv ? "-" : v[10] ? "unmet" : "met";
-}
-
-static int ioband_of(json_object *d, struct iob_table *t)
-{
-	json_object *tab = jget(d, "table"), *l;
-	const char *err;
-
-	if (!tab || json_object_array_length(tab) != 1)
-		return -EINVAL;
-	l = json_object_array_get_idx(tab, 0);
-	if (strcmp(json_object_get_string(json_object_array_get_idx(l, 2)), IOB_TARGET))
-		return -EINVAL;
-	return iob_table_parse(json_object_get_string(json_object_array_get_idx(l, 3)), t, &err);
 }
 
 static int fk_status(const char *name, char **params)
@@ -919,7 +995,11 @@ static int apply_msg(json_object *d, struct iob_table *t, const struct iob_kmsg 
 	return 0;
 }
 
-/* The policy and the limit T now has, on every other member of its device group. */
+/*
+ * The shared parameters T now has (policy and its l=, b=, io_throttle,
+ * io_limit, token_base), on every other member of its device group: the
+ * module keeps them per device group.
+ */
 static void dg_share(const char *name, const struct iob_table *t)
 {
 	json_object *a = devices();
@@ -934,6 +1014,9 @@ static void dg_share(const char *name, const struct iob_table *t)
 		if (!strcmp(o.devgroup, t->devgroup)) {
 			o.policy = t->policy;
 			o.dg_lim = t->dg_lim;
+			o.io_throttle = t->io_throttle;
+			o.io_limit = t->io_limit;
+			o.token_base = t->token_base;
 			table_store(d, &o);
 		}
 		iob_table_free(&o);
@@ -973,7 +1056,8 @@ static int fk_message(const char *name, const char *msg, char **reply)
 		char *p;
 
 		table_store(d, &t);
-		if (!strcmp(m.verb, "policy"))
+		if (!strcmp(m.verb, "policy") || !strcmp(m.verb, "token") ||
+		    !strcmp(m.verb, "io_throttle") || !strcmp(m.verb, "io_limit"))
 			dg_share(name, &t);
 		if (!log) {
 			log = json_object_new_array();

@@ -8,7 +8,7 @@
 # WHY").  Here the same messages and tables go to the fake, through
 # fake-dmsetup (dmsetup's commands on the fake), and its tables and logged
 # reasons must be those lines; then the status and stats parts the guest
-# tests check.
+# tests check, and the device groups' shared parameters.
 set -uo pipefail
 
 SHIM=$(realpath "$1")
@@ -54,18 +54,22 @@ PRE["'attach 7' twice"]="attach 7"
 PRE["'limit A:1m' under range-bw"]="policy range-bw"
 POST["'limit A:1m' under range-bw"]="policy weight"
 
-# replay DEV OUT FIRST LAST: device DEV made with the table of the line of
-# tests/dm/OUT.out that begins with "FIRST: ", then that file's message
-# lines up to the one that begins with LAST replayed on it (see above).
+# replay DEV OUT FIRST LAST [MIN]: the message lines of tests/dm/OUT.out
+# after the one that begins with "FIRST: ", up to the one that begins with
+# LAST, replayed on DEV (see above), MIN (10) of them at least; DEV made
+# first with FIRST's table, unless it exists.
 replay() {
-	local dev=$1 out=$2 first=$3 last=$4 line dg m q why got want n=0
+	local dev=$1 out=$2 first=$3 last=$4 min=${5:-10} line dg m q why got want n=0 started=
 	local file=$OUTS/$out.out
 
 	line=$(grep -m1 "^$first: " "$file") || { fail "$out.out has no line '$first: '"; return; }
 	line=${line#"$first: "}
 	dg=${line%% *}
-	dmsetup create "$dev" --table "0 2048 ioband 8:16 $(unids <<<"$line")" || fail "$out: create $line"
+	dmsetup table "$dev" >/dev/null 2>&1 ||
+		dmsetup create "$dev" --table "0 2048 ioband 8:16 $(unids <<<"$line")" || fail "$out: create $line"
 	while IFS= read -r line; do
+		[[ -n $started || $line == "$first: "* ]] || continue
+		started=1
 		[[ $line != "$last"* ]] || break
 		case $line in
 		"'"*"'"*": message "*)
@@ -97,7 +101,7 @@ replay() {
 			;;
 		esac
 	done <"$file"
-	((n >= 10)) || fail "$out: only $n lines replayed"
+	((n >= min)) || fail "$out: only $n lines replayed"
 }
 
 # refused_tables OUT PREFIX: each "'REST': ioband: WHY" line of
@@ -191,6 +195,65 @@ msg rl attach 12
 has "013: attached again" "$(dmsetup status rl)" " 12 0 0 0 0 0 0 ext "
 dmsetup remove rl
 refused_tables 013 "rl 0 0 cgroup weight 0 :100"
+
+# ---- device groups: the shared parameters (dm/013's device group
+# limit, dm/025's pending reload, docs/dm-ioband.md "Device groups")
+fresh
+dmsetup create ib1 --table "0 2048 ioband 8:16 dgl 0 0 none weight,l=300iops 0 :100"
+dmsetup create ib2 --table "0 2048 ioband 8:32 dgl 0 0 none weight 0 :100"
+same "013: a member inherits the device group's limit" \
+	"a member without ,l= inherits it: $(tbl ib2 | sed 's/l=300iops/l=<dcap>iops/')" \
+	"$(grep '^a member without ,l= inherits it: ' "$OUTS/013.out")"
+kmsg_mark
+dmsetup create ib3 --table "0 2048 ioband 8:32 dgl 0 0 none weight,l=999iops 0 :100" 2>/dev/null &&
+	fail "013: a member with another l= joined"
+same "013: a member with another l= refused" \
+	"'weight,l=999iops' beside l=<dcap>iops: $(kmsg_since | grep -o 'ioband: .*')" \
+	"$(grep "^'weight,l=999iops' beside" "$OUTS/013.out")"
+replay ib2 013 "a member without ,l= inherits it" "two members" 3
+# what a joining member gives must be the device group's, or 0 / left out
+join_refused() {	# REST WHY: "dgl REST" joining dgl beside ib1 and ib2
+	kmsg_mark
+	if dmsetup create ib3 --table "0 2048 ioband 8:32 dgl $1" 2>/dev/null; then
+		fail "dgl $1 joined"
+		dmsetup remove ib3
+	else
+		same "refused to join: dgl $1" "$(kmsg_since | grep -o 'ioband: .*')" "ioband: $2"
+	fi
+}
+msg ib1 io_limit 32
+msg ib2 token 512
+same "a device group's io_limit and token on every member" "$(tbl ib1)|$(tbl ib2)" \
+	"dgl 0 32 none weight,l=300iops 512 :100|dgl 0 32 none weight,l=300iops 512 :100"
+join_refused "0 0 none weight-iosize,l=300iops 0 :100" "Device group already uses another policy (change it with the policy message) (-EINVAL)"
+join_refused "8 0 none weight 0 :100" "io_throttle differs from the device group's (give 0 to inherit) (-EINVAL)"
+join_refused "0 64 none weight 0 :100" "io_limit differs from the device group's (give 0 to inherit) (-EINVAL)"
+join_refused "0 0 none weight 100 :100" "token_base differs from the device group's (give 0 to inherit) (-EINVAL)"
+join_refused "0 0 none weight,l=0 0 :100" "The policy's l= differs from the device group's (leave it out to inherit) (-EINVAL)"
+join_refused "0 0 none weight,l=300iops,b=600iops/5 0 :100" "The policy's b= differs from the device group's (leave it out to inherit) (-EINVAL)"
+dmsetup create ib3 --table "0 2048 ioband 8:32 dgl 0 32 none weight 512 :100" || fail "a member giving the device group's own values refused"
+dmsetup remove ib3
+dmsetup create ib3 --table "0 2048 ioband 8:32 dgl 0 0 none weight 0 :100" || fail "a member giving 0 refused"
+same "a joining member inherits the device group's values" "$(tbl ib3)" "dgl 0 32 none weight,l=300iops 512 :100"
+msg ib3 policy weight-iosize,l=0
+same "the policy message on every member" "$(tbl ib1)|$(tbl ib2)" \
+	"dgl 0 32 none weight-iosize 512 :100|dgl 0 32 none weight-iosize 512 :100"
+same "the shared io_limit's depth, no dglimit part without the limit" "$(dmsetup status ib1 | grep -o ' depth .*')" " depth 32 fixed 0 0"
+# A reload of its device group's only member: no device joins until it
+# resumes (it brings the shared parameters then).
+dmsetup create p --table "0 2048 ioband 8:16 g25p 0 0 none weight 0"
+dmsetup reload p --table "0 2048 ioband 8:16 g25p 0 0 none weight-iosize 0"
+kmsg_mark
+dmsetup create q --table "0 2048 ioband 8:32 g25p 0 0 none weight 0" 2>/dev/null &&
+	fail "025: a device joined a device group whose other device had a reload pending"
+has "025: no device joins a device group with a reload pending" "$(kmsg_since)" "has a reload pending"
+dmsetup resume p
+dmsetup create q --table "0 2048 ioband 8:32 g25p 0 0 none weight-iosize 0" ||
+	fail "025: a device did not join after the pending reload's resume"
+# a reload of a member beside another: nothing pending
+dmsetup reload q --table "0 2048 ioband 8:32 g25p 0 0 none weight-iosize 0 :50"
+dmsetup create r --table "0 2048 ioband 8:32 g25p 0 0 none weight-iosize 0" ||
+	fail "a device did not join beside a reload of a member that is not alone"
 
 echo "fake-test: $((N - FAILS)) checks passed, $FAILS failed"
 ((FAILS == 0))
