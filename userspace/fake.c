@@ -16,11 +16,13 @@
  * device's counters may go on with [..., rsv-lag-us, limited-us, unmet
  * (0/1), rsv-sectors] for the status's limits part and the stats' rsv=
  * fields ("reset" clears all but queued, the lag and unmet, as the
- * module), "depth_us": [base, target]
- * gives the automatic depth part's latencies (0 0 otherwise, and with a
- * fixed io_limit, as the module), and "dglimit_us" the
- * dglimit part's figure (0 otherwise) when the table has a device-group
- * limit.
+ * module).  The device group's figures, as the module has them (one for
+ * all its members; the fake takes them from the first member that has
+ * them): "depth_us": [base, target] gives the automatic depth part's
+ * latencies (0 0 otherwise, and with a fixed io_limit, as the module),
+ * "refused": [count, tags] the refused part (none while count is 0; tags
+ * 0 with a fixed io_limit), and "dglimit_us" the dglimit part's figure (0
+ * otherwise) when the table has a device-group limit.
  *
  * ioband tables are normalised the way the kernel prints them (device as
  * maj:min; io_throttle, io_limit and token_base as configured, 0 = default
@@ -635,12 +637,45 @@ static const char *rsv_state(const struct iob_table *t, const struct gview *g,
 	return !rsv ? "-" : v[10] ? "unmet" : "met";
 }
 
+/*
+ * A figure the module has per device group (the depth's latencies, the
+ * bios the disk refused, the time the device group's limit held bios):
+ * KEY of the first member of T's device group that has one.
+ */
+static json_object *dg_figure(const struct iob_table *t, const char *key)
+{
+	json_object *a = devices();
+	size_t i;
+
+	for (i = 0; i < json_object_array_length(a); i++) {
+		json_object *d = json_object_array_get_idx(a, i), *v = jget(d, key);
+		struct iob_table o;
+		bool same;
+
+		if (!v || ioband_of(d, &o))
+			continue;
+		same = !strcmp(o.devgroup, t->devgroup);
+		iob_table_free(&o);
+		if (same)
+			return v;
+	}
+	return NULL;
+}
+
+/* Element I of array V (-1: V itself), 0 without it. */
+static long long jint(json_object *v, int i)
+{
+	if (v && i >= 0)
+		v = json_object_get_type(v) == json_type_array ? json_object_array_get_idx(v, i) : NULL;
+	return v ? (long long)json_object_get_int64(v) : 0;
+}
+
 static int fk_status(const char *name, char **params)
 {
 	json_object *d = find_dev(name, NULL);
 	struct strbuf sb = { 0 };
 	struct iob_table t;
-	json_object *dus;
+	json_object *dus, *ref;
 	bool has_lim;
 	uint64_t v[FAKE_COUNTERS];
 	size_t i;
@@ -669,17 +704,16 @@ static int fk_status(const char *name, char **params)
 			(unsigned long long)v[7]);
 	}
 	/* the latencies with the automatic depth only */
-	dus = t.io_limit ? NULL : jget(d, "depth_us");
+	dus = t.io_limit ? NULL : dg_figure(&t, "depth_us");
 	sb_addf(&sb, " depth %u %s %lld %lld", t.io_limit ? t.io_limit : FAKE_LIMIT,
-		t.io_limit ? "fixed" : "auto",
-		dus ? (long long)json_object_get_int64(json_object_array_get_idx(dus, 0)) : 0LL,
-		dus ? (long long)json_object_get_int64(json_object_array_get_idx(dus, 1)) : 0LL);
+		t.io_limit ? "fixed" : "auto", jint(dus, 0), jint(dus, 1));
+	/* once the disk refused bios; the tags learned with the automatic depth only */
+	ref = dg_figure(&t, "refused");
+	if (jint(ref, 0))
+		sb_addf(&sb, " refused %lld %lld", jint(ref, 0), t.io_limit ? 0LL : jint(ref, 1));
 	/* The device group's own limit: the time it held bios ("dglimit_us"). */
-	if (t.dg_lim.lim.rate) {
-		json_object *h = jget(d, "dglimit_us");
-
-		sb_addf(&sb, " dglimit %lld", h ? (long long)json_object_get_int64(h) : 0LL);
-	}
+	if (t.dg_lim.lim.rate)
+		sb_addf(&sb, " dglimit %lld", jint(dg_figure(&t, "dglimit_us"), -1));
 	/* The limits part, as the module: range-bw, or any r=, l= or b=. */
 	has_lim = shows_limits(&t);
 	if (has_lim)

@@ -548,25 +548,33 @@ assert g["rsv"] == "unmet" and g["rsv_lag_us"] == 2500 and g["limited_us"] == 15
 run 0 top --count 1 --interval 0.05 ioband-g1-data
 has "top: limit columns" "$OUT" "RSV  HELD  LIMITS"
 has "top: the group's limits" "$OUT" "unmet    0%  r=500iops,l=2000iops,b=4000iops/10"
-# A device group's own limit (",l=" after the policy): the status's dglimit
-# part, the time it held the device group's bios.
+# A device group's own limit (",l=" after the policy, on every member's
+# table): the status's dglimit part, the time it held the device group's
+# bios; and the refused part, the bios the disk refused for want of a tag
+# and the tags the automatic depth learned. Both are the device group's,
+# the same on every member (set here on the other member, ioband-shared).
 cp "$IOBAND_FAKE_DM" "$T/before-dglimit.json"
 python3 - "$IOBAND_FAKE_DM" <<'P'
 import json, sys
 s = json.load(open(sys.argv[1]))
-d = [x for x in s["devices"] if x["name"] == "ioband-g1-data"][0]
-d["table"][0][3] = d["table"][0][3].replace(" weight ", " weight,l=300iops ", 1)
-d["dglimit_us"] = 4200000
+for d in s["devices"]:
+    if " shared " in d["table"][0][3]:
+        d["table"][0][3] = d["table"][0][3].replace(" weight ", " weight,l=300iops ", 1)
+    if d["name"] == "ioband-shared":
+        d["dglimit_us"] = 4200000
+        d["refused"] = [37, 16]
 json.dump(s, open(sys.argv[1], "w"))
 P
 run 0 status ioband-g1-data
 has "status: device group limit line" "$OUT" "device group limit l=300iops, held by it 4.2 s"
+has "status: refused" "$OUT" "the disk refused 37 bios for want of a tag; learned tags 16"
 run 0 status --json ioband-g1-data
 python3 -c '
 import json, sys
 d = json.load(sys.stdin)["devices"][0]
 assert d["device_group_limits"]["limit"] == "300iops", d
-assert d["device_group_limits"]["limited_us"] == 4200000, d' <<<"$OUT" ||
+assert d["device_group_limits"]["limited_us"] == 4200000, d
+assert d["depth"]["refused"] == 37 and d["depth"]["learned_tags"] == 16, d' <<<"$OUT" ||
 	{ echo "FAIL: status --json device group limit: $OUT" >&2; FAILS=$((FAILS + 1)); }
 cp "$T/before-dglimit.json" "$IOBAND_FAKE_DM"
 # Changed: only the difference, in an order the module accepts.

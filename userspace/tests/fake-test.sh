@@ -239,6 +239,17 @@ msg ib3 policy weight-iosize,l=0
 same "the policy message on every member" "$(tbl ib1)|$(tbl ib2)" \
 	"dgl 0 32 none weight-iosize 512 :100|dgl 0 32 none weight-iosize 512 :100"
 same "the shared io_limit's depth, no dglimit part without the limit" "$(dmsetup status ib1 | grep -o ' depth .*')" " depth 32 fixed 0 0"
+# the bios the disk refused: the device group's figure; no tags learned
+# with a fixed io_limit
+python3 - "$IOBAND_FAKE_DM" <<'P'
+import json, sys
+s = json.load(open(sys.argv[1]))
+[d for d in s["devices"] if d["name"] == "ib2"][0]["refused"] = [5, 9]
+json.dump(s, open(sys.argv[1], "w"))
+P
+same "the refused part" "$(dmsetup status ib1 | grep -o ' depth .*')" " depth 32 fixed 0 0 refused 5 0"
+msg ib1 io_limit 0
+same "the refused part, automatic depth" "$(dmsetup status ib3 | grep -o ' depth .*')" " depth 192 auto 0 0 refused 5 9"
 # A reload of its device group's only member: no device joins until it
 # resumes (it brings the shared parameters then).
 dmsetup create p --table "0 2048 ioband 8:16 g25p 0 0 none weight 0"
