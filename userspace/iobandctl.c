@@ -524,6 +524,10 @@ static int group_common(struct ctx *c, int kind)
 		r = parse_kv(c, 2, kind == ACT_GROUP_WEIGHT, &w);
 	if (!r && kind == ACT_GROUP_DETACH && c->npos > 2)
 		r = usage_error(c->cmd, "takes no settings");
+	/* The module refuses any weight message under range-bw. */
+	if (!r && kind != ACT_GROUP_DETACH && c->npos > 2 && t.policy == IOB_RANGE_BW)
+		r = usage_error(c->cmd, "%s has policy range-bw, which has no weights (a group's min and max: dmsetup message %s 0 range-bw ID:MIN:MAX)",
+				d.name, d.name);
 	if (r)
 		goto out;
 	g = def ? NULL : iob_table_group(&t, id);

@@ -347,6 +347,17 @@ run 0 top rb --count 1 --interval 0.05
 has "range-bw: top's default group" "$OUT" "rb                       default       1"
 has "range-bw: top's group 11" "$OUT" "                         11          100        0        0      0.0    0.0%  100.0%       2 unmet"
 has "range-bw: top's group 12" "$OUT" "                         12          700"
+# its groups have no weights: the module refuses the weight message
+run 2 group set rb 11 weight=9
+same "range-bw: group set" "$ERR" "iobandctl: group set: rb has policy range-bw, which has no weights (a group's min and max: dmsetup message rb 0 range-bw ID:MIN:MAX)
+usage: iobandctl group set NAME ID|default weight=W
+Try 'iobandctl group set --help'."
+run 2 group add rb 13 weight=40
+has "range-bw: group add with a weight" "$ERR" "iobandctl: group add: rb has policy range-bw, which has no weights"
+run 0 group add rb 13
+run 0 status --json rb
+python3 -c 'import json,sys; g=json.load(sys.stdin)["devices"][0]["groups"]; assert [x["id"] for x in g] == [-1, 11, 12, 13] and g[3]["min_kbs"] == 0, g' <<<"$OUT" ||
+	{ echo "FAIL: range-bw: group add: $OUT" >&2; FAILS=$((FAILS + 1)); }
 cp "$T/before-odd.json" "$IOBAND_FAKE_DM"
 run 1 top nonexist --count 1 --interval 0.05
 same "top: no such device" "$ERR" "iobandctl: nonexist: no such device"
