@@ -33,7 +33,7 @@
  * agrees with the others' or inherits them, and a message changes them on
  * every member's table.  A reload of a device group's only member marks
  * it "pending" (the device group) until its resume or clear: no other
- * device joins meanwhile.
+ * device joins meanwhile.  No member may sit on another.
  * Tables and messages are parsed by the module's own parser (kparse.c)
  * and taken or refused by its rules, with its errno; "dmesg" records the
  * reason of each refusal as the module (through dm core, for a table)
@@ -312,6 +312,37 @@ static bool dg_pending(const char *devgroup, const char *except)
 }
 
 /*
+ * Whether table T (on MA:MI) of device NAME sits on a live member of its
+ * device group, or such a member sits on NAME, as
+ * ioband_devgroup_members_ok() refuses it: the upper device's bio would
+ * hold a slot of the shared bound that the lower's waits for.
+ */
+static bool dg_stacked(const char *name, const struct iob_table *t, unsigned int ma,
+		       unsigned int mi)
+{
+	json_object *a = devices(), *self = find_dev(name, NULL);
+	unsigned int oma, omi;
+	size_t i;
+
+	for (i = 0; i < json_object_array_length(a); i++) {
+		json_object *d = json_object_array_get_idx(a, i);
+		struct iob_table o;
+		bool on;
+
+		if (d == self || ioband_of(d, &o))
+			continue;
+		on = !strcmp(o.devgroup, t->devgroup) &&
+		     ((ma == FAKE_MAJOR && (int)mi == json_object_get_int(jget(d, "minor"))) ||
+		      (self && sscanf(o.device, "%u:%u", &oma, &omi) == 2 && oma == FAKE_MAJOR &&
+		       (int)omi == json_object_get_int(jget(self, "minor"))));
+		iob_table_free(&o);
+		if (on)
+			return true;
+	}
+	return false;
+}
+
+/*
  * What keeps table T (the policy giving l= and b= when HAS_LIM, HAS_BST)
  * out of the device group whose member has table DG, as
  * ioband_devgroup_join(): NULL, or the module's reason.
@@ -374,6 +405,11 @@ static int normalise(const char *name, const struct dm_tline *in, json_object **
 			*why = "Device lookup failed";
 			iob_table_free(&t);
 			return -ENODEV;
+		}
+		if (dg_stacked(name, &t, ma, mi)) {
+			*why = "The device is stacked on (or under) a member of its device group: give it another group";
+			iob_table_free(&t);
+			return -EINVAL;
 		}
 		if (dg_pending(t.devgroup, name)) {
 			*why = "The device group's other device has a reload pending: resume or clear it first";

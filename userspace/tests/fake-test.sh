@@ -250,6 +250,18 @@ P
 same "the refused part" "$(dmsetup status ib1 | grep -o ' depth .*')" " depth 32 fixed 0 0 refused 5 0"
 msg ib1 io_limit 0
 same "the refused part, automatic depth" "$(dmsetup status ib3 | grep -o ' depth .*')" " depth 192 auto 0 0 refused 5 9"
+# dm/025: no member on (or under) another member of its device group
+dmsetup create y --table "0 2048 ioband 8:16 g25 0 0 none weight 0"
+kmsg_mark
+dmsetup create x --table "0 2048 ioband /dev/mapper/y g25 0 0 none weight 0" 2>/dev/null &&
+	fail "025: an ioband device on a member of its own device group was created"
+has "025: on a member" "$(kmsg_since)" "ioband: The device is stacked on (or under) a member of its device group: give it another group (-EINVAL)"
+dmsetup create x --table "0 2048 ioband /dev/mapper/y g25x 0 0 none weight 0" ||
+	fail "025: an ioband device on one of another device group refused"
+kmsg_mark
+dmsetup reload y --table "0 2048 ioband 8:16 g25x 0 0 none weight 0" 2>/dev/null &&
+	fail "025: an ioband device under a member of its device group was loaded"
+has "025: under a member" "$(kmsg_since)" "stacked on (or under) a member of its device group"
 # A reload of its device group's only member: no device joins until it
 # resumes (it brings the shared parameters then).
 dmsetup create p --table "0 2048 ioband 8:16 g25p 0 0 none weight 0"
