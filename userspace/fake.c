@@ -470,7 +470,7 @@ static int make_table(const char *name, int minor, const char *what, const struc
 	if (r) {
 		klog("device-mapper: table: %d:%d: %s: %s (%s)", FAKE_MAJOR, minor, t[i - 1].type,
 		     why ? why : "failed", r == -EBUSY ? "-EBUSY" : r == -ENODEV ? "-ENODEV" : "-EINVAL");
-		msg_err("%s %s: %s", what, name, strerror(-r));
+		msg_err("%s %s: %s", what, quote_if_needed(name), strerror(-r));
 		json_object_put(*out);
 		fake_save();
 	}
@@ -483,7 +483,7 @@ static int fk_create(const char *name, const char *uuid, const struct dm_tline *
 	int minor, r;
 
 	if (find_dev(name, NULL)) {
-		msg_err("create %s: %s", name, strerror(EEXIST));
+		msg_err("create %s: %s", quote_if_needed(name), strerror(EEXIST));
 		return -EEXIST;
 	}
 	minor = json_object_get_int(jget(st, "next_minor"));
@@ -584,7 +584,7 @@ static int fk_remove(const char *name)
 	if (!d)
 		return -ENODEV;
 	if (json_object_get_int(jget(d, "open"))) {
-		msg_err("remove %s: %s", name, strerror(EBUSY));
+		msg_err("remove %s: %s", quote_if_needed(name), strerror(EBUSY));
 		return -EBUSY;
 	}
 	json_object_array_del_idx(devices(), idx, 1);
@@ -1119,7 +1119,7 @@ static int fk_message(const char *name, const char *msg, char **reply)
 		klog("device-mapper: ioband: %d:%d: message %.*s: %s", FAKE_MAJOR,
 		     json_object_get_int(jget(d, "minor")), *w ? (int)strcspn(w, " \t\n") : 7,
 		     *w ? w : "(empty)", why ? why : "failed");
-		msg_err("%s: message %s: %s", name, quote(msg), strerror(-r));
+		msg_err("%s: message %s: %s", quote_if_needed(name), quote(msg), strerror(-r));
 		fake_save();
 	} else if (strcmp(m.verb, "stats")) {
 		json_object *log = jget(st, "log");
