@@ -140,10 +140,15 @@
  *   caller sends with REQ_NOWAIT and reports the fewest in flight at which
  *   the disk refused a bio: in a period where four or more, and a
  *   sixteenth of the I/Os or more, were refused, the maximum is learned
- *   one below it (the least seen), and forgotten after FORGET periods
+ *   as it (the least seen), and forgotten after FORGET periods
  *   without such a period (a refusal for another reason, such as a frozen
  *   queue or another user of the disk, must not hold it low); a bound that
- *   climbs past the tags again is refused again within a period.
+ *   climbs past the tags again is refused again within a period.  As it,
+ *   not one below: a bio sent as another completes finds that request's
+ *   tag not yet freed, at the tags (eight QD1 threads on an LV over an
+ *   8-tag disk were refused at 8 in every period, and a maximum of 7 held
+ *   the disk at 7/8 of its throughput); past the tags the refused bio
+ *   waits for the next tag in the dispatch work, which fills it at once.
  * - 1 <= bound <= max.
  */
 #include "ioband-depth.h"
@@ -329,7 +334,7 @@ static void ioband_depth_refused(struct ioband_depth *d,
 	for (b = 0; b < IOBAND_DEPTH_BUCKETS; b++)
 		nr += p->nr[b];
 	if (p->refused && p->nr_refused >= 4 && p->nr_refused * 16 >= nr) {
-		d->max = max_t(u32, min_t(u32, p->refused - 1, d->max), 1);
+		d->max = max_t(u32, min_t(u32, p->refused, d->max), 1);
 		d->refused_age = 0;
 	} else if (d->max < d->disk_max &&
 		   ++d->refused_age >= IOBAND_DEPTH_FORGET) {

@@ -63,6 +63,7 @@ struct run {
 static bool heavy;
 /* A refusal at this many in flight in every period, within the tags. */
 static u32 race_at;
+static u64 race_nr = 3;	/* refusals at race_at per period */
 /* Completions show the bound of one latency earlier (see inflight_at()). */
 static bool lag = true;
 
@@ -185,7 +186,7 @@ static void period(struct run *r, const struct disk *k, u32 offered,
 	if (race_at) {
 		/* one bio found a tag its request's end_io had not yet freed */
 		p.refused = race_at;
-		p.nr_refused = 3;
+		p.nr_refused = race_nr;
 	}
 	if (k->tags && min(offered, r->d.limit) > k->tags) {
 		/* past the tags, nearly every bio sent is refused */
@@ -490,9 +491,11 @@ static void test_noisy(u32 knee, u32 max)
  * An LV on a disk whose knee is its tags: the controller's maximum is
  * 1024 (a bio-based device says nothing), and past the tags the disk
  * refuses REQ_NOWAIT bios.  The maximum learned from the refusals keeps
- * the bound at the tags, as a known maximum does (test_noisy(16, 16)):
- * past them only in the period after each forgetting (one in FORGET, the
- * 5/4 probe), and as much of the disk as with the maximum given.
+ * the bound at the tags and one (the fewest in flight at a refusal, the
+ * refused bio included: it waits for the next free tag), as a known
+ * maximum keeps it at the tags (test_noisy(16, 16)): past that only in the
+ * period after each forgetting (one in FORGET, the 5/4 probe), and as
+ * much of the disk as with the maximum given.
  */
 static void test_tags(u32 tags, u64 lat, bool noisy)
 {
@@ -508,26 +511,26 @@ static void test_tags(u32 tags, u64 lat, bool noisy)
 	for (i = 1; i < R.n; i++) {
 		if (R.t[i] <= 2000 * MS)
 			continue;
-		over += R.limit[i - 1] > tags;
+		over += R.limit[i - 1] > tags + 1;
 		n++;
 	}
 	heavy = false;
 	snprintf(what, sizeof(what), "tags %u unknown, %llu ms%s", tags,
 		 (unsigned long long)(lat / MS), noisy ? ", heavy noise" : "");
 	CHECK(over * IOBAND_DEPTH_FORGET <= 2 * n,
-	      "%s: %u of %u periods past the tags", what, over, n);
+	      "%s: %u of %u periods past the tags and one", what, over, n);
 	CHECK(got >= (noisy ? 0.95 : 0.97) * cap, "%s: %.0f of %.0f", what, got,
 	      cap);
-	CHECK(R.d.max <= tags || R.d.refused_age,
+	CHECK(R.d.max <= tags + 1 || R.d.refused_age,
 	      "%s: maximum %u, no refusal", what, R.d.max);
-	printf("%-34s %u of %u periods past the tags  %5.1f%% of capacity\n",
+	printf("%-34s %u of %u periods past tags+1  %5.1f%% of capacity\n",
 	       what, over, n, 100 * got / cap);
 }
 
 /*
  * Three refusals in every period at 5 in flight on an 8-tag disk (a tag
  * not yet freed after its request's bios completed): a few bios teach
- * nothing, and the maximum stays the tags.
+ * nothing, and the maximum stays the tags and one.
  */
 static void test_tag_race(void)
 {
@@ -542,8 +545,35 @@ static void test_tag_race(void)
 	for (i = 1; i < R.n; i++)
 		if (R.t[i] > 2000 * MS && !R.probe[i])
 			lo = min(lo, R.limit[i - 1]);
-	CHECK(R.d.max == 8 && lo >= 7, "tag race: maximum %u, bound down to %u",
+	CHECK(R.d.max == 9 && lo >= 7, "tag race: maximum %u, bound down to %u",
 	      R.d.max, lo);
+}
+
+/*
+ * Refusals at the tags in every period, many: eight QD1 threads on an LV
+ * over an 8-tag disk, each sending its next bio as its last one completes,
+ * before the disk frees that request's tag.  Learned as one below the
+ * fewest in flight, that held the bound at 7 and the disk at 7/8 of its
+ * throughput (bench/run --only w2-qd1x8 --methods ioband-lv,linear on
+ * 12-07: 0.88 and 0.89 of dm-linear, bound 7); the maximum is the tags.
+ */
+static void test_tag_lag(void)
+{
+	struct disk k = { 8, 10 * MS, 16, 0, 8 };
+	double got, cap;
+
+	start(&R, 1024);
+	run_until(&R, &k, 1024, 0, 2000 * MS);
+	race_at = 8;
+	race_nr = 64;
+	run_until(&R, &k, 1024, 0, 6000 * MS);
+	race_at = 0;
+	race_nr = 3;
+	sum_after(&R, 3000 * MS, 8, false, &got, &cap);
+	CHECK(R.d.max == 8 && got >= 0.97 * cap,
+	      "tag lag: maximum %u, %.0f of %.0f", R.d.max, got, cap);
+	printf("%-34s maximum %u  %5.1f%% of capacity\n", "refusals at the tags (lag)",
+	       R.d.max, 100 * got / cap);
 }
 
 /*
@@ -890,7 +920,7 @@ static void test_skip(void)
 	refused.refused = 8;
 	refused.nr_refused = 40;
 	bound = ioband_depth_skip(&R.d, &refused);
-	CHECK(R.d.max == 7 && bound == 7,
+	CHECK(R.d.max == 8 && bound == 8,
 	      "skip: refusals at 8 in a dropped period: maximum %u, bound %u",
 	      R.d.max, bound);
 }
@@ -1097,6 +1127,7 @@ int main(void)
 	test_tags(8, 10 * MS, false);
 	test_tags(64, 1 * MS, true);
 	test_tag_race();
+	test_tag_lag();
 	test_qd1_first();
 	test_probe_cost();
 	test_probe_small(2, 40 * MS);
