@@ -97,6 +97,31 @@ tt_loader() {
 	TT_PIDS+=($!)
 }
 
+# tt_bad NAME WHAT: record a failure of storm NAME (the test fails on it).
+tt_bad() {
+	echo "$2" >>"$TT_DIR/$1.bad"
+}
+
+# tt_msg NAME DEV ARGS...: one message that must succeed (recorded as a
+# failure of NAME otherwise, with its status).
+tt_msg() {
+	local name=$1 rc=0
+	shift
+	tt_step "$name" dmsetup message "$@" || rc=$?
+	((rc == 0)) || tt_bad "$name" "dmsetup message $* -> $rc"
+}
+
+# tt_suspend_cycle DEV ROUND: suspend DEV (with --noflush in odd rounds)
+# and resume it; both must succeed (recorded as failures of "suspend").
+tt_suspend_cycle() {
+	local nf=()
+	(($2 % 2)) && nf=(--noflush)
+	tt_step suspend dmsetup suspend "${nf[@]}" "$1" || tt_bad suspend "suspend ${nf[*]} $1 failed"
+	sleep 0.3
+	tt_step suspend dmsetup resume "$1" || tt_bad suspend "resume $1 failed"
+	sleep 0.2
+}
+
 # tt_storm NAME CMD...: run CMD (a function doing one storm round; it is
 # given the round number) again and again until tt_stop.
 tt_storm() {
