@@ -196,6 +196,7 @@ struct ioband_devgroup {
 	u64 period_start;		/* ktime ns, read locklessly */
 	bool depth_held;		/* the bound held a bio back, this period */
 	u32 depth_max;			/* what the disk takes */
+	bool depth_spare;		/* ... and one: ioband_auto_limit() */
 	dev_t depth_dev;		/* ... the disk it was read from */
 	/*
 	 * The refill gap (ioband_refilled()): the completion that queues the
@@ -217,13 +218,25 @@ struct ioband_devgroup {
 	u64 refusals_snap;		/* at period start; depth_busy's */
 	/*
 	 * Bios of more sectors than nowait_sectors go without REQ_NOWAIT
-	 * (U32_MAX: any may), since nowait_cut_ns: the disk refused one
-	 * of more than a page, maybe one it had to split
-	 * (ioband_nowait_cut()); nowait_warned: that was logged.
+	 * (U32_MAX: any may), since nowait_cut_ns: the disk refused every
+	 * one of more than a page that large, one it has to split
+	 * (ioband_nowait_period()); nowait_warned: that was logged.
 	 */
 	u32 nowait_sectors;
 	u64 nowait_cut_ns;
 	bool nowait_warned;
+	/*
+	 * Refusals of bios of more than a page this period (ioband_resend()):
+	 * how many, the fewest in flight at one, the smallest such bio; and
+	 * the largest bio the disk took with REQ_NOWAIT, this period and the
+	 * one before (end_io).  At the period's end the refusals are a want
+	 * of tags, or a size the disk splits (ioband_nowait_period()).
+	 */
+	atomic_t big_refusals;
+	atomic_t big_refused_at;
+	u32 big_refused_sectors;	/* U32_MAX: none */
+	u32 nowait_took;
+	u32 nowait_took_prev;		/* depth_busy's */
 	/*
 	 * One group alone (ioband_solo()): the group whose bio was mapped
 	 * last (compared, never dereferenced), since when no other group's
@@ -435,6 +448,7 @@ void ioband_depth_sum(struct ioband_devgroup *dg,
 		      struct ioband_depth_pcpu *sum);
 void ioband_depth_unlock(struct ioband_devgroup *dg);
 void ioband_apply_limit(struct ioband_devgroup *dg, u32 limit);
+u32 ioband_auto_limit(struct ioband_devgroup *dg, u32 lim);
 int ioband_heap_reserve(struct ioband_devgroup *dg, u32 need);
 int ioband_set_params(struct ioband_devgroup *dg, u32 io_throttle,
 		      u32 io_limit, enum ioband_policy_id policy,
@@ -470,6 +484,7 @@ void ioband_unthrottle_one(struct ioband_devgroup *dg,
 			   struct ioband_group *g, u64 now);
 void ioband_submit_list(struct bio_list *list);
 void ioband_dispatch_work(struct work_struct *ws);
+void ioband_nowait_period(struct ioband_devgroup *dg);
 int ioband_map(struct dm_target *ti, struct bio *bio);
 int ioband_end_io(struct dm_target *ti, struct bio *bio,
 		  blk_status_t *error);

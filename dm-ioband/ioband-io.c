@@ -11,7 +11,7 @@
 static bool nowait = true;
 module_param(nowait, bool, 0644);
 MODULE_PARM_DESC(nowait,
-		 "Below a bio-based device (an LV) that takes REQ_NOWAIT, send bios with it, send a refused one again from the dispatch work and learn the disk's tags from the refusals (default: Y)");
+		 "Send bios with REQ_NOWAIT where the device below takes it (an LV; a disk without an I/O scheduler), send a refused one again from the dispatch work, and below an LV learn the disk's tags from the refusals (default: Y)");
 
 /*
  * The dispatcher held bios back (a think-time reservation) or a throttled
@@ -203,15 +203,31 @@ static bool ioband_fits(struct block_device *bdev, struct bio *bio)
 }
 
 /*
- * Send @bio with REQ_NOWAIT, as it is now, if the device below is
- * bio-based and takes it (t->nowait, and still now: a reload below, a
- * snapshot-origin or a pvmove mirror, may take it away) and if @may: where
- * no tag is free it is refused at once (ioband_resend()) rather than wait
- * in the disk's tag wait, in the submitter's own submit_bio() on the fast
- * path.  Below an LV that wait is where a bound past the disk's tags
- * queued its margin: fio's submitting thread blocked there, handed ioband
- * no more bios, and the wait's order, not the weights, decided (an 80:20
- * pair 67:33 on a 16-tag disk).  Not for a bio sent past the bound (one
+ * Whether @bdev takes REQ_NOWAIT now (a reload below an LV, a
+ * snapshot-origin or a pvmove mirror, may take it away), and is
+ * bio-based (an LV) or request-based without an I/O scheduler.  Below a
+ * scheduler a request past the driver's tags waits in the scheduler, not
+ * in the tag wait, and blk-mq would run the queue of each REQ_NOWAIT
+ * request it inserts there from kblockd.
+ */
+static bool ioband_nowait_dev(struct block_device *bdev)
+{
+	struct request_queue *q = bdev_get_queue(bdev);
+
+	return bdev_nowait(bdev) && (!queue_is_mq(q) || !READ_ONCE(q->elevator));
+}
+
+/*
+ * Send @bio with REQ_NOWAIT, as it is now, if the device below takes it
+ * (t->nowait, ioband_nowait_dev()) and if @may: where no tag is free it
+ * is refused at once (ioband_resend()) rather than wait in the disk's tag
+ * wait, in the submitter's own submit_bio() on the fast path.  Below an
+ * LV that wait is where a bound past the disk's tags queued its margin:
+ * fio's submitting thread blocked there, handed ioband no more bios, and
+ * the wait's order, not the weights, decided (an 80:20 pair 67:33 on a
+ * 16-tag disk).  On a request-based disk the bound may pass the tags by
+ * one (ioband_disk_depth()): the bio past them waits in the dispatch
+ * work, not in a submitter.  Not for a bio sent past the bound (one
  * group alone, a drain, an urgent bio: meant to wait in the disk's queue;
  * the caller's @may), nor one the disk would split (ioband_fits()) or of a
  * size it refused lately (ioband_nowait_cut()), nor one that has
@@ -231,7 +247,7 @@ static void ioband_nowait(struct ioband_target *t, struct ioband_bio *pb,
 	if (!may || !READ_ONCE(nowait) || !t->nowait || !ioband_bio_rw(bio) ||
 	    (bio->bi_opf & (REQ_NOWAIT | REQ_INTEGRITY | REQ_POLLED)) ||
 	    bio_sectors(bio) > READ_ONCE(t->dg->nowait_sectors) ||
-	    !bdev_nowait(t->dev->bdev) || !ioband_fits(t->dev->bdev, bio))
+	    !ioband_nowait_dev(t->dev->bdev) || !ioband_fits(t->dev->bdev, bio))
 		return;
 	/*
 	 * The owner's, for the resend: dm core gives the clone the original
@@ -269,34 +285,65 @@ static bool ioband_refused_here(const struct ioband_bio *pb, struct bio *bio)
 	       !(pb->rec.flags & (1U << BIO_QUIET));
 }
 
+/* Lower @a, the fewest in flight at a refusal (0: none), to @n. */
+static void ioband_refused_min(atomic_t *a, int n)
+{
+	int old = atomic_read(a);
+
+	while (n && (!old || n < old) && !atomic_try_cmpxchg(a, &old, n))
+		;
+}
+
 /*
- * The disk refused a bio of @sectors, more than a page, that went with
- * REQ_NOWAIT: for want of a tag, or because it would have to split it,
- * which it refuses the same way at any count in flight.  ioband_fits()
- * judges by the limits of the device below ioband, and an LV keeps those
- * it was loaded with: lower the disk's max_sectors_kb after that, and
- * bios the LV takes whole are split below (96 KiB reads at QD2 on an LV
- * over a 64-tag disk whose max_sectors_kb went from 127 to 64 were
- * refused at 1 or 2 in flight and taught the automatic depth 1).  Not
- * learned as the disk's tags: bios of this size and more go without
- * REQ_NOWAIT for IOBAND_NOWAIT_RETRY_NS (ioband_depth_period_end() lifts
- * it), and a want of tags is learned from the bios of a page, which the
- * disk does not split.  Any context.
+ * Bios of @sectors and more go without REQ_NOWAIT for
+ * IOBAND_NOWAIT_RETRY_NS (ioband_depth_period_end() lifts it): the disk
+ * refuses them at any count in flight (ioband_nowait_period()).  Logged
+ * once per device group.  depth_busy.
  */
 static void ioband_nowait_cut(struct ioband_devgroup *dg, u32 sectors)
 {
-	u32 old = READ_ONCE(dg->nowait_sectors);
-
-	while (sectors - 1 < old) {
-		if (try_cmpxchg(&dg->nowait_sectors, &old, sectors - 1)) {
-			WRITE_ONCE(dg->nowait_cut_ns, ktime_get_ns());
-			break;
-		}
-	}
-	if (!READ_ONCE(dg->nowait_warned)) {
-		WRITE_ONCE(dg->nowait_warned, true);
-		DMINFO("device group %s: the disk refused a %u KiB bio sent with REQ_NOWAIT; if its limits are stricter than the device's below ioband (max_sectors_kb lowered after an LV was loaded), reload that device",
+	if (sectors - 1 < READ_ONCE(dg->nowait_sectors))
+		WRITE_ONCE(dg->nowait_sectors, sectors - 1);
+	WRITE_ONCE(dg->nowait_cut_ns, ktime_get_ns());
+	if (!dg->nowait_warned) {
+		dg->nowait_warned = true;
+		DMINFO("device group %s: the disk refused every bio of %u KiB or more sent with REQ_NOWAIT; if its limits are stricter than the device's below ioband (max_sectors_kb lowered after an LV was loaded), reload that device",
 		       dg->name, sectors / 2);
+	}
+}
+
+/*
+ * End of a depth period: what the refusals of bios of more than a page
+ * (ioband_resend()) were.  The disk refuses a REQ_NOWAIT bio for want of
+ * a tag, or because it would have to split it, which it does the same way
+ * at any count in flight.  ioband_fits() judges by the limits of the
+ * device below ioband, and an LV keeps those it was loaded with: lower
+ * the disk's max_sectors_kb after that, and bios the LV takes whole are
+ * split below (96 KiB reads at QD2 on an LV over a 64-tag disk whose
+ * max_sectors_kb went from 127 to 64 were refused at 1 or 2 in flight and
+ * taught the automatic depth 1).  If the disk took a bio as large with
+ * REQ_NOWAIT this period or the last, it does not split that size: the
+ * refusals were a want of tags, learned and counted as those of smaller
+ * bios (QD32 writes of 4-64 KiB on an LV over a 4-tag disk: refused at
+ * the tags in every period).  Otherwise ioband_nowait_cut().  depth_busy.
+ */
+void ioband_nowait_period(struct ioband_devgroup *dg)
+{
+	int nr = atomic_xchg(&dg->big_refusals, 0);
+	int at = atomic_xchg(&dg->big_refused_at, 0);
+	u32 sectors = xchg(&dg->big_refused_sectors, U32_MAX);
+	u32 took = xchg(&dg->nowait_took, 0);
+	u32 seen = max(took, dg->nowait_took_prev);
+
+	dg->nowait_took_prev = took;
+	/* a refusal between the exchanges: counted in the next period */
+	if (!nr || !at || sectors == U32_MAX)
+		return;
+	if (seen >= sectors) {
+		ioband_refused_min(&dg->refused_at, at);
+		atomic64_add(nr, &dg->refusals);
+	} else {
+		ioband_nowait_cut(dg, sectors);
 	}
 }
 
@@ -311,27 +358,27 @@ static void ioband_nowait_cut(struct ioband_devgroup *dg, u32 sectors)
  * refusal: completions in between may have left their tags not yet
  * freed); not a bio refused because the device below stopped taking
  * REQ_NOWAIT since it was sent (BLK_STS_NOTSUPP), nor one the LV itself
- * refused (ioband_end_io()), nor one of more than a page
- * (ioband_nowait_cut()).  Any context (the submitter's, the work's, an
- * interrupt).
+ * refused (ioband_end_io()).  One of more than a page is judged at the
+ * period's end (ioband_nowait_period()).  Any context (the submitter's,
+ * the work's, an interrupt).
  */
 static void ioband_resend(struct ioband_devgroup *dg, struct ioband_bio *pb,
 			  struct bio *bio, bool tags)
 {
 	struct ioband_bio_rec *rec = &pb->rec;
 	u32 sectors = rec->iter.bi_size >> SECTOR_SHIFT;
-	int n = rec->inflight;
-	int old = atomic_read(&dg->refused_at);
 	unsigned long flags;
 
 	if (tags && sectors > (PAGE_SIZE >> SECTOR_SHIFT)) {
-		ioband_nowait_cut(dg, sectors);
-		tags = false;
-	}
-	if (tags) {
-		while ((!old || n < old) &&
-		       !atomic_try_cmpxchg(&dg->refused_at, &old, n))
+		u32 old = READ_ONCE(dg->big_refused_sectors);
+
+		while (sectors < old &&
+		       !try_cmpxchg(&dg->big_refused_sectors, &old, sectors))
 			;
+		ioband_refused_min(&dg->big_refused_at, rec->inflight);
+		atomic_inc(&dg->big_refusals);
+	} else if (tags) {
+		ioband_refused_min(&dg->refused_at, rec->inflight);
 		atomic64_inc(&dg->refusals);
 	}
 	/*
@@ -1045,6 +1092,15 @@ issue:
 	return DM_MAPIO_REMAPPED;
 }
 
+/* The disk took a bio of @sectors sent with REQ_NOWAIT (the largest). */
+static void ioband_nowait_took(struct ioband_devgroup *dg, u32 sectors)
+{
+	u32 old = READ_ONCE(dg->nowait_took);
+
+	while (sectors > old && !try_cmpxchg(&dg->nowait_took, &old, sectors))
+		;
+}
+
 int ioband_end_io(struct dm_target *ti, struct bio *bio,
 		  blk_status_t *error)
 {
@@ -1078,6 +1134,7 @@ int ioband_end_io(struct dm_target *ti, struct bio *bio,
 		}
 		if (pb->rec.css)
 			css_put(pb->rec.css);
+		ioband_nowait_took(dg, pb->rec.iter.bi_size >> SECTOR_SHIFT);
 	}
 	now = ktime_get_ns();
 	if (pb->issued_ns)

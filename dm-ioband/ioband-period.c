@@ -48,6 +48,7 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 	if (READ_ONCE(dg->nowait_sectors) != U32_MAX &&
 	    now - READ_ONCE(dg->nowait_cut_ns) > IOBAND_NOWAIT_RETRY_NS)
 		WRITE_ONCE(dg->nowait_sectors, U32_MAX);
+	ioband_nowait_period(dg);
 	p.refused = atomic_xchg(&dg->refused_at, 0);
 	p.nr_refused = atomic64_read(&dg->refusals) - dg->refusals_snap;
 	dg->refusals_snap += p.nr_refused;
@@ -83,6 +84,7 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 		lim = ioband_depth_update(&dg->depth, &p);
 		ioband_set_latency(dg, ioband_depth_base_ns(&dg->depth));
 	}
+	lim = ioband_auto_limit(dg, lim);
 	if (lim != old)
 		ioband_apply_limit(dg, lim);
 	else	/* (the baseline moved) */
