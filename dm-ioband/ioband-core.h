@@ -229,14 +229,16 @@ struct ioband_devgroup {
 	 * Refusals of bios of more than a page this period (ioband_resend()):
 	 * how many, the fewest in flight at one, the smallest such bio; and
 	 * the largest bio the disk took with REQ_NOWAIT, this period and the
-	 * one before (end_io).  At the period's end the refusals are a want
-	 * of tags, or a size the disk splits (ioband_nowait_period()).
+	 * one before, and the most in flight it took one at, this period
+	 * (end_io).  At the period's end the refusals are a want of tags, or
+	 * a size the disk splits (ioband_nowait_period()).
 	 */
 	atomic_t big_refusals;
 	atomic_t big_refused_at;
 	u32 big_refused_sectors;	/* U32_MAX: none */
 	u32 nowait_took;
 	u32 nowait_took_prev;		/* depth_busy's */
+	atomic_t nowait_took_at;
 	/*
 	 * One group alone (ioband_solo()): the group whose bio was mapped
 	 * last (compared, never dereferenced), since when no other group's

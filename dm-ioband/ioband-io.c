@@ -321,25 +321,31 @@ static void ioband_nowait_cut(struct ioband_devgroup *dg, u32 sectors)
  * the disk's max_sectors_kb after that, and bios the LV takes whole are
  * split below (96 KiB reads at QD2 on an LV over a 64-tag disk whose
  * max_sectors_kb went from 127 to 64 were refused at 1 or 2 in flight and
- * taught the automatic depth 1).  If the disk took a bio as large with
- * REQ_NOWAIT this period or the last, it does not split that size: the
- * refusals were a want of tags, learned and counted as those of smaller
- * bios (QD32 writes of 4-64 KiB on an LV over a 4-tag disk: refused at
- * the tags in every period).  Otherwise ioband_nowait_cut().  depth_busy.
+ * taught the automatic depth 1).  A want of tags, learned and counted as
+ * the refusals of smaller bios, if the disk refused bios of a page too
+ * this period (a fixed io_limit of 32 over 4 tags: QD32 writes of 4-64
+ * KiB, nearly all refused), or took a bio as large with REQ_NOWAIT this
+ * period or the last (8-64 KiB reads at QD16 over 4 tags, the bound at
+ * the tags: refused past them), or none at as many in flight as the
+ * fewest a refusal saw, of three or more (1 MiB writes, io_limit 32 over
+ * 4 tags: refused at 5 and more).  Otherwise the disk refuses that size
+ * where it has tags free: ioband_nowait_cut().  depth_busy.
  */
 void ioband_nowait_period(struct ioband_devgroup *dg)
 {
+	u64 small = atomic64_read(&dg->refusals) - dg->refusals_snap;
 	int nr = atomic_xchg(&dg->big_refusals, 0);
 	int at = atomic_xchg(&dg->big_refused_at, 0);
 	u32 sectors = xchg(&dg->big_refused_sectors, U32_MAX);
 	u32 took = xchg(&dg->nowait_took, 0);
+	int took_at = atomic_xchg(&dg->nowait_took_at, 0);
 	u32 seen = max(took, dg->nowait_took_prev);
 
 	dg->nowait_took_prev = took;
 	/* a refusal between the exchanges: counted in the next period */
 	if (!nr || !at || sectors == U32_MAX)
 		return;
-	if (seen >= sectors) {
+	if (small || seen >= sectors || (took_at < at && at > 2)) {
 		ioband_refused_min(&dg->refused_at, at);
 		atomic64_add(nr, &dg->refusals);
 	} else {
@@ -1092,12 +1098,18 @@ issue:
 	return DM_MAPIO_REMAPPED;
 }
 
-/* The disk took a bio of @sectors sent with REQ_NOWAIT (the largest). */
-static void ioband_nowait_took(struct ioband_devgroup *dg, u32 sectors)
+/*
+ * The disk took a bio of @sectors sent with REQ_NOWAIT at @n in flight:
+ * the largest of each, for ioband_nowait_period().
+ */
+static void ioband_nowait_took(struct ioband_devgroup *dg, u32 sectors, int n)
 {
 	u32 old = READ_ONCE(dg->nowait_took);
+	int at = atomic_read(&dg->nowait_took_at);
 
 	while (sectors > old && !try_cmpxchg(&dg->nowait_took, &old, sectors))
+		;
+	while (n > at && !atomic_try_cmpxchg(&dg->nowait_took_at, &at, n))
 		;
 }
 
@@ -1134,7 +1146,8 @@ int ioband_end_io(struct dm_target *ti, struct bio *bio,
 		}
 		if (pb->rec.css)
 			css_put(pb->rec.css);
-		ioband_nowait_took(dg, pb->rec.iter.bi_size >> SECTOR_SHIFT);
+		ioband_nowait_took(dg, pb->rec.iter.bi_size >> SECTOR_SHIFT,
+				   pb->rec.inflight);
 	}
 	now = ktime_get_ns();
 	if (pb->issued_ns)
