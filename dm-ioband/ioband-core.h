@@ -196,7 +196,6 @@ struct ioband_devgroup {
 	u64 period_start;		/* ktime ns, read locklessly */
 	bool depth_held;		/* the bound held a bio back, this period */
 	u32 depth_max;			/* what the disk takes */
-	bool depth_spare;		/* ... and one: ioband_auto_limit() */
 	dev_t depth_dev;		/* ... the disk it was read from */
 	/*
 	 * The refill gap (ioband_refilled()): the completion that queues the
@@ -450,7 +449,6 @@ void ioband_depth_sum(struct ioband_devgroup *dg,
 		      struct ioband_depth_pcpu *sum);
 void ioband_depth_unlock(struct ioband_devgroup *dg);
 void ioband_apply_limit(struct ioband_devgroup *dg, u32 limit);
-u32 ioband_auto_limit(struct ioband_devgroup *dg, u32 lim);
 int ioband_heap_reserve(struct ioband_devgroup *dg, u32 need);
 int ioband_set_params(struct ioband_devgroup *dg, u32 io_throttle,
 		      u32 io_limit, enum ioband_policy_id policy,

@@ -133,9 +133,7 @@
  *   startup begins again from there, so that both a less parallel and a
  *   merely slower disk are found within a few periods.
  * - The disk's tags: below a request-based disk the caller gives its
- *   tags as the maximum (and applies one more at the maximum, not the
- *   controller's: ioband_auto_limit()); below a bio-based device (an LV)
- *   it knows
+ *   nr_requests as the maximum; below a bio-based device (an LV) it knows
  *   none, and a bound past the disk's tags queues its margin in their wait,
  *   where the submitters block and ioband has nothing left to order (an LV
  *   on a 16-tag disk: bounds of 15-18, an 80:20 pair split 67:33).  The

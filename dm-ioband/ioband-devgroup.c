@@ -194,8 +194,7 @@ int ioband_set_params(struct ioband_devgroup *dg, u32 io_throttle,
 		ioband_depth_init(&dg->depth, dg->depth_max);
 		ioband_depth_restart(dg);
 	}
-	ioband_apply_limit(dg, io_limit ? io_limit :
-			   ioband_auto_limit(dg, dg->depth.limit));
+	ioband_apply_limit(dg, io_limit ? io_limit : dg->depth.limit);
 	if (io_limit) {	/* no latency measured yet: the plain grace, slack */
 		dg->fixed_base_ns = 0;
 		WRITE_ONCE(dg->grace_ns, IOBAND_GRACE_NS);
@@ -301,25 +300,6 @@ static u32 ioband_disk_depth(struct block_device *bdev)
 }
 
 /*
- * The automatic bound @lim as applied.  On a request-based disk, at the
- * tags (the controller's maximum) one more: that one waits for the next
- * free tag (in the dispatch work, refused and sent again:
- * ioband_nowait(); or in the I/O scheduler) and takes it as a completion
- * frees it.  At the tags alone, a freed tag stayed empty until the
- * dispatch work ran and gave it a held bio (the refill gap, which the
- * controller's fill cannot make up for at its maximum): 0.93-0.95 of
- * dm-linear on an 8-tag disk of 10 ms, against 1.0 on an LV over it,
- * where the tags and one were learned.  Not the controller's own
- * maximum: there the bio past the tags is a queue whose latency its
- * probes would find, and at the bound below the tags (2 tags: 2 of 3)
- * they would no longer come less often (tests/unit/004).
- */
-u32 ioband_auto_limit(struct ioband_devgroup *dg, u32 lim)
-{
-	return lim + (lim >= dg->depth.max && dg->depth_spare);
-}
-
-/*
  * The device group's disk is now @bdev (a reload of its only device, at
  * resume): on another disk, what the old one takes, the latency baselines
  * and the tags learned from it mean nothing; an automatic depth starts
@@ -333,7 +313,6 @@ void ioband_devgroup_disk(struct ioband_devgroup *dg, struct block_device *bdev)
 	ioband_depth_lock(dg);
 	dg->depth_dev = bdev->bd_dev;
 	dg->depth_max = ioband_disk_depth(bdev);
-	dg->depth_spare = queue_is_mq(bdev_get_queue(bdev));
 	atomic_set(&dg->refused_at, 0);
 	WRITE_ONCE(dg->nowait_sectors, U32_MAX);
 	atomic_set(&dg->big_refusals, 0);
@@ -344,7 +323,7 @@ void ioband_devgroup_disk(struct ioband_devgroup *dg, struct block_device *bdev)
 	if (!dg->io_limit_cfg) {
 		ioband_depth_init(&dg->depth, dg->depth_max);
 		ioband_depth_restart(dg);
-		ioband_apply_limit(dg, ioband_auto_limit(dg, dg->depth.limit));
+		ioband_apply_limit(dg, dg->depth.limit);
 	}
 	ioband_depth_unlock(dg);
 }
@@ -500,7 +479,6 @@ int ioband_devgroup_join(struct ioband_target *t, char **err)
 			goto out;
 		}
 		dg->depth_max = ioband_disk_depth(t->dev->bdev);
-		dg->depth_spare = queue_is_mq(bdev_get_queue(t->dev->bdev));
 		dg->depth_dev = t->dev->bdev->bd_dev;
 		mutex_lock(&dg->lock);
 		r = ioband_set_params(dg, cfg->io_throttle, cfg->io_limit,

@@ -11,7 +11,7 @@
 static bool nowait = true;
 module_param(nowait, bool, 0644);
 MODULE_PARM_DESC(nowait,
-		 "Send bios with REQ_NOWAIT where the device below takes it (an LV; a disk without an I/O scheduler), send a refused one again from the dispatch work, and below an LV learn the disk's tags from the refusals (default: Y)");
+		 "Below a bio-based device (an LV) that takes REQ_NOWAIT, send bios with it, send a refused one again from the dispatch work and learn the disk's tags from the refusals (default: Y)");
 
 /*
  * The dispatcher held bios back (a think-time reservation) or a throttled
@@ -203,31 +203,15 @@ static bool ioband_fits(struct block_device *bdev, struct bio *bio)
 }
 
 /*
- * Whether @bdev takes REQ_NOWAIT now (a reload below an LV, a
- * snapshot-origin or a pvmove mirror, may take it away), and is
- * bio-based (an LV) or request-based without an I/O scheduler.  Below a
- * scheduler a request past the driver's tags waits in the scheduler, not
- * in the tag wait, and blk-mq would run the queue of each REQ_NOWAIT
- * request it inserts there from kblockd.
- */
-static bool ioband_nowait_dev(struct block_device *bdev)
-{
-	struct request_queue *q = bdev_get_queue(bdev);
-
-	return bdev_nowait(bdev) && (!queue_is_mq(q) || !READ_ONCE(q->elevator));
-}
-
-/*
- * Send @bio with REQ_NOWAIT, as it is now, if the device below takes it
- * (t->nowait, ioband_nowait_dev()) and if @may: where no tag is free it
- * is refused at once (ioband_resend()) rather than wait in the disk's tag
- * wait, in the submitter's own submit_bio() on the fast path.  Below an
- * LV that wait is where a bound past the disk's tags queued its margin:
- * fio's submitting thread blocked there, handed ioband no more bios, and
- * the wait's order, not the weights, decided (an 80:20 pair 67:33 on a
- * 16-tag disk).  On a request-based disk the bound may pass the tags by
- * one (ioband_disk_depth()): the bio past them waits in the dispatch
- * work, not in a submitter.  Not for a bio sent past the bound (one
+ * Send @bio with REQ_NOWAIT, as it is now, if the device below is
+ * bio-based and takes it (t->nowait, and still now: a reload below, a
+ * snapshot-origin or a pvmove mirror, may take it away) and if @may: where
+ * no tag is free it is refused at once (ioband_resend()) rather than wait
+ * in the disk's tag wait, in the submitter's own submit_bio() on the fast
+ * path.  Below an LV that wait is where a bound past the disk's tags
+ * queued its margin: fio's submitting thread blocked there, handed ioband
+ * no more bios, and the wait's order, not the weights, decided (an 80:20
+ * pair 67:33 on a 16-tag disk).  Not for a bio sent past the bound (one
  * group alone, a drain, an urgent bio: meant to wait in the disk's queue;
  * the caller's @may), nor one the disk would split (ioband_fits()) or of a
  * size it refused lately (ioband_nowait_cut()), nor one that has
@@ -247,7 +231,7 @@ static void ioband_nowait(struct ioband_target *t, struct ioband_bio *pb,
 	if (!may || !READ_ONCE(nowait) || !t->nowait || !ioband_bio_rw(bio) ||
 	    (bio->bi_opf & (REQ_NOWAIT | REQ_INTEGRITY | REQ_POLLED)) ||
 	    bio_sectors(bio) > READ_ONCE(t->dg->nowait_sectors) ||
-	    !ioband_nowait_dev(t->dev->bdev) || !ioband_fits(t->dev->bdev, bio))
+	    !bdev_nowait(t->dev->bdev) || !ioband_fits(t->dev->bdev, bio))
 		return;
 	/*
 	 * The owner's, for the resend: dm core gives the clone the original

@@ -84,7 +84,6 @@ static void ioband_depth_period_end(struct ioband_devgroup *dg, u64 now)
 		lim = ioband_depth_update(&dg->depth, &p);
 		ioband_set_latency(dg, ioband_depth_base_ns(&dg->depth));
 	}
-	lim = ioband_auto_limit(dg, lim);
 	if (lim != old)
 		ioband_apply_limit(dg, lim);
 	else	/* (the baseline moved) */

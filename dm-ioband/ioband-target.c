@@ -107,10 +107,15 @@ static int ioband_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 
 	t->type = t->cfg.type;
 	/*
-	 * REQ_NOWAIT (ioband_nowait()), not on a zoned disk: a write sent
-	 * again must not pass a later one.
+	 * REQ_NOWAIT only below a bio-based device (an LV), whose disk's
+	 * tags ioband cannot read: a request-based disk's are the bound's
+	 * maximum already (ioband_disk_depth()), and there the flag would
+	 * only cost (below an I/O scheduler blk-mq runs the queue of each
+	 * REQ_NOWAIT request from kblockd).  Not on a zoned disk: a write
+	 * sent again must not pass a later one.
 	 */
-	t->nowait = bdev_nowait(t->dev->bdev) && !bdev_is_zoned(t->dev->bdev);
+	t->nowait = bdev_nowait(t->dev->bdev) && !bdev_is_zoned(t->dev->bdev) &&
+		    !queue_is_mq(bdev_get_queue(t->dev->bdev));
 	def.weight = t->cfg.default_weight;
 	def.rsv = t->cfg.default_rsv;
 	def.lim = t->cfg.default_lim;
