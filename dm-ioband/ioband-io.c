@@ -308,11 +308,12 @@ static void ioband_nowait_cut(struct ioband_devgroup *dg, u32 sectors)
  * taught the automatic depth 1).  A want of tags, learned and counted as
  * the refusals of smaller bios, if the disk refused bios of a page too
  * this period (a fixed io_limit of 32 over 4 tags: QD32 writes of 4-64
- * KiB, nearly all refused), or took a bio as large with REQ_NOWAIT this
+ * KiB, nearly all refused, dm/014), or took a bio as large with REQ_NOWAIT this
  * period or the last (8-64 KiB reads at QD16 over 4 tags, the bound at
- * the tags: refused past them), or none at as many in flight as the
- * fewest a refusal saw, of three or more (1 MiB writes, io_limit 32 over
- * 4 tags: refused at 5 and more).  Otherwise the disk refuses that size
+ * the tags: refused past them, dm/024), or none at as many in flight as
+ * the fewest a refusal saw, of three or more (large bios only, at a fixed
+ * io_limit far past the tags: every one sent past them refused, the
+ * resent ones holding the tags).  Otherwise the disk refuses that size
  * where it has tags free: ioband_nowait_cut().  depth_busy.
  */
 void ioband_nowait_period(struct ioband_devgroup *dg)
