@@ -237,7 +237,7 @@ struct ioband_devgroup {
 	u32 big_refused_sectors;	/* U32_MAX: none */
 	u32 nowait_took;
 	u32 nowait_took_prev;		/* depth_busy's */
-	atomic_t nowait_took_at;
+	u32 nowait_took_at;
 	/*
 	 * One group alone (ioband_solo()): the group whose bio was mapped
 	 * last (compared, never dereferenced), since when no other group's

@@ -318,7 +318,7 @@ void ioband_devgroup_disk(struct ioband_devgroup *dg, struct block_device *bdev)
 	atomic_set(&dg->big_refusals, 0);
 	WRITE_ONCE(dg->nowait_took, 0);
 	dg->nowait_took_prev = 0;
-	atomic_set(&dg->nowait_took_at, 0);
+	WRITE_ONCE(dg->nowait_took_at, 0);
 	dg->fixed_base_ns = 0;
 	if (!dg->io_limit_cfg) {
 		ioband_depth_init(&dg->depth, dg->depth_max);

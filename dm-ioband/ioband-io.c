@@ -323,14 +323,14 @@ void ioband_nowait_period(struct ioband_devgroup *dg)
 	int at = atomic_xchg(&dg->big_refused_at, 0);
 	u32 sectors = xchg(&dg->big_refused_sectors, U32_MAX);
 	u32 took = xchg(&dg->nowait_took, 0);
-	int took_at = atomic_xchg(&dg->nowait_took_at, 0);
+	u32 took_at = xchg(&dg->nowait_took_at, 0);
 	u32 seen = max(took, dg->nowait_took_prev);
 
 	dg->nowait_took_prev = took;
 	/* a refusal between the exchanges: counted in the next period */
 	if (!nr || !at || sectors == U32_MAX)
 		return;
-	if (small || seen >= sectors || (took_at < at && at > 2)) {
+	if (small || seen >= sectors || (took_at < (u32)at && at > 2)) {
 		ioband_refused_min(&dg->refused_at, at);
 		atomic64_add(nr, &dg->refusals);
 	} else {
@@ -1083,19 +1083,23 @@ issue:
 	return DM_MAPIO_REMAPPED;
 }
 
+/* Raise *@p to @v, racing with others. */
+static void ioband_raise(u32 *p, u32 v)
+{
+	u32 old = READ_ONCE(*p);
+
+	while (v > old && !try_cmpxchg(p, &old, v))
+		;
+}
+
 /*
  * The disk took a bio of @sectors sent with REQ_NOWAIT at @n in flight:
  * the largest of each, for ioband_nowait_period().
  */
 static void ioband_nowait_took(struct ioband_devgroup *dg, u32 sectors, int n)
 {
-	u32 old = READ_ONCE(dg->nowait_took);
-	int at = atomic_read(&dg->nowait_took_at);
-
-	while (sectors > old && !try_cmpxchg(&dg->nowait_took, &old, sectors))
-		;
-	while (n > at && !atomic_try_cmpxchg(&dg->nowait_took_at, &at, n))
-		;
+	ioband_raise(&dg->nowait_took, sectors);
+	ioband_raise(&dg->nowait_took_at, n);
 }
 
 int ioband_end_io(struct dm_target *ti, struct bio *bio,
