@@ -156,14 +156,47 @@ static bool ioband_bio_rw(const struct bio *bio)
 				 (1U << BIO_QUIET))
 
 /*
+ * Add the segments @bv makes to *@segs as the disk counts them
+ * (bvec_split_segs()): one for a bvec within a page; a bvec of several
+ * pages is cut at max_segment_size and at the segment boundary, into as
+ * many segments.  False if the disk would split the bio inside @bv (past
+ * max_segments, or a gap at the virtual boundary inside it).
+ */
+static bool ioband_bvec_segs(const struct queue_limits *lim,
+			     const struct bio_vec *bv, unsigned int *segs)
+{
+	phys_addr_t addr = page_to_phys(bv->bv_page) + bv->bv_offset;
+	unsigned long mask = lim->seg_boundary_mask;
+	unsigned int len = bv->bv_len, done = 0, seg;
+
+	if (bv->bv_offset + len <= PAGE_SIZE)
+		return ++*segs <= lim->max_segments;
+	while (len) {
+		seg = min_t(unsigned long, len,
+			    min(mask - (mask & (addr + done)),
+				(unsigned long)lim->max_segment_size - 1) + 1);
+		if (++*segs > lim->max_segments)
+			return false;
+		done += seg;
+		len -= seg;
+		if (len && ((bv->bv_offset + done) & lim->virt_boundary_mask))
+			return false;
+	}
+	return true;
+}
+
+/*
  * Whether the disk below takes @bio whole, by the limits stacked on @bdev
  * (an LV's are its disk's): a REQ_NOWAIT bio that it would have to split
  * is refused with BLK_STS_AGAIN whatever its tags (bio_split_rw_at();
  * blk_bio_segment_split() on 6.1), and each such refusal would read as a
  * full disk (1 MiB reads at QD2 on a disk of max_sectors_kb 64 held the
  * automatic depth at 1: tests/dm/024).  Size (to the physical block, as
- * get_max_io_size()), chunk boundary, segments, their size and boundary,
- * gaps at the virtual boundary; in doubt, no.
+ * get_max_io_size()), chunk boundary, segments as the disk counts them
+ * (ioband_bvec_segs(): a bvec of physically contiguous pages longer than
+ * max_segment_size is several segments, not a split; taken for one, 96
+ * KiB reads from such buffers were never sent with REQ_NOWAIT), gaps at
+ * the virtual boundary between bvecs; in doubt, no.
  */
 static bool ioband_fits(struct block_device *bdev, struct bio *bio)
 {
@@ -173,6 +206,7 @@ static bool ioband_fits(struct block_device *bdev, struct bio *bio)
 	unsigned int max = lim->max_sectors, start, end, segs = 0;
 	struct bio_vec bv, prev = { };
 	struct bvec_iter iter;
+	bool first = true;
 
 	if (lim->chunk_sectors) {
 		sector_t off = sector;
@@ -187,17 +221,14 @@ static bool ioband_fits(struct block_device *bdev, struct bio *bio)
 	if (bio_sectors(bio) > max)
 		return false;
 	bio_for_each_bvec(bv, bio, iter) {
-		phys_addr_t addr = page_to_phys(bv.bv_page) + bv.bv_offset;
-
-		if (++segs > lim->max_segments ||
-		    bv.bv_len > lim->max_segment_size ||
-		    ((addr ^ (addr + bv.bv_len - 1)) & ~lim->seg_boundary_mask))
-			return false;
-		if (segs > 1 && lim->virt_boundary_mask &&
+		if (!first && lim->virt_boundary_mask &&
 		    ((bv.bv_offset | (prev.bv_offset + prev.bv_len)) &
 		     lim->virt_boundary_mask))
 			return false;
+		if (!ioband_bvec_segs(lim, &bv, &segs))
+			return false;
 		prev = bv;
+		first = false;
 	}
 	return true;
 }
