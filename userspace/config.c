@@ -1304,7 +1304,8 @@ void cfg_pos_err(char **err, const struct cfg_pos *pos, const char *file, const 
  * The class rates come from weighted water-filling of network.rate (and
  * network.down-rate): the same computation as ioband-tc's compute_plan(),
  * so that check refuses what apply would (tc-helpers/ioband-tc: burst_max,
- * waterfill, check_bursts).
+ * waterfill, check_bursts).  tests/ctl/008 compares the two on random
+ * network sections (`ioband-tc check`).
  */
 
 /* A rate in bit/s, a size in bytes, rounded as ioband-tc's awk (%.0f). */
