@@ -175,7 +175,8 @@ static bool ioband_bvec_segs(const struct queue_limits *lim,
 		seg = min_t(unsigned long, len,
 			    min(mask - (mask & (addr + done)),
 				(unsigned long)lim->max_segment_size - 1) + 1);
-		if (++*segs > lim->max_segments)
+		/* (0: limits not validated, in doubt no, and no endless loop) */
+		if (!seg || ++*segs > lim->max_segments)
 			return false;
 		done += seg;
 		len -= seg;
