@@ -207,7 +207,6 @@ static bool ioband_fits(struct block_device *bdev, struct bio *bio)
 	unsigned int max = lim->max_sectors, start, end, segs = 0;
 	struct bio_vec bv, prev = { };
 	struct bvec_iter iter;
-	bool first = true;
 
 	if (lim->chunk_sectors) {
 		sector_t off = sector;
@@ -222,14 +221,14 @@ static bool ioband_fits(struct block_device *bdev, struct bio *bio)
 	if (bio_sectors(bio) > max)
 		return false;
 	bio_for_each_bvec(bv, bio, iter) {
-		if (!first && lim->virt_boundary_mask &&
+		/* segs: each bvec before this one made one or more */
+		if (segs && lim->virt_boundary_mask &&
 		    ((bv.bv_offset | (prev.bv_offset + prev.bv_len)) &
 		     lim->virt_boundary_mask))
 			return false;
 		if (!ioband_bvec_segs(lim, &bv, &segs))
 			return false;
 		prev = bv;
-		first = false;
 	}
 	return true;
 }
@@ -299,6 +298,24 @@ static bool ioband_refused_here(const struct ioband_bio *pb, struct bio *bio)
 {
 	return bio_flagged(bio, BIO_QUIET) &&
 	       !(pb->rec.flags & (1U << BIO_QUIET));
+}
+
+/* Raise *@p to @v, racing with others. */
+static void ioband_raise(u32 *p, u32 v)
+{
+	u32 old = READ_ONCE(*p);
+
+	while (v > old && !try_cmpxchg(p, &old, v))
+		;
+}
+
+/* Lower *@p to @v, racing with others. */
+static void ioband_lower(u32 *p, u32 v)
+{
+	u32 old = READ_ONCE(*p);
+
+	while (v < old && !try_cmpxchg(p, &old, v))
+		;
 }
 
 /* Lower @a, the fewest in flight at a refusal (0: none), to @n. */
@@ -393,11 +410,7 @@ static void ioband_resend(struct ioband_devgroup *dg, struct ioband_bio *pb,
 	unsigned long flags;
 
 	if (tags && sectors > (PAGE_SIZE >> SECTOR_SHIFT)) {
-		u32 old = READ_ONCE(dg->big_refused_sectors);
-
-		while (sectors < old &&
-		       !try_cmpxchg(&dg->big_refused_sectors, &old, sectors))
-			;
+		ioband_lower(&dg->big_refused_sectors, sectors);
 		ioband_refused_min(&dg->big_refused_at, rec->inflight);
 		atomic_inc(&dg->big_refusals);
 	} else if (tags) {
@@ -1113,15 +1126,6 @@ issue:
 	ioband_issued(dg, g, pb, bio, now, may_refuse);
 	rcu_read_unlock();
 	return DM_MAPIO_REMAPPED;
-}
-
-/* Raise *@p to @v, racing with others. */
-static void ioband_raise(u32 *p, u32 v)
-{
-	u32 old = READ_ONCE(*p);
-
-	while (v > old && !try_cmpxchg(p, &old, v))
-		;
 }
 
 /*
