@@ -427,15 +427,34 @@ out:
 
 /*
  * A cgroup PATH of the command line (relative to the cgroup root, or
- * absolute below it): by the host file's rule, never the root or outside it.
+ * absolute below it): by the host file's rule, never the root or outside it,
+ * and normalized as the host file's (doubled or trailing slashes dropped, the
+ * v2 mount in front taken off). On success *REL is the path below the root.
  */
-static int check_cgroup_arg(const struct ctx *c, const char *path)
+static int check_cgroup_arg(const struct ctx *c, const char *path, char **rel)
 {
-	char *rel = cgroup_rel_path(path);
-	const char *why = cgroup_path_problem(rel);
+	const char *why;
+	char *mw;
+	int r = 0;
 
-	free(rel);
-	return why ? usage_error(c->cmd, "cgroup %s: %s", quote(path), why) : 0;
+	*rel = cgroup_rel_path(path);
+	why = cgroup_path_problem(*rel);
+	if (why) {
+		r = usage_error(c->cmd, "cgroup %s: %s", quote(path), why);
+		goto out;
+	}
+	cgroup_path_normalize(*rel);
+	mw = cgroup_path_unmount(*rel, cgroup_root());
+	if (mw) {
+		r = usage_error(c->cmd, "cgroup %s: %s", quote(path), mw);
+		free(mw);
+	}
+out:
+	if (r) {
+		free(*rel);
+		*rel = NULL;
+	}
+	return r;
 }
 
 static int parse_group_arg(struct ctx *c, const struct iob_table *t, const char *s, bool allow_default,
@@ -466,10 +485,13 @@ static int parse_group_arg(struct ctx *c, const struct iob_table *t, const char 
 		return 0;
 	}
 	if (t->type == IOB_CGROUP) {
-		r = check_cgroup_arg(c, s);
+		char *rel;
+
+		r = check_cgroup_arg(c, s, &rel);
 		if (r)
 			return r;
-		r = cgroup_id(s, id);
+		r = cgroup_id(rel, id);
+		free(rel);
 		if (r) {
 			msg_err("cgroup %s: %s", quote_if_needed(s), strerror(-r));
 			return EX_FAIL;
@@ -1389,27 +1411,24 @@ static int cmd_cgroup_create(struct ctx *c)
 {
 	int *pids = xcalloc(c->npos, sizeof(*pids));
 	uint64_t id, v;
-	int i, r = check_cgroup_arg(c, c->pos[0]);
+	char *rel = NULL;
+	int i, r = check_cgroup_arg(c, c->pos[0], &rel);
 
-	if (r) {
-		free(pids);
-		return r;
+	for (i = 1; !r && i < c->npos; i++) {
+		int e = parse_u64_range(c->pos[i], 1, IOB_PID_MAX, &v);
+
+		if (e)
+			r = usage_error(c->cmd, "not a pid: %s%s", quote_if_needed(c->pos[i]),
+					e == -EDOM ? " (" U64_LEADING_ZERO ")" : "");
+		else
+			pids[i - 1] = (int)v;
 	}
-	for (i = 1; i < c->npos; i++) {
-		r = parse_u64_range(c->pos[i], 1, IOB_PID_MAX, &v);
-		if (r) {
-			free(pids);
-			return usage_error(c->cmd, "not a pid: %s%s", quote_if_needed(c->pos[i]),
-					   r == -EDOM ? " (" U64_LEADING_ZERO ")" : "");
-		}
-		pids[i - 1] = (int)v;
-	}
-	if (cgroup_id(c->pos[0], &id) && bk_cgroup_create(c->pos[0]))
+	if (!r && cgroup_id(rel, &id) && bk_cgroup_create(rel))
 		r = EX_FAIL;
-	if (!r && c->npos > 1 && be->cgroup_move(c->pos[0], pids, c->npos - 1))
+	if (!r && c->npos > 1 && be->cgroup_move(rel, pids, c->npos - 1))
 		r = EX_FAIL;
 	if (!r) {
-		int e = cgroup_id(c->pos[0], &id);
+		int e = cgroup_id(rel, &id);
 
 		if (e) {
 			msg_err("%s: %s", quote_if_needed(c->pos[0]), strerror(-e));
@@ -1418,6 +1437,7 @@ static int cmd_cgroup_create(struct ctx *c)
 			printf("%llu\n", (unsigned long long)id);
 		}
 	}
+	free(rel);
 	free(pids);
 	return r;
 }
@@ -1425,18 +1445,21 @@ static int cmd_cgroup_create(struct ctx *c)
 static int cmd_cgroup_id(struct ctx *c)
 {
 	uint64_t id;
-	int r = check_cgroup_arg(c, c->pos[0]);
+	char *rel;
+	int r = check_cgroup_arg(c, c->pos[0], &rel);
 
 	if (r)
 		return r;
-	r = cgroup_id(c->pos[0], &id);
+	r = cgroup_id(rel, &id);
 	if (r) {
-		char *p = cgroup_fs_path(c->pos[0]);
+		char *p = cgroup_fs_path(rel);
 
 		msg_err("%s: %s", quote_if_needed(p), strerror(-r));
 		free(p);
+		free(rel);
 		return EX_FAIL;
 	}
+	free(rel);
 	printf("%llu\n", (unsigned long long)id);
 	return EX_OK;
 }

@@ -189,6 +189,15 @@ same "cgroup id" "$OUT" "$CG"
 run 0 cgroup id "$T/cg/machine.slice/g1"
 same "cgroup id (absolute)" "$OUT" "$CG"
 run 1 cgroup id machine.slice/none
+# ... spelled as the host file may spell it: the same cgroup
+run 0 cgroup id /machine.slice//g1/
+same "cgroup id (doubled and trailing slashes)" "$OUT" "$CG"
+run 0 cgroup id "${T%/*}//${T##*/}/cg//machine.slice/g1"
+same "cgroup id (the mount spelled with doubled slashes)" "$OUT" "$CG"
+run 2 cgroup id "${T#/}/cg"
+has "cgroup id of the mount, written relative" "$ERR" "is the cgroup v2 mount"
+run 2 cgroup id sys/fs/cgroup/machine.slice/g1
+has "cgroup id below another mount" "$ERR" "is not below the cgroup v2 mount"
 # cgroup paths by the host file's rule: below the root, no "..", not empty
 run 2 cgroup id ../../../etc
 same "cgroup id outside the root" "$ERR" "iobandctl: cgroup id: cgroup \"../../../etc\": must be a cgroup below the root, without . or .. (e.g. machine.slice/web1)
@@ -512,6 +521,10 @@ same "cgroup create id" "$OUT" "$(stat -c %i "$T/cg/ioband.slice/g9")"
 same "pids moved" "$(cat "$T/cg/ioband.slice/g9/cgroup.procs")" "123
 456"
 run 2 cgroup create ioband.slice/g9 notapid
+run 0 cgroup create ioband.slice//g10/ 789
+same "cgroup create id (normalized)" "$OUT" "$(stat -c %i "$T/cg/ioband.slice/g10")"
+same "pid moved (normalized)" "$(cat "$T/cg/ioband.slice/g10/cgroup.procs")" "789"
+[[ ! -e $T/cg/ioband.slice/g10/g10 ]] || { echo "FAIL: cgroup create made a nested g10" >&2; FAILS=$((FAILS + 1)); }
 
 # ---- min, max, burst: tables, live messages, status, top, capacity
 cp "$T/host.yaml" "$T/host0.yaml"
