@@ -812,8 +812,11 @@ static json_object *status_json(const struct devstat *s, size_t n, const char *o
 
 			json_object_object_add(dp, "io_limit", json_object_new_uint64(s[i].s.depth));
 			json_object_object_add(dp, "mode", json_object_new_string(s[i].s.depth_auto ? "auto" : "fixed"));
-			json_object_object_add(dp, "latency_baseline_us", json_object_new_uint64(s[i].s.depth_base_us));
-			json_object_object_add(dp, "latency_target_us", json_object_new_uint64(s[i].s.depth_target_us));
+			/* null: a fixed io_limit, or not measured yet (the kernel's 0) */
+			json_object_object_add(dp, "latency_baseline_us", s[i].s.depth_base_us ?
+					       json_object_new_uint64(s[i].s.depth_base_us) : NULL);
+			json_object_object_add(dp, "latency_target_us", s[i].s.depth_target_us ?
+					       json_object_new_uint64(s[i].s.depth_target_us) : NULL);
 			json_object_object_add(dp, "refused", json_object_new_uint64(s[i].s.refused));
 			json_object_object_add(dp, "learned_tags", json_object_new_uint64(s[i].s.refused_tags));
 			json_object_object_add(o, "depth", dp);
@@ -964,9 +967,14 @@ static int cmd_status(struct ctx *c)
 		       iob_type_name(d->t.type), iob_policy_name(d->t.policy), d->t.io_throttle,
 		       lim, (unsigned long long)d->t.token_base, d->managed,
 		       d->d.suspended ? ", SUSPENDED" : "");
-		if (d->s.has_depth)
-			printf("  depth %llu (%s), latency baseline %llu us, target %llu us\n",
-			       (unsigned long long)d->s.depth, d->s.depth_auto ? "auto" : "fixed",
+		if (d->s.has_depth && !d->s.depth_auto)
+			printf("  depth %llu (fixed)\n", (unsigned long long)d->s.depth);
+		else if (d->s.has_depth && !d->s.depth_base_us)
+			printf("  depth %llu (auto), latency not measured yet\n",
+			       (unsigned long long)d->s.depth);
+		else if (d->s.has_depth)
+			printf("  depth %llu (auto), latency baseline %llu us, target %llu us\n",
+			       (unsigned long long)d->s.depth,
 			       (unsigned long long)d->s.depth_base_us,
 			       (unsigned long long)d->s.depth_target_us);
 		if (d->s.has_refused)

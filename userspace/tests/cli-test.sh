@@ -411,18 +411,44 @@ run 0 group remove solo 1000
 run 1 group remove solo 1000
 run 0 remove solo
 run 1 remove solo
+# The fake's status gives device NAME the depth latencies BASE TARGET (us).
+fake_depth_us() {
+	python3 - "$IOBAND_FAKE_DM" "$@" <<'P'
+import json, sys
+f, name, base, target = sys.argv[1:]
+s = json.load(open(f))
+[d for d in s["devices"] if d["name"] == name][0]["depth_us"] = [int(base), int(target)]
+json.dump(s, open(f, "w"))
+P
+}
+# The depth part of status: its text line and its json (KEY=VALUE, VALUE
+# a python expression).
+depth_is() {
+	local what=$1 name=$2 line=$3 k
+	shift 3
+	run 0 status "$name"
+	same "$what" "$(grep '^  depth' <<<"$OUT")" "$line"
+	run 0 status --json "$name"
+	for k in "$@"; do
+		python3 -c 'import json,sys; d=json.load(sys.stdin)["devices"][0]["depth"]; k,v=sys.argv[1].split("=",1); assert d[k] == eval(v), d' "$k" <<<"$OUT" ||
+			{ echo "FAIL: $what: json $k: $OUT" >&2; FAILS=$((FAILS + 1)); }
+	done
+}
 # A fixed io_limit: the status's depth part has no latencies (the module
 # measures them, but shows them only for the automatic depth).
 run 0 create fixed 8:16 --io-limit 64 --group fixedg
-python3 - "$IOBAND_FAKE_DM" <<'P'
-import json, sys
-s = json.load(open(sys.argv[1]))
-[d for d in s["devices"] if d["name"] == "fixed"][0]["depth_us"] = [8000, 10000]
-json.dump(s, open(sys.argv[1], "w"))
-P
-run 0 status fixed
-has "fixed io_limit: no latencies" "$OUT" "  depth 64 (fixed), latency baseline 0 us, target 0 us"
+fake_depth_us fixed 8000 10000
+depth_is "fixed io_limit: no latencies" fixed "  depth 64 (fixed)" \
+	mode='"fixed"' latency_baseline_us=None latency_target_us=None
 run 0 remove fixed
+# The automatic depth before its first measurement (the kernel's 0 us), and after.
+run 0 create autod 8:16 --group autog
+depth_is "auto, not measured: no latencies" autod "  depth 192 (auto), latency not measured yet" \
+	mode='"auto"' latency_baseline_us=None latency_target_us=None
+fake_depth_us autod 1180 1357
+depth_is "auto, measured" autod "  depth 192 (auto), latency baseline 1180 us, target 1357 us" \
+	latency_baseline_us=1180 latency_target_us=1357
+run 0 remove autod
 # a device of type none has only the default group
 run 0 create plain 8:16
 run 2 group add plain 5
