@@ -164,6 +164,66 @@ static int table_from_opts(struct ctx *c, const char *name, struct iob_table *t)
 	return opt_uint(c, "token", 0, IOB_TOKEN_MAX, 0, &t->token_base);
 }
 
+/* Device group DG's member MEMBER has FIELD V (0: the ZERO one): OPT differs. */
+static void join_mismatch(const char *dg, const char *field, uint64_t v, const char *zero,
+			  const char *member, const char *opt)
+{
+	char val[32];
+
+	if (v)
+		snprintf(val, sizeof(val), "%s %llu", field, (unsigned long long)v);
+	else
+		snprintf(val, sizeof(val), "the %s %s", zero, field);
+	msg_err("device group %s has %s (member %s): leave --%s out to inherit it",
+		quote_if_needed(dg), val, member, opt);
+}
+
+/*
+ * A device joining device group T->devgroup must give its shared parameters
+ * as its members do, or 0 to inherit them (the module's rule,
+ * ioband_devgroup_join()); the module's reason reaches only the kernel log,
+ * so say here which member has what, and the option that fixes it.
+ */
+static int check_devgroup_join(const struct iob_table *t)
+{
+	struct dm_dev *all;
+	size_t n, i;
+	int r = EX_OK;
+
+	if (be->list(&all, &n))
+		return EX_OK;	/* the create itself says what is wrong */
+	for (i = 0; i < n && r == EX_OK; i++) {
+		struct iob_table m;
+		const char *err, *mn = quote_if_needed(all[i].name);
+
+		if (!is_ioband(&all[i]) || iob_table_parse(all[i].t[0].params, &m, &err))
+			continue;
+		if (strcmp(m.devgroup, t->devgroup)) {
+			iob_table_free(&m);
+			continue;
+		}
+		r = EX_FAIL;
+		if (m.policy == IOB_RANGE_BW && t->policy != IOB_RANGE_BW)
+			msg_err("device group %s uses policy range-bw (member %s): create its members with dmsetup (dm-ioband.md)",
+				quote_if_needed(t->devgroup), mn);
+		else if (m.policy != t->policy)
+			msg_err("device group %s uses policy %s (member %s): give --policy %s",
+				quote_if_needed(t->devgroup), iob_policy_name(m.policy), mn,
+				iob_policy_name(m.policy));
+		else if (t->io_throttle && t->io_throttle != m.io_throttle)
+			join_mismatch(t->devgroup, "io_throttle", m.io_throttle, "default", mn, "io-throttle");
+		else if (t->io_limit && t->io_limit != m.io_limit)
+			join_mismatch(t->devgroup, "io_limit", m.io_limit, "automatic", mn, "io-limit");
+		else if (t->token_base && t->token_base != m.token_base)
+			join_mismatch(t->devgroup, "token_base", m.token_base, "default", mn, "token");
+		else
+			r = EX_OK;
+		iob_table_free(&m);
+	}
+	dm_devs_free(all, n);
+	return r;
+}
+
 static int finish_plan(struct plan *p, bool dry_run)
 {
 	int r;
@@ -202,6 +262,9 @@ static int cmd_create(struct ctx *c)
 		goto out;
 	}
 	r = table_from_opts(c, name, &t);
+	if (r)
+		goto out;
+	r = check_devgroup_join(&t);
 	if (r)
 		goto out;
 	r = be->resolve(dev, &ma, &mi, &sectors);
@@ -311,6 +374,9 @@ static int cmd_insert(struct ctx *c)
 		goto out;
 	}
 	r = table_from_opts(c, name, &t);
+	if (r)
+		goto out;
+	r = check_devgroup_join(&t);
 	if (r)
 		goto out;
 	size = dm_tlines_size(d.t, d.nt);
@@ -1485,7 +1551,8 @@ static const struct cmd cmds[] = {
 	  "on block DEVICE. --group is the device-group id (1..31 of the same;\n"
 	  "default NAME; devices with the same id share one scheduler), --type the\n"
 	  "group type (none), --policy the policy (weight), --weight the default\n"
-	  "group's weight (100). Zero io-throttle/io-limit/token mean the default." },
+	  "group's weight (100). Zero io-throttle/io-limit/token mean the default;\n"
+	  "joining a device group with members, the group's (give its policy)." },
 	{ "remove", "NAME", 1, 1, { NULL }, cmd_remove,
 	  "Remove ioband device NAME (one made by create or apply, or by dmsetup\n"
 	  "without a uuid)." },

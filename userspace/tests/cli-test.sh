@@ -381,6 +381,30 @@ has "top rows" "$OUT" "ioband-g1-data"
 run 0 create --dry-run solo 8:16 --type uid --weight 7
 same "create dry-run" "$OUT" "create solo: 0 2097152 ioband 8:16 solo 0 0 uid weight 0 :7"
 run 0 create solo 8:16 --type uid --weight 7 --group shared2
+# Joining a device group: its shared parameters as its members have them,
+# or left out (0) to inherit them; else the member and the option named
+# (the module's own reason goes only to the kernel log), nothing created.
+run 1 create join1 8:32 --group shared2 --policy weight-iosize
+same "join: policy" "$ERR" "iobandctl: device group shared2 uses policy weight (member solo): give --policy weight"
+run 1 create join1 8:32 --group shared2 --io-limit 8
+same "join: io_limit" "$ERR" "iobandctl: device group shared2 has the automatic io_limit (member solo): leave --io-limit out to inherit it"
+run 1 create join1 8:32 --group shared2 --io-throttle 3
+same "join: io_throttle" "$ERR" "iobandctl: device group shared2 has the default io_throttle (member solo): leave --io-throttle out to inherit it"
+run 1 create join1 8:32 --group shared2 --token 64
+same "join: token_base" "$ERR" "iobandctl: device group shared2 has the default token_base (member solo): leave --token out to inherit it"
+run 1 insert vg-lv --group shared2 --policy weight-iosize
+has "join by insert" "$ERR" "device group shared2 uses policy weight (member solo)"
+run 0 status --json
+python3 -c 'import json,sys; n=[d["name"] for d in json.load(sys.stdin)["devices"]]; assert "solo" in n and not {"join1", "vg-lv"} & set(n), n' <<<"$OUT" ||
+	{ echo "FAIL: join refused, yet created: $OUT" >&2; FAILS=$((FAILS + 1)); }
+run 0 create jl 8:32 --group jlim --io-limit 8 --io-throttle 4 --token 64
+run 1 create join1 8:16 --group jlim --io-limit 16
+same "join: io_limit differs" "$ERR" "iobandctl: device group jlim has io_limit 8 (member jl): leave --io-limit out to inherit it"
+run 0 create join1 8:16 --group jlim --io-limit 8 --token 64
+run 0 remove join1
+run 0 create join1 8:16 --group jlim
+run 0 remove join1
+run 0 remove jl
 run 0 group add solo 1000 weight=40
 run 2 group add solo 1000 wieght=40
 run 1 group add solo 1000
