@@ -868,7 +868,7 @@ static void test_policies(void)
  * it asks for when that is less; when it stops, the deep group has the
  * whole disk again within 100 ms.
  */
-enum kind { K_QD1JOBS, K_QD1SLOW, K_SYNC, K_RATE, K_RATESLOW };
+enum kind { K_QD1JOBS, K_QD1SLOW, K_SYNC, K_RATE, K_RATESLOW, K_RATE4 };
 
 static struct group *add_kind(struct sim *s, enum kind k, u32 weight)
 {
@@ -889,6 +889,10 @@ static struct group *add_kind(struct sim *s, enum kind k, u32 weight)
 		return g;
 	case K_RATE:		/* fio --rate_iops=200 */
 		g = add_group(s, weight, 16, 8);
+		g->rate_ns = 5 * NS_PER_MS;
+		return g;
+	case K_RATE4:		/* fio --rate_iops=200 --iodepth=4 (bench "asks") */
+		g = add_group(s, weight, 4, 8);
 		g->rate_ns = 5 * NS_PER_MS;
 		return g;
 	case K_RATESLOW:	/* fio --rate_iops=50 */
@@ -930,6 +934,16 @@ static void test_think(void)
 		/* sched/008's disk: 10 ms, grace 5 ms */
 		{ K_QD1JOBS, 800, 200, 0.98, 10, "10ms: 8 QD1 800:200" },
 		{ K_RATESLOW, 500, 500, 0.95, 10, "10ms: rate 50/s 500:500" },
+		/*
+		 * bench "asks" (2026-12-07): a --rate_iops=200 group at QD4 gets
+		 * all it asks, but its think time (its next bio comes on its
+		 * own clock, often right at a completion) is within half the
+		 * 5 ms grace, so it keeps a slot for bios that come 5 ms apart:
+		 * 700/s of 800 (issue 10 wants 0.95; a known miss,
+		 * docs/scheduling.md "Think time"); the floor guards it.
+		 */
+		{ K_RATE4, 500, 500, 0.86, 10, "10ms: rate 200/s QD4" },
+		{ K_SYNC, 500, 500, 0.98, 10, "10ms: sync writer" },
 	};
 	static struct sim s;
 	unsigned int c;
