@@ -182,9 +182,10 @@ static void join_mismatch(const char *dg, const char *field, uint64_t v, const c
  * A device joining device group T->devgroup must give its shared parameters
  * as its members do, or 0 to inherit them (the module's rule,
  * ioband_devgroup_join()); the module's reason reaches only the kernel log,
- * so say here which member has what, and the option that fixes it.
+ * so say here which member has what, and the option that fixes it.  NAME,
+ * the device being made, is no member to compare with.
  */
-static int check_devgroup_join(const struct iob_table *t)
+static int check_devgroup_join(const char *name, const struct iob_table *t)
 {
 	struct dm_dev *all;
 	size_t n, i;
@@ -196,7 +197,9 @@ static int check_devgroup_join(const struct iob_table *t)
 		struct iob_table m;
 		const char *err, *mn = quote_if_needed(all[i].name);
 
-		if (!is_ioband(&all[i]) || iob_table_parse(all[i].t[0].params, &m, &err))
+		/* NAME itself: create says it exists */
+		if (!strcmp(all[i].name, name) || !is_ioband(&all[i]) ||
+		    iob_table_parse(all[i].t[0].params, &m, &err))
 			continue;
 		if (strcmp(m.devgroup, t->devgroup)) {
 			iob_table_free(&m);
@@ -264,7 +267,7 @@ static int cmd_create(struct ctx *c)
 	r = table_from_opts(c, name, &t);
 	if (r)
 		goto out;
-	r = check_devgroup_join(&t);
+	r = check_devgroup_join(name, &t);
 	if (r)
 		goto out;
 	r = be->resolve(dev, &ma, &mi, &sectors);
@@ -376,7 +379,7 @@ static int cmd_insert(struct ctx *c)
 	r = table_from_opts(c, name, &t);
 	if (r)
 		goto out;
-	r = check_devgroup_join(&t);
+	r = check_devgroup_join(name, &t);
 	if (r)
 		goto out;
 	size = dm_tlines_size(d.t, d.nt);

@@ -400,6 +400,8 @@ python3 -c 'import json,sys; n=[d["name"] for d in json.load(sys.stdin)["devices
 run 0 create jl 8:32 --group jlim --io-limit 8 --io-throttle 4 --token 64
 run 1 create join1 8:16 --group jlim --io-limit 16
 same "join: io_limit differs" "$ERR" "iobandctl: device group jlim has io_limit 8 (member jl): leave --io-limit out to inherit it"
+run 1 create jl 8:16 --group jlim --io-limit 16
+has "join: the name taken, not a member" "$ERR" "create jl: File exists"
 run 0 create join1 8:16 --group jlim --io-limit 8 --token 64
 run 0 remove join1
 run 0 create join1 8:16 --group jlim
