@@ -350,20 +350,16 @@ static bool dg_stacked(const char *name, const struct iob_table *t, unsigned int
 static const char *join_problem(const struct iob_table *t, bool has_lim, bool has_bst,
 				const struct iob_table *dg)
 {
-	if (t->policy != dg->policy)
-		return "Device group already uses another policy (change it with the policy message)";
-	if (t->io_throttle && t->io_throttle != dg->io_throttle)
-		return "io_throttle differs from the device group's (give 0 to inherit)";
-	if (t->io_limit && t->io_limit != dg->io_limit)
-		return "io_limit differs from the device group's (give 0 to inherit)";
-	if (t->token_base && t->token_base != dg->token_base)
-		return "token_base differs from the device group's (give 0 to inherit)";
-	if (has_lim && !iob_rate_eq(&t->dg_lim.lim, &dg->dg_lim.lim))
-		return "The policy's l= differs from the device group's (leave it out to inherit)";
-	if (has_bst && (!iob_rate_eq(&t->dg_lim.burst, &dg->dg_lim.burst) ||
-			t->dg_lim.burst_secs != dg->dg_lim.burst_secs))
-		return "The policy's b= differs from the device group's (leave it out to inherit)";
-	return NULL;
+	static const char *const why[] = {
+		[IOB_JOIN_POLICY] = "Device group already uses another policy (change it with the policy message)",
+		[IOB_JOIN_THROTTLE] = "io_throttle differs from the device group's (give 0 to inherit)",
+		[IOB_JOIN_LIMIT] = "io_limit differs from the device group's (give 0 to inherit)",
+		[IOB_JOIN_TOKEN] = "token_base differs from the device group's (give 0 to inherit)",
+		[IOB_JOIN_LIM] = "The policy's l= differs from the device group's (leave it out to inherit)",
+		[IOB_JOIN_BST] = "The policy's b= differs from the device group's (leave it out to inherit)",
+	};
+
+	return why[iob_join_conflict(t, has_lim, has_bst, dg)];
 }
 
 static int cmp_group(const void *a, const void *b)

@@ -207,6 +207,25 @@ bool iob_rate_eq(const struct iob_rate *a, const struct iob_rate *b)
 	return a->rate == b->rate && (!a->rate || a->iops == b->iops);
 }
 
+enum iob_join iob_join_conflict(const struct iob_table *t, bool has_lim, bool has_bst,
+				const struct iob_table *dg)
+{
+	if (t->policy != dg->policy)
+		return IOB_JOIN_POLICY;
+	if (t->io_throttle && t->io_throttle != dg->io_throttle)
+		return IOB_JOIN_THROTTLE;
+	if (t->io_limit && t->io_limit != dg->io_limit)
+		return IOB_JOIN_LIMIT;
+	if (t->token_base && t->token_base != dg->token_base)
+		return IOB_JOIN_TOKEN;
+	if (has_lim && !iob_rate_eq(&t->dg_lim.lim, &dg->dg_lim.lim))
+		return IOB_JOIN_LIM;
+	if (has_bst && (!iob_rate_eq(&t->dg_lim.burst, &dg->dg_lim.burst) ||
+			t->dg_lim.burst_secs != dg->dg_lim.burst_secs))
+		return IOB_JOIN_BST;
+	return IOB_JOIN_OK;
+}
+
 bool iob_limits_eq(const struct iob_limits *a, const struct iob_limits *b)
 {
 	return iob_rate_eq(&a->rsv, &b->rsv) && iob_rate_eq(&a->lim, &b->lim) &&

@@ -130,6 +130,18 @@ void iob_rate_format(const struct iob_rate *r, char *buf, size_t len);
 /* a == b (both none counts as equal) */
 bool iob_rate_eq(const struct iob_rate *a, const struct iob_rate *b);
 bool iob_limits_eq(const struct iob_limits *a, const struct iob_limits *b);
+/*
+ * What keeps table T out of the device group whose member has table DG, as
+ * the module's ioband_devgroup_join() checks it: another policy, or a
+ * shared parameter T gives (0 inherits) other than DG's; l= and b= only
+ * when T's policy gives them (HAS_LIM, HAS_BST).
+ */
+enum iob_join {
+	IOB_JOIN_OK, IOB_JOIN_POLICY, IOB_JOIN_THROTTLE, IOB_JOIN_LIMIT,
+	IOB_JOIN_TOKEN, IOB_JOIN_LIM, IOB_JOIN_BST,
+};
+enum iob_join iob_join_conflict(const struct iob_table *t, bool has_lim, bool has_bst,
+				const struct iob_table *dg);
 bool iob_limits_any(const struct iob_limits *l);
 /*
  * What is wrong with L as a whole, or NULL; *key is then "min", "max" or

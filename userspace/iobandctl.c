@@ -180,8 +180,9 @@ static void join_mismatch(const char *dg, const char *field, uint64_t v, const c
 
 /*
  * A device joining device group T->devgroup must give its shared parameters
- * as its members do, or 0 to inherit them (the module's rule,
- * ioband_devgroup_join()); the module's reason reaches only the kernel log,
+ * as its members do, or 0 to inherit them (iob_join_conflict(), the rule
+ * the fake backend applies as the module does); the module's reason reaches
+ * only the kernel log,
  * so say here which member has what, and the option that fixes it.  NAME,
  * the device being made, is no member to compare with.
  */
@@ -206,21 +207,29 @@ static int check_devgroup_join(const char *name, const struct iob_table *t)
 			continue;
 		}
 		r = EX_FAIL;
-		if (m.policy == IOB_RANGE_BW && t->policy != IOB_RANGE_BW)
-			msg_err("device group %s uses policy range-bw (member %s): create its members with dmsetup (dm-ioband.md)",
-				quote_if_needed(t->devgroup), mn);
-		else if (m.policy != t->policy)
-			msg_err("device group %s uses policy %s (member %s): give --policy %s",
-				quote_if_needed(t->devgroup), iob_policy_name(m.policy), mn,
-				iob_policy_name(m.policy));
-		else if (t->io_throttle && t->io_throttle != m.io_throttle)
+		/* create and insert give no l= or b= (they inherit them) */
+		switch (iob_join_conflict(t, false, false, &m)) {
+		case IOB_JOIN_POLICY:
+			if (m.policy == IOB_RANGE_BW)
+				msg_err("device group %s uses policy range-bw (member %s): create its members with dmsetup (dm-ioband.md)",
+					quote_if_needed(t->devgroup), mn);
+			else
+				msg_err("device group %s uses policy %s (member %s): give --policy %s",
+					quote_if_needed(t->devgroup), iob_policy_name(m.policy), mn,
+					iob_policy_name(m.policy));
+			break;
+		case IOB_JOIN_THROTTLE:
 			join_mismatch(t->devgroup, "io_throttle", m.io_throttle, "default", mn, "io-throttle");
-		else if (t->io_limit && t->io_limit != m.io_limit)
+			break;
+		case IOB_JOIN_LIMIT:
 			join_mismatch(t->devgroup, "io_limit", m.io_limit, "automatic", mn, "io-limit");
-		else if (t->token_base && t->token_base != m.token_base)
+			break;
+		case IOB_JOIN_TOKEN:
 			join_mismatch(t->devgroup, "token_base", m.token_base, "default", mn, "token");
-		else
+			break;
+		default:
 			r = EX_OK;
+		}
 		iob_table_free(&m);
 	}
 	dm_devs_free(all, n);
