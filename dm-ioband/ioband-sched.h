@@ -246,8 +246,11 @@ static inline u32 ioband_reserve(u32 limit, u32 weight, u64 wsum, u32 inflight)
  * in flight (raised at once at issue, decaying by 1/64 of the gap at each
  * completion).  A group reserves only while its think time is below half
  * the grace (it "wants more but thinks"; a group paced by its own clock,
- * fio --rate, thinks longer and reserves nothing), and never more slots
- * than it recently used.
+ * fio --rate, thinks longer and reserves nothing), never more slots than
+ * it recently used, and never more than idle for half a grace in all: n
+ * slots while n x think < grace / 2 (fio --rate_iops at QD4, which waits
+ * for all it has in flight and then sleeps up to one interval, keeps one
+ * or two, not its burst of four).
  */
 struct ioband_habit {
 	u64 think_ns;
@@ -280,6 +283,7 @@ static inline u32 ioband_habit_reserve(const struct ioband_habit *h, u32 limit,
 				       u64 grace_ns)
 {
 	u32 peak = (h->peak16 + 15) / 16;
+	u64 most;
 	u32 r;
 
 	if (h->think_ns >= grace_ns / 2)
@@ -288,7 +292,9 @@ static inline u32 ioband_habit_reserve(const struct ioband_habit *h, u32 limit,
 	/* its quota, but never more than its habit */
 	if (inflight + r > peak)
 		r = peak > inflight ? peak - inflight : 0;
-	return r;
+	/* nor more idle slot time than half a grace */
+	most = h->think_ns ? div64_u64(grace_ns / 2, h->think_ns) : r;
+	return r > most ? (u32)most : r;
 }
 
 #endif /* IOBAND_SCHED_H */
