@@ -257,21 +257,30 @@ struct ioband_habit {
 	u32 peak16;
 };
 
+/*
+ * Written without a lock from map() and end_io() on any CPU (a lost update
+ * only blurs an average), read by the dispatcher: each field is read and
+ * written once per call.
+ */
 static inline void ioband_habit_submit(struct ioband_habit *h, u64 think)
 {
-	h->think_ns = h->think_ns - (h->think_ns >> 3) + (think >> 3);
+	u64 t = READ_ONCE(h->think_ns);
+
+	WRITE_ONCE(h->think_ns, t - (t >> 3) + (think >> 3));
 }
 
 static inline void ioband_habit_issue(struct ioband_habit *h, u32 inflight)
 {
-	if (inflight * 16 > h->peak16)
-		h->peak16 = inflight * 16;
+	if (inflight * 16 > READ_ONCE(h->peak16))
+		WRITE_ONCE(h->peak16, inflight * 16);
 }
 
 static inline void ioband_habit_done(struct ioband_habit *h, u32 inflight)
 {
-	if (h->peak16 > inflight * 16)
-		h->peak16 -= (h->peak16 - inflight * 16 + 63) / 64;
+	u32 p = READ_ONCE(h->peak16);
+
+	if (p > inflight * 16)
+		WRITE_ONCE(h->peak16, p - (p - inflight * 16 + 63) / 64);
 }
 
 /*
@@ -282,18 +291,19 @@ static inline u32 ioband_habit_reserve(const struct ioband_habit *h, u32 limit,
 				       u32 weight, u64 wsum, u32 inflight,
 				       u64 grace_ns)
 {
-	u32 peak = (h->peak16 + 15) / 16;
+	u32 peak = (READ_ONCE(h->peak16) + 15) / 16;
+	u64 think = READ_ONCE(h->think_ns);
 	u64 most;
 	u32 r;
 
-	if (h->think_ns >= grace_ns / 2)
+	if (think >= grace_ns / 2)
 		return 0;
 	r = ioband_reserve(limit, weight, wsum, inflight);
 	/* its quota, but never more than its habit */
 	if (inflight + r > peak)
 		r = peak > inflight ? peak - inflight : 0;
 	/* nor more idle slot time than half a grace */
-	most = h->think_ns ? div64_u64(grace_ns / 2, h->think_ns) : r;
+	most = think ? div64_u64(grace_ns / 2, think) : r;
 	return r > most ? (u32)most : r;
 }
 
