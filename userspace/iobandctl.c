@@ -182,9 +182,8 @@ static void join_mismatch(const char *dg, const char *field, uint64_t v, const c
  * A device joining device group T->devgroup must give its shared parameters
  * as its members do, or 0 to inherit them (iob_join_conflict(), the rule
  * the fake backend applies as the module does); the module's reason reaches
- * only the kernel log,
- * so say here which member has what, and the option that fixes it.  NAME,
- * the device being made, is no member to compare with.
+ * only the kernel log, so say here which member has what, and the option
+ * that fixes it.  NAME, the device being made, is no member to compare with.
  */
 static int check_devgroup_join(const char *name, const struct iob_table *t)
 {
