@@ -37,12 +37,20 @@ HARNESS_SPLAT_ALLOW_RE='loading out-of-tree module taints kernel|module verifica
 # How many lines of output/dmesg go into a failure report.
 HARNESS_TAIL=40
 
-# harness_test_timeout FILE: print the test's timeout in seconds, taken from a
-# "# TIMEOUT=N" line among its first 30 lines, times HARNESS_TIMEOUT_SCALE
+# harness_header FILE KEY VALUE_RE: print the value of the test's first
+# "# KEY=value" line among its first 30 lines whose value matches the basic
+# regular expression VALUE_RE (nothing if none): "# TIMEOUT=N" here,
+# "# CONCURRENT=yes" in tests/run.
+harness_header() {
+	# One sed, no pipeline: callers may run with pipefail.
+	sed -n "/^#[[:space:]]*$2=$3[[:space:]]*\$/{s/^#[[:space:]]*$2=//;s/[[:space:]]*\$//;p;q;}; 30q" "$1"
+}
+
+# harness_test_timeout FILE: print the test's timeout in seconds, taken from
+# its "# TIMEOUT=N" header line (harness_header), times HARNESS_TIMEOUT_SCALE
 # (default 1; the debug kernel runs several times slower: tests/run --debug).
 harness_test_timeout() {
-	# One sed, no pipeline: callers may run with pipefail.
-	_t=$(sed -n '/^#[[:space:]]*TIMEOUT=[0-9][0-9]*[[:space:]]*$/{s/[^0-9]//g;p;q;}; 30q' "$1")
+	_t=$(harness_header "$1" TIMEOUT '[0-9][0-9]*')
 	echo $((${_t:-$HARNESS_DEFAULT_TIMEOUT} * ${HARNESS_TIMEOUT_SCALE:-1}))
 }
 
