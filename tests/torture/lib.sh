@@ -138,6 +138,25 @@ tt_storm() {
 	TT_PIDS+=($!)
 }
 
+# tt_check_held MIN_PERCENT DEV...: of the bios DEVs mapped (since each one's
+# last reload: its counters start again then), at least MIN_PERCENT had to
+# be held in ioband, as the tests say the storms meet held bios; logged
+# either way. On 12-07 (Debian's 6.12): 70-93% (8944 of 10847 in 001,
+# 6878 of 9808 in 002, 4931 of 5306 in 003, 9458 of 12288 in 004); the
+# tests ask 25%. Not yet measured under the debug kernel: a failure there
+# says the storms met few held bios, which is what it checks.
+tt_check_held() {
+	local min=$1 d ios=0 held=0
+	shift
+	for d in "$@"; do
+		read -r ios held < <(ib_status_groups "$d" |
+			awk -v i="$ios" -v h="$held" '{ i += $2 + $5; h += $3 + $6 } END { print i, h }')
+	done
+	log "held: $held of $ios bios mapped on $*"
+	((ios > 0 && held * 100 >= ios * min)) ||
+		fail "only $held of $ios bios mapped on $* were held (want $min%)"
+}
+
 # tt_run: let the storms run TT_SECS seconds, then stop everything and wait
 # for the writers' last runs (bounded: a writer that cannot finish is a hang).
 tt_run() {
