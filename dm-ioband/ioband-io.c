@@ -430,10 +430,15 @@ static void ioband_resend(struct ioband_devgroup *dg, struct ioband_bio *pb,
 	bio->bi_opf &= ~REQ_NOWAIT;
 	bio->bi_status = BLK_STS_OK;
 	pb->nowait = false;
+	/*
+	 * Queued under qlock: once it is dropped the work may send the bio,
+	 * it may complete, and the last member go (dg freed) before this CPU
+	 * runs again; nothing here holds the device.
+	 */
 	spin_lock_irqsave(&dg->qlock, flags);
 	bio_list_add(&dg->retry, bio);
-	spin_unlock_irqrestore(&dg->qlock, flags);
 	queue_work(ioband_wq, &dg->dispatch_work);
+	spin_unlock_irqrestore(&dg->qlock, flags);
 }
 
 /*
