@@ -454,6 +454,9 @@ int ioband_set_params(struct ioband_devgroup *dg, u32 io_throttle,
 		      u32 io_limit, enum ioband_policy_id policy,
 		      u64 token, char **err);
 void ioband_cap_set(struct ioband_cap *c, u64 lim, u64 bst, u32 secs);
+void ioband_group_retag(struct ioband_devgroup *dg, struct ioband_group *g,
+			u64 lim, u64 rsv);
+void ioband_retag_all(struct ioband_devgroup *dg, bool was_ranges);
 void ioband_devgroup_disk(struct ioband_devgroup *dg, struct block_device *bdev);
 const char *ioband_dg_limit_merge(struct ioband_devgroup *dg,
 				  const struct ioband_dg_limit *dgl,

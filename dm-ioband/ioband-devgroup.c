@@ -213,18 +213,62 @@ int ioband_set_params(struct ioband_devgroup *dg, u32 io_throttle,
 static void ioband_tag_rescale(atomic64_t *tag, u64 now, u64 old, u64 new)
 {
 	s64 cur = atomic64_read(tag);
+	u64 o = old & ~IOBAND_RATE_IOPS, n = new & ~IOBAND_RATE_IOPS;
 	u64 next;
 
 	do {
 		if (ioband_pace_open(cur, now) || old == new)
 			return;
-		if (!old || !new || ((old ^ new) & IOBAND_RATE_IOPS))
+		if (!o || !n || ((old ^ new) & IOBAND_RATE_IOPS))
 			next = now;
+		else if (o > n && cur - now >
+			 mul_u64_u64_div_u64(IOBAND_BANK_MAX_NS, n, o))
+			/* the quotient would not fit (x86's divq: #DE) */
+			next = now + IOBAND_BANK_MAX_NS;
 		else
-			next = now + mul_u64_u64_div_u64(cur - now,
-							 old & ~IOBAND_RATE_IOPS,
-							 new & ~IOBAND_RATE_IOPS);
+			next = now + mul_u64_u64_div_u64(cur - now, o, n);
 	} while (!atomic64_try_cmpxchg(tag, &cur, next));
+}
+
+/*
+ * @g's limit and reservation tags were paced at encoded rates @lim and
+ * @rsv; they are now paced at its current ones (a reserve or range-bw
+ * message, a policy switch into or out of range-bw): rescaled as a limit's
+ * is by ioband_cap_set(), so that the change takes effect at once (a max
+ * of 1 KB/s raised after a 64 KiB bio lets the next go now, not in 64 s).
+ * dg->lock.
+ */
+void ioband_group_retag(struct ioband_devgroup *dg, struct ioband_group *g,
+			u64 lim, u64 rsv)
+{
+	u64 now = ktime_get_ns();
+
+	ioband_tag_rescale(&g->cap.ltag, now, lim, ioband_max_rate(dg, g));
+	ioband_tag_rescale(&g->rtag, now, rsv, ioband_min_rate(dg, g));
+}
+
+/*
+ * The policy switched into (@was_ranges false) or out of range-bw: every
+ * group's tags, paced at the rates of the policy before, to the new ones.
+ * dg->lock.
+ */
+void ioband_retag_all(struct ioband_devgroup *dg, bool was_ranges)
+{
+	struct ioband_target *m;
+	struct ioband_group *g;
+	unsigned long id;
+
+	lockdep_assert_held(&dg->lock);
+	list_for_each_entry(m, &dg->members, dg_node) {
+		ioband_for_each_group(m, id, g) {
+			u64 kbs = (u64)READ_ONCE(g->max_kbs) * 1024;
+			u64 lim = was_ranges ? kbs : READ_ONCE(g->cap.lim);
+			u64 rsv = was_ranges ? (u64)READ_ONCE(g->min_kbs) * 1024 :
+					       READ_ONCE(g->rsv);
+
+			ioband_group_retag(dg, g, lim, rsv);
+		}
+	}
 }
 
 /*

@@ -638,7 +638,7 @@ static int ioband_msg_rate(struct ioband_target *t, struct ioband_msg *msg,
 	struct ioband_devgroup *dg = t->dg;
 	struct ioband_group *g;
 	struct ioband_cap *c;
-	u64 enc = ioband_rate_enc(&msg->rate);
+	u64 enc = ioband_rate_enc(&msg->rate), rsv;
 
 	if (ioband_ranges(dg)) {
 		*err = "range-bw has min:max, not reserve/limit (range-bw <group-id>:<min>:<max>)";
@@ -656,7 +656,9 @@ static int ioband_msg_rate(struct ioband_target *t, struct ioband_msg *msg,
 			*err = "The reservation would be above the group's limit";
 			return -EINVAL;
 		}
+		rsv = g->rsv;
 		WRITE_ONCE(g->rsv, enc);
+		ioband_group_retag(dg, g, c->lim, rsv);
 		ioband_floors_sync(dg);
 	} else if (msg->verb == IOBAND_MSG_LIMIT) {
 		if (enc && g->rsv && !((enc ^ g->rsv) & IOBAND_RATE_IOPS) &&
@@ -695,6 +697,7 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 	};
 	struct ioband_group *g;
 	unsigned long id;
+	u64 lim, rsv;
 	int r;
 
 	lockdep_assert_held(&dg->lock);
@@ -728,8 +731,11 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 			*err = "No such group (attach it first)";
 			return -EINVAL;
 		}
+		lim = ioband_max_rate(dg, g);
+		rsv = ioband_min_rate(dg, g);
 		WRITE_ONCE(g->min_kbs, msg->min_kbs);
 		WRITE_ONCE(g->max_kbs, msg->max_kbs);
+		ioband_group_retag(dg, g, lim, rsv);
 		ioband_range_refit(dg);
 		ioband_floors_sync(dg);
 		return 0;
@@ -789,6 +795,7 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 	 */
 	case IOBAND_MSG_POLICY: {
 		const char *problem;
+		bool was_ranges;
 		u64 lim, bst;
 		u32 secs;
 
@@ -798,10 +805,13 @@ static int ioband_apply_msg(struct ioband_target *t, struct ioband_msg *msg,
 			*err = (char *)problem;
 			return -EINVAL;
 		}
+		was_ranges = ioband_ranges(dg);
 		r = ioband_set_params(dg, dg->io_throttle_cfg,
 				      dg->io_limit_cfg, msg->policy,
 				      dg->token_cfg, err);
 		if (!r) {
+			if (ioband_ranges(dg) != was_ranges)
+				ioband_retag_all(dg, was_ranges);
 			ioband_cap_set(&dg->cap, lim, bst, secs);
 			ioband_floors_sync(dg);
 		}
