@@ -356,6 +356,7 @@ static int cmd_insert(struct ctx *c)
 	struct plan p = { 0 };
 	struct action *a;
 	uint64_t size;
+	size_t i;
 	int r;
 
 	iob_table_init(&t);
@@ -374,6 +375,20 @@ static int cmd_insert(struct ctx *c)
 		msg_err("%s already is an ioband device", quote_if_needed(name));
 		r = EX_FAIL;
 		goto out;
+	}
+	/*
+	 * Step 1 makes a second live device of the same table: harmless for
+	 * targets that only remap, not for those with state on the disks
+	 * (raid, mirror, cache, thin, snapshot, ...), which would then run
+	 * twice over the same metadata.
+	 */
+	for (i = 0; i < d.nt; i++) {
+		if (strcmp(d.t[i].type, "linear") && strcmp(d.t[i].type, "striped")) {
+			msg_err("%s: its table has a %s target: insert copies the table into a second live device, which only linear and striped tables allow",
+				quote_if_needed(name), quote_if_needed(d.t[i].type));
+			r = EX_FAIL;
+			goto out;
+		}
 	}
 	if (!be->get(lname, &l)) {
 		msg_err("%s already exists", quote_if_needed(lname));

@@ -526,6 +526,19 @@ s["devices"].append({"name": sys.argv[2], "uuid": sys.argv[3], "minor": s["next_
 s["next_minor"] += 1
 json.dump(s, open(sys.argv[1], "w"))' "$IOBAND_FAKE_DM" "$@"
 }
+# insert copies the table into a second live device: only linear and
+# striped ones (a raid1 LV's second copy would run over the same legs).
+python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["devices"].append({"name": "vg-r1", "uuid": "LVM-r1", "minor": s["next_minor"], "open": 1,
+                     "table": [[0, 1024, "raid", "raid1 3 0 region_size 1024 2 - 8:32 - 8:48"]]})
+s["next_minor"] += 1
+json.dump(s, open(sys.argv[1], "w"))' "$IOBAND_FAKE_DM"
+before=$(cat "$IOBAND_FAKE_DM")
+run 1 insert vg-r1
+same "insert under raid1" "$ERR" "iobandctl: vg-r1: its table has a raid target: insert copies the table into a second live device, which only linear and striped tables allow"
+same "insert under raid1: nothing changed" "$(cat "$IOBAND_FAKE_DM")" "$before"
 # A layer under a device without a dm uuid (dmsetup create's): remove
 # refuses it as it does under an LV, eject takes it out.
 add_dev plain ""
