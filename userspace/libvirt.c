@@ -902,21 +902,27 @@ static int rec_guest(const char *name, const struct record *rec, struct cfg_gues
 
 /* ----------------------------------------------------------- host file */
 
-char *lv_host_file(void)
+char *lv_host_file(bool *recorded)
 {
 	const char *e = getenv("IOBAND_HOST_FILE");
 	char *s, *p, *last = NULL;
 	size_t len;
 
+	*recorded = false;
 	if (e && *e)
 		return xstrdup(e);
 	s = state_dir();
 	p = xasprintf("%s/host-file", s);
 	free(s);
+	/*
+	 * The file apply last applied, even if it is gone: the hook must not
+	 * fall back to another file (or none) and tear down what apply made.
+	 */
 	if (!read_text_file(p, &last, &len)) {
 		last[strcspn(last, "\n")] = '\0';
-		if (*last && !access(last, F_OK)) {
+		if (*last) {
 			free(p);
+			*recorded = true;
 			return last;
 		}
 	}
@@ -985,13 +991,22 @@ static int add_recorded(struct host_cfg *cfg, const char *skip, char **err)
 
 int lv_load_all(struct host_cfg *cfg, const char *skip, char **err)
 {
-	char *hf = lv_host_file();
+	bool recorded;
+	char *hf = lv_host_file(&recorded);
 	int r;
 
 	*err = NULL;
 	if (hf) {
 		r = config_load(hf, cfg, err);
 		free(hf);
+		if (r && recorded) {
+			char *e = *err, *s = state_dir();
+
+			*err = xasprintf("%s (the host file iobandctl apply last applied, as %s/host-file says: apply it again from where it is now, or set IOBAND_HOST_FILE)",
+					 e, s);
+			free(e);
+			free(s);
+		}
 		if (r)
 			return r;
 	} else {

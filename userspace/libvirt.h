@@ -89,8 +89,10 @@ int lv_load_all(struct host_cfg *cfg, const char *skip, char **err);
 int lv_add_recorded(struct host_cfg *cfg, char **err);
 
 /* Which host file the hook uses: $IOBAND_HOST_FILE, else the file "apply"
- * last applied, else /etc/ioband/host.yaml; NULL if that does not exist. */
-char *lv_host_file(void);
+ * last applied (*RECORDED set; also when it is gone: loading it then fails,
+ * rather than the hook falling back), else /etc/ioband/host.yaml; NULL if
+ * that does not exist. */
+char *lv_host_file(bool *recorded);
 /* Called by apply after success: remember FILE for the hook. */
 void lv_host_file_record(const char *file);
 

@@ -366,5 +366,18 @@ sed -e 's/weight="300"/weight="300" min="101m"/' "$FX/web1-prepare.xml" >"$T/mig
 IOBAND_HOST_FILE=$T/cap.yaml hook 3 "$T/mig.xml" migrate begin
 has "migrate: bytes above capacity" "$ERR" "add up to 101m, above its capacity 100m"
 
+# ---- the host file apply last applied is gone: the hook refuses, rather
+# than falling back to /etc/ioband/host.yaml or none and removing what
+# apply made (its shared devices, the uplink's shaping)
+fresh
+cp "$IOBAND_HOST_FILE" "$T/applied.yaml"
+run 0 apply "$T/applied.yaml"
+mv "$T/applied.yaml" "$T/moved.yaml"
+before=$(snapshot)
+IOBAND_HOST_FILE='' hook 3 "$FX/web1-prepare.xml" prepare begin
+has "recorded host file gone" "$ERR" "$T/applied.yaml: No such file or directory (the host file iobandctl apply last applied, as $IOBAND_STATE_DIR/host-file says: apply it again from where it is now, or set IOBAND_HOST_FILE)"
+same "recorded host file gone: nothing changed" "$(snapshot)" "$before"
+[[ $before == *ioband-images* ]] || { echo "FAIL: the applied host file made no shared device" >&2; FAILS=$((FAILS + 1)); }
+
 echo "hook-test: $((N - FAILS)) checks passed, $FAILS failed"
 ((FAILS == 0))
