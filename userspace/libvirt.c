@@ -802,7 +802,11 @@ static int rec_load(const char *name, struct record *rec, char **err)
 	if (access(jp, F_OK))
 		goto out;
 	o = json_object_from_file(jp);
-	if (!o || !json_object_object_get_ex(o, "phase", &v)) {
+	/* phase: "prepared" or "running" (rec_guest() reads no other) */
+	if (!o || !json_object_object_get_ex(o, "phase", &v) ||
+	    json_object_get_type(v) != json_type_string ||
+	    (strcmp(json_object_get_string(v), "prepared") &&
+	     strcmp(json_object_get_string(v), "running"))) {
 		*err = xasprintf("%s: not an ioband hook record", jp);
 		r = -EINVAL;
 		goto out;

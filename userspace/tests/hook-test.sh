@@ -379,5 +379,21 @@ has "recorded host file gone" "$ERR" "$T/applied.yaml: No such file or directory
 same "recorded host file gone: nothing changed" "$(snapshot)" "$before"
 [[ $before == *ioband-images* ]] || { echo "FAIL: the applied host file made no shared device" >&2; FAILS=$((FAILS + 1)); }
 
+# ---- a damaged record's phase (null, a number, another word) is refused
+# as not a record, not read as "prepared" or dereferenced
+fresh
+hook 0 "$FX/web1-prepare.xml" prepare begin
+good=$(cat "$IOBAND_STATE_DIR/libvirt/web1.json")
+before=$(snapshot)
+for ph in null 5 '"stopped"'; do
+	python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); r["phase"] = json.loads(sys.argv[2]); json.dump(r, open(sys.argv[1], "w"))' \
+		"$IOBAND_STATE_DIR/libvirt/web1.json" "$ph"
+	run 3 apply "$IOBAND_HOST_FILE"
+	has "record with phase $ph" "$ERR" "$IOBAND_STATE_DIR/libvirt/web1.json: not an ioband hook record"
+	same "record with phase $ph: nothing changed" "$(snapshot)" "$before"
+	echo "$good" >"$IOBAND_STATE_DIR/libvirt/web1.json"
+done
+hook 0 "$FX/web1-prepare.xml" release end
+
 echo "hook-test: $((N - FAILS)) checks passed, $FAILS failed"
 ((FAILS == 0))
