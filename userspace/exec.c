@@ -240,6 +240,39 @@ static int do_action(const struct action *a, uint64_t *id)
 	return r;
 }
 
+/*
+ * The name of a device of device group DG, preferably PREF, for a DG_SET
+ * undo; NULL if it has none (it went with its devices: those re-created
+ * make it again with their old tables' values).
+ */
+static char *dg_member(const char *dg, const char *pref)
+{
+	struct dm_dev *devs = NULL;
+	size_t n = 0, i;
+	char *name = NULL;
+
+	if (be->list(&devs, &n))
+		return xstrdup(pref);	/* try the one it went through */
+	for (i = 0; i < n; i++) {
+		struct iob_table t;
+		const char *err;
+		bool in;
+
+		if (devs[i].nt != 1 || strcmp(devs[i].t[0].type, IOB_TARGET))
+			continue;
+		iob_table_init(&t);
+		in = !iob_table_parse(devs[i].t[0].params, &t, &err) &&
+		     !strcmp(t.devgroup, dg);
+		iob_table_free(&t);
+		if (in && (!name || !strcmp(devs[i].name, pref))) {
+			free(name);
+			name = xstrdup(devs[i].name);
+		}
+	}
+	dm_devs_free(devs, n);
+	return name;
+}
+
 /* The undo does not count as failure points: be->... directly where it matters. */
 static int undo_action(const struct action *a, uint64_t id)
 {
@@ -254,11 +287,17 @@ static int undo_action(const struct action *a, uint64_t id)
 			r = -errno;
 		free(p);
 		break;
-	case ACT_DG_SET:
-		p = xasprintf("%s %s", a->key, a->old_val);
-		r = be->message(a->dev, p, NULL);
-		free(p);
+	case ACT_DG_SET: {
+		char *m = dg_member(a->dg, a->dev);
+
+		if (m) {
+			p = xasprintf("%s %s", a->key, a->old_val);
+			r = be->message(m, p, NULL);
+			free(p);
+			free(m);
+		}
 		break;
+	}
 	case ACT_GROUP_DETACH:
 		r = attach(a->dev, id, a->old_weight, &a->old_lim);
 		break;
@@ -338,8 +377,21 @@ int plan_execute(const struct plan *p)
 	action_print(&p->a[done], stderr);
 	if (done)
 		fprintf(stderr, "%s: rolling back %zu action(s)\n", progname, done);
+	/*
+	 * The device groups' parameters first: a table reloaded back or a
+	 * device re-created must agree with its device group's (the kernel
+	 * refuses another io_limit or policy), and a plan changes those
+	 * parameters before the devices.  Then the rest, last done first.
+	 */
 	for (i = done; i-- > 0;) {
-		if (undo_action(&p->a[i], ids[i])) {
+		if (p->a[i].kind == ACT_DG_SET && undo_action(&p->a[i], ids[i])) {
+			fprintf(stderr, "%s: could not undo: ", progname);
+			action_print(&p->a[i], stderr);
+			bad++;
+		}
+	}
+	for (i = done; i-- > 0;) {
+		if (p->a[i].kind != ACT_DG_SET && undo_action(&p->a[i], ids[i])) {
 			fprintf(stderr, "%s: could not undo: ", progname);
 			action_print(&p->a[i], stderr);
 			bad++;

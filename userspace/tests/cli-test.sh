@@ -526,6 +526,56 @@ s["devices"].append({"name": sys.argv[2], "uuid": sys.argv[3], "minor": s["next_
 s["next_minor"] += 1
 json.dump(s, open(sys.argv[1], "w"))' "$IOBAND_FAKE_DM" "$@"
 }
+# Rollback after a device group's parameters changed: the old tables go
+# back only once the device group has its old parameters again (the kernel
+# refuses a table with another io_limit), whichever member the change was
+# sent through (one later removed).
+cp "$IOBAND_FAKE_DM" "$T/saved.json"
+rm -rf "$T/saved-run"
+[[ ! -d $IOBAND_STATE_DIR ]] || cp -a "$IOBAND_STATE_DIR" "$T/saved-run"
+fresh
+python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["disks"]["/dev/sdd"] = {"dev": "8:48", "size": 1048576}
+json.dump(s, open(sys.argv[1], "w"))' "$IOBAND_FAKE_DM"
+cat >"$T/dgA.yaml" <<'Y'
+version: 1
+device-groups:
+  - {id: ssd0, io-limit: 10}
+guests:
+  - name: web1
+    disks:
+      - {name: root, device: /dev/sdb, device-group: ssd0}
+  - name: web2
+    disks:
+      - {name: root, device: /dev/sdc, device-group: ssd0}
+Y
+run 0 apply "$T/dgA.yaml"
+devs() { python3 -c 'import json,sys; print(sorted((d["name"], d["table"]) for d in json.load(open(sys.argv[1]))["devices"]))' "$IOBAND_FAKE_DM"; }
+before=$(devs)
+# io-limit 20, web1 moved to another disk, web2's weight changed
+sed -e 's/io-limit: 10/io-limit: 20/' -e 's|/dev/sdb|/dev/sdd|' -e '$s/device-group: ssd0}/device-group: ssd0, weight: 200}/' \
+	"$T/dgA.yaml" >"$T/dgB.yaml"
+for k in 2 3 4 5; do
+	IOBAND_FAIL_AT=$k run 4 apply "$T/dgB.yaml"
+	[[ $ERR != *"could not undo"* ]] || { echo "FAIL: dgB, failure at $k: $ERR" >&2; FAILS=$((FAILS + 1)); }
+	same "dgB, failure at $k: rolled back" "$(devs)" "$before"
+done
+# io-limit 20, web2 removed (the member the change may go through), web1's
+# weight changed: failing at the weight, web2 is re-created after the
+# device group has io_limit 10 again
+sed -e 's/io-limit: 10/io-limit: 20/' -e 's|/dev/sdb, device-group: ssd0}|/dev/sdb, device-group: ssd0, weight: 300}|' \
+	"$T/dgA.yaml" | head -n 7 >"$T/dgC.yaml"
+for k in 2 3; do
+	IOBAND_FAIL_AT=$k run 4 apply "$T/dgC.yaml"
+	[[ $ERR != *"could not undo"* ]] || { echo "FAIL: dgC, failure at $k: $ERR" >&2; FAILS=$((FAILS + 1)); }
+	same "dgC, failure at $k: rolled back" "$(devs)" "$before"
+done
+run 0 apply "$T/dgC.yaml"
+cp "$T/saved.json" "$IOBAND_FAKE_DM"
+rm -rf "$IOBAND_STATE_DIR"
+[[ ! -d $T/saved-run ]] || cp -a "$T/saved-run" "$IOBAND_STATE_DIR"
 # insert copies the table into a second live device: only linear and
 # striped ones (a raid1 LV's second copy would run over the same legs).
 python3 -c '
