@@ -1512,6 +1512,7 @@ static int cmd_cgroup_create(struct ctx *c)
 	int *pids = xcalloc(c->npos, sizeof(*pids));
 	uint64_t id, v;
 	char *rel = NULL;
+	bool created = false;
 	int i, r = check_cgroup_arg(c, c->pos[0], &rel);
 
 	for (i = 1; !r && i < c->npos; i++) {
@@ -1523,10 +1524,35 @@ static int cmd_cgroup_create(struct ctx *c)
 		else
 			pids[i - 1] = (int)v;
 	}
-	if (!r && cgroup_id(rel, &id) && bk_cgroup_create(rel))
+	/* Each pid must exist before anything is created (exit 1: nothing changed). */
+	for (i = 1; !r && i < c->npos; i++) {
+		const char *pr = getenv("IOBAND_PROC");	/* tests */
+		char *pp = xasprintf("%s/%d", pr && *pr ? pr : "/proc", pids[i - 1]);
+
+		if (access(pp, F_OK)) {
+			msg_err("%s: no such process", quote_if_needed(c->pos[i]));
+			r = EX_FAIL;
+		}
+		free(pp);
+	}
+	if (!r && cgroup_id(rel, &id)) {
+		if (bk_cgroup_create(rel))
+			r = EX_FAIL;
+		else
+			created = true;
+	}
+	if (!r && c->npos > 1 && be->cgroup_move(rel, pids, c->npos - 1)) {
+		/* a pid gone meanwhile: take back the cgroup made for it */
+		if (created) {
+			char *p = cgroup_fs_path(rel);
+
+			if (rmdir(p))
+				msg_warn("%s: cannot remove the cgroup made for these pids: %s",
+					 quote_if_needed(c->pos[0]), strerror(errno));
+			free(p);
+		}
 		r = EX_FAIL;
-	if (!r && c->npos > 1 && be->cgroup_move(rel, pids, c->npos - 1))
-		r = EX_FAIL;
+	}
 	if (!r) {
 		int e = cgroup_id(rel, &id);
 

@@ -630,7 +630,13 @@ run 0 check "$T/h"$'\e'".yaml"
 same "check: the file name escaped" "$OUT" "\"$T/h\\x1b.yaml\": ok: 0 device group(s), 0 shared device(s), 1 guest(s)"
 no_esc "check"
 
-# ---- cgroup create (fake: a directory) with pids
+# ---- cgroup create (fake: a directory) with pids (which must exist:
+# IOBAND_PROC stands for /proc)
+mkdir -p "$T/proc/123" "$T/proc/456" "$T/proc/789"
+export IOBAND_PROC=$T/proc
+run 1 cgroup create ioband.slice/g8 123 99999
+same "cgroup create: a pid that does not exist" "$ERR" "iobandctl: 99999: no such process"
+[[ ! -e $T/cg/ioband.slice/g8 ]] || { echo "FAIL: cgroup create made g8 for a pid that does not exist" >&2; FAILS=$((FAILS + 1)); }
 run 0 cgroup create ioband.slice/g9 123 456
 same "cgroup create id" "$OUT" "$(stat -c %i "$T/cg/ioband.slice/g9")"
 same "pids moved" "$(cat "$T/cg/ioband.slice/g9/cgroup.procs")" "123
