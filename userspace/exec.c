@@ -163,27 +163,51 @@ static int attach(const char *dev, uint64_t id, unsigned int weight, const struc
 	return r;
 }
 
-static int net_apply(const struct strv *args)
+/*
+ * Undo the tc part of A, a NET_APPLY or NET_CLEAR that ran: its old
+ * arguments again, or clear if nothing was applied before; with SAVE, the
+ * state file says so.
+ */
+static int net_revert(const struct action *a, bool save)
 {
-	int r = bk_fail_point("ioband-tc");
+	bool applied = a->kind == ACT_NET_CLEAR || a->old_net;
+	struct strv c = { 0 };
+	int r;
 
-	if (!r)
-		r = tc_run(args, NULL);
-	if (!r)
-		bk_changes++;
-	if (!r)
-		r = state_file_save(true, args);
+	if (applied) {
+		r = tc_run(&a->old_args, NULL);
+	} else {
+		strv_add(&c, "clear");
+		strv_add(&c, "--uplink");
+		strv_add(&c, a->args.v[2]);
+		r = tc_run(&c, NULL);
+		strv_free(&c);
+	}
+	if (!r && save)
+		r = state_file_save(applied, &a->old_args);
 	return r;
 }
 
-static int net_clear(const struct action *a)
+/*
+ * Run A's ioband-tc (NET_APPLY: it applies, NET_CLEAR: it clears) and
+ * record it in the state file.  If the record cannot be written, the tc
+ * change is undone at once: failed, the action is not rolled back with
+ * the others, and a shaping the state file does not know would be left.
+ */
+static int net_run(const struct action *a)
 {
+	bool apply = a->kind == ACT_NET_APPLY;
 	int r = bk_fail_point("ioband-tc");
 
 	if (!r)
 		r = tc_run(&a->args, NULL);
-	if (!r)
-		r = state_file_save(false, NULL);
+	if (r)
+		return r;
+	bk_changes++;
+	r = state_file_save(apply, &a->args);
+	if (r && net_revert(a, false))
+		msg_err("the uplink's shaping is left as ioband-tc %s made it; the state file does not record it",
+			apply ? "apply" : "clear");
 	return r;
 }
 
@@ -230,10 +254,8 @@ static int do_action(const struct action *a, uint64_t *id)
 		r = set_limits(a->dev, a->has_id ? &a->id : NULL, &a->old_lim, &a->lim);
 		break;
 	case ACT_NET_APPLY:
-		r = net_apply(&a->args);
-		break;
 	case ACT_NET_CLEAR:
-		r = net_clear(a);
+		r = net_run(a);
 		break;
 	}
 	free(ids);
@@ -328,26 +350,8 @@ static int undo_action(const struct action *a, uint64_t id)
 		r = set_limits(a->dev, a->has_id ? &id : NULL, &a->lim, &a->old_lim);
 		break;
 	case ACT_NET_APPLY:
-		if (a->old_net) {
-			r = tc_run(&a->old_args, NULL);
-			if (!r)
-				r = state_file_save(true, &a->old_args);
-		} else {
-			struct strv c = { 0 };
-
-			strv_add(&c, "clear");
-			strv_add(&c, "--uplink");
-			strv_add(&c, a->args.v[2]);
-			r = tc_run(&c, NULL);
-			strv_free(&c);
-			if (!r)
-				r = state_file_save(false, NULL);
-		}
-		break;
 	case ACT_NET_CLEAR:
-		r = tc_run(&a->old_args, NULL);
-		if (!r)
-			r = state_file_save(true, &a->old_args);
+		r = net_revert(a, true);
 		break;
 	}
 	undoing = false;

@@ -249,6 +249,17 @@ IOBAND_FAIL_AT=2 run 4 apply "$T/host.yaml"
 has "rolled back" "$ERR" "rolling back 1 action(s)"
 same "state after rollback" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["devices"])' "$IOBAND_FAKE_DM")" \
 	"$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["devices"])' "$before")"
+# ioband-tc applied, but the state file cannot record it: the shaping is
+# cleared again at once (a failed action is not rolled back with the
+# others), and the rest is rolled back
+mkdir -p "$IOBAND_STATE_DIR/state.json.tmp"
+IOBAND_FAIL_AT='' run 4 apply "$T/host.yaml"
+has "state file not written" "$ERR" "cannot write $IOBAND_STATE_DIR/state.json"
+[[ $ERR != *"could not undo"* && $ERR != *"left as"* ]] || { echo "FAIL: tc apply with no state file: $ERR" >&2; FAILS=$((FAILS + 1)); }
+same "tc apply with no state file: shaping cleared" "$(tail -n 1 "$T/tc.log")" "clear --uplink eth0"
+same "tc apply with no state file: devices rolled back" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["devices"])' "$IOBAND_FAKE_DM")" \
+	"$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["devices"])' "$before")"
+rm -rf "$IOBAND_STATE_DIR/state.json.tmp" "$T/tc.log"
 run 0 apply "$T/host.yaml"
 same "apply" "$OUT" "applied 3 change(s)"
 run 0 apply "$T/host.yaml"
