@@ -154,7 +154,9 @@ static int attach(const char *dev, uint64_t id, unsigned int weight, const struc
 	static const struct iob_limits none;
 	int r = msg(dev, "attach %llu", (unsigned long long)id);
 
-	if (!r && weight != IOB_WEIGHT_DEFAULT)
+	if (r)
+		return r;	/* nothing to take back */
+	if (weight != IOB_WEIGHT_DEFAULT)
 		r = msg(dev, "weight %llu:%u", (unsigned long long)id, weight);
 	if (!r && iob_limits_any(lim))
 		r = set_limits(dev, &id, &none, lim);

@@ -495,6 +495,9 @@ run 0 remove plain
 run 1 remove vg-lv
 # a group that fails midway (attach ok, weight fails): rolled back
 run 0 create c1 /dev/sdb --type pid
+# the attach itself fails: nothing to detach (no detach sent, none refused)
+IOBAND_FAIL_AT=1 run 1 group add c1 77 weight=5
+[[ $ERR != *detach* ]] || { echo "FAIL: a failed attach sent a detach: $ERR" >&2; FAILS=$((FAILS + 1)); }
 IOBAND_FAIL_AT=2 run 4 group add c1 77 weight=5
 run 0 status --json c1
 python3 -c 'import json,sys; g=json.load(sys.stdin)["devices"][0]["groups"]; assert [x["id"] for x in g] == [-1], g' <<<"$OUT" ||
