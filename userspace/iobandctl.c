@@ -16,8 +16,10 @@
 #include "plan.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <json.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,6 +237,95 @@ static int check_devgroup_join(const char *name, const struct iob_table *t)
 	return r;
 }
 
+/*
+ * Writeback throttling (wbt) on a disk below ioband puts ioband's
+ * dispatcher to sleep for one group's writeback while the others' held
+ * bios wait, and the automatic depth takes those waits for the disk's
+ * latency (docs/dm-ioband.md, "Behaviour worth knowing").  iocost and BFQ
+ * switch it off on their disk; iobandctl only says so, once per disk and
+ * run: it changes nothing outside its devices.  DIR is a block device's
+ * sysfs directory: its slaves are walked down to the disks.
+ */
+static void wbt_warn_below(const char *dir, int depth)
+{
+	static struct strv warned;
+	char *p = xasprintf("%s/slaves", dir), *q, *text = NULL, *disk;
+	DIR *d = opendir(p);
+	struct dirent *e;
+	bool leaf = true;
+	size_t i, len;
+	long v;
+
+	free(p);
+	if (d) {
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			leaf = false;
+			if (depth < 16) {
+				q = xasprintf("%s/slaves/%s", dir, e->d_name);
+				wbt_warn_below(q, depth + 1);
+				free(q);
+			}
+		}
+		closedir(d);
+	}
+	if (!leaf)
+		return;
+	/* a partition's queue is its disk's */
+	p = xasprintf("%s/partition", dir);
+	q = xasprintf(access(p, F_OK) ? "%s" : "%s/..", dir);
+	free(p);
+	disk = realpath(q, NULL);
+	p = xasprintf("%s/queue/wbt_lat_usec", q);
+	free(q);
+	if (disk && !read_text_file(p, &text, &len) && (v = strtol(text, NULL, 10)) > 0) {
+		const char *name = strrchr(disk, '/') + 1;
+
+		for (i = 0; i < warned.n && strcmp(warned.v[i], name); i++)
+			;
+		if (i == warned.n) {
+			strv_add(&warned, name);
+			msg_warn("%s: writeback throttling is on below ioband (queue/wbt_lat_usec %ld): ioband schedules writeback itself, and wbt makes its dispatcher wait for one group's writeback; turn it off with: echo 0 > /sys/block/%s/queue/wbt_lat_usec",
+				 quote_if_needed(name), v, name);
+		}
+	}
+	free(text);
+	free(disk);
+	free(p);
+}
+
+/* Warn of wbt below the ioband devices the executed plan P made or reloaded. */
+static void wbt_check(const struct plan *p)
+{
+	const char *sys = getenv("IOBAND_SYSFS");	/* tests */
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		const struct action *a = &p->a[i];
+		struct iob_table t;
+		const char *err;
+		unsigned int ma, mi;
+		uint64_t sectors;
+		char c;
+
+		if ((a->kind != ACT_DEV_CREATE && a->kind != ACT_DEV_RELOAD) ||
+		    a->nt != 1 || strcmp(a->t[0].type, IOB_TARGET))
+			continue;
+		iob_table_init(&t);
+		/* maj:min as the tables have it (no /dev/block without udev) */
+		if (!iob_table_parse(a->t[0].params, &t, &err) &&
+		    (sscanf(t.device, "%u:%u%c", &ma, &mi, &c) == 2 ||
+		     !be->resolve(t.device, &ma, &mi, &sectors))) {
+			char *dir = xasprintf("%s/dev/block/%u:%u", sys && *sys ? sys : "/sys", ma, mi);
+
+			wbt_warn_below(dir, 0);
+			free(dir);
+		}
+		iob_table_free(&t);
+	}
+}
+
 static int finish_plan(struct plan *p, bool dry_run)
 {
 	int r;
@@ -245,6 +336,8 @@ static int finish_plan(struct plan *p, bool dry_run)
 		return EX_OK;
 	}
 	r = plan_execute(p);
+	if (!r)
+		wbt_check(p);
 	plan_free(p);
 	return r;
 }

@@ -14,6 +14,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 T=$(mktemp -d /tmp/iobandctl-cli-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export IOBAND_FAKE_DM=$T/fake.json IOBAND_CGROUP_ROOT=$T/cg IOBAND_STATE_DIR=$T/run
+# sysfs as iobandctl reads it for wbt below ioband: no disks (tests say)
+export IOBAND_SYSFS=$T/sys
 export IOBAND_TC=$T/ioband-tc
 unset IOBAND_FAIL_AT
 FAILS=0 N=0
@@ -590,6 +592,25 @@ run 0 apply "$T/dgC.yaml"
 cp "$T/saved.json" "$IOBAND_FAKE_DM"
 rm -rf "$IOBAND_STATE_DIR"
 [[ ! -d $T/saved-run ]] || cp -a "$T/saved-run" "$IOBAND_STATE_DIR"
+# Writeback throttling on the disk below: a warning, once per disk; not
+# when it is off. /dev/sdb is 8:16; 8:32 (sdc) a partition of sdx.
+mkdir -p "$T/sys/devices/sdb/queue" "$T/sys/devices/sdx/sdc" "$T/sys/devices/sdx/queue" "$T/sys/dev/block"
+echo 2000 >"$T/sys/devices/sdb/queue/wbt_lat_usec"
+echo 75000 >"$T/sys/devices/sdx/queue/wbt_lat_usec"
+echo 1 >"$T/sys/devices/sdx/sdc/partition"
+ln -s ../../devices/sdb "$T/sys/dev/block/8:16"
+ln -s ../../devices/sdx/sdc "$T/sys/dev/block/8:32"
+run 0 create wb1 /dev/sdb
+same "wbt on below: warned" "$ERR" "iobandctl: warning: sdb: writeback throttling is on below ioband (queue/wbt_lat_usec 2000): ioband schedules writeback itself, and wbt makes its dispatcher wait for one group's writeback; turn it off with: echo 0 > /sys/block/sdb/queue/wbt_lat_usec"
+run 0 create wb2 /dev/sdc
+has "wbt on below a partition: its disk named" "$ERR" "warning: sdx: writeback throttling is on below ioband (queue/wbt_lat_usec 75000)"
+echo 0 >"$T/sys/devices/sdb/queue/wbt_lat_usec"
+run 0 remove wb1
+run 0 create wb1 /dev/sdb
+same "wbt off below: no warning" "$ERR" ""
+run 0 remove wb1
+run 0 remove wb2
+rm -rf "$T/sys"
 # insert copies the table into a second live device: only linear and
 # striped ones (a raid1 LV's second copy would run over the same legs).
 python3 -c '

@@ -16,6 +16,8 @@ FX=${IOBAND_FIXTURES:-$HERE/../../tests/data/libvirt}
 T=$(mktemp -d /tmp/iobandctl-hook-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export IOBAND_FAKE_DM=$T/fake.json IOBAND_CGROUP_ROOT=$T/cg IOBAND_STATE_DIR=$T/run
+# sysfs as iobandctl reads it for wbt below ioband: no disks (tests say)
+export IOBAND_SYSFS=$T/sys
 export IOBAND_TC=$T/ioband-tc IOBAND_LIBVIRT_RUNDIR=$T/lvrun IOBAND_PROC=$T/proc
 export IOBAND_HOST_FILE=$T/host.yaml
 unset IOBAND_FAIL_AT
