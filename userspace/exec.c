@@ -282,7 +282,7 @@ static char *dg_member(const char *dg, const char *pref)
 		const char *err;
 		bool in;
 
-		if (devs[i].nt != 1 || strcmp(devs[i].t[0].type, IOB_TARGET))
+		if (!iob_tlines_ioband(devs[i].t, devs[i].nt))
 			continue;
 		iob_table_init(&t);
 		in = !iob_table_parse(devs[i].t[0].params, &t, &err) &&

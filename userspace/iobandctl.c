@@ -19,7 +19,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <json.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,7 +111,7 @@ static int opt_uint(const struct ctx *c, const char *name, uint64_t lo, uint64_t
 
 static bool is_ioband(const struct dm_dev *d)
 {
-	return d->nt == 1 && !strcmp(d->t[0].type, IOB_TARGET);
+	return iob_tlines_ioband(d->t, d->nt);
 }
 
 static int get_ioband(const char *name, struct dm_dev *d, struct iob_table *t)
@@ -310,7 +309,7 @@ static void wbt_check(const struct plan *p)
 		char c;
 
 		if ((a->kind != ACT_DEV_CREATE && a->kind != ACT_DEV_RELOAD) ||
-		    a->nt != 1 || strcmp(a->t[0].type, IOB_TARGET))
+		    !iob_tlines_ioband(a->t, a->nt))
 			continue;
 		iob_table_init(&t);
 		/* maj:min as the tables have it (no /dev/block without udev) */

@@ -16,6 +16,8 @@
 #include "ioband.h"
 #include "util.h"
 
+#include <string.h>
+
 #include <stdio.h>
 
 /* A device apply manages (dm uuid IOBAND-apply-<name>). */
@@ -98,6 +100,12 @@ struct plan {
 	struct action *a;
 	size_t n;
 };
+
+/* Whether a table of N lines T is one ioband target (what iobandctl runs). */
+static inline bool iob_tlines_ioband(const struct dm_tline *t, size_t n)
+{
+	return n == 1 && !strcmp(t[0].type, IOB_TARGET);
+}
 
 int state_read(const struct host_cfg *cfg, struct cur_state *cur, char **err);
 void state_free(struct cur_state *cur);

@@ -84,7 +84,7 @@ int state_read(const struct host_cfg *cfg, struct cur_state *cur, char **err)
 		struct dm_dev *d = &all[i];
 		struct iob_table t;
 		const char *e;
-		bool ok = d->nt == 1 && !strcmp(d->t[0].type, IOB_TARGET) &&
+		bool ok = iob_tlines_ioband(d->t, d->nt) &&
 			!iob_table_parse(d->t[0].params, &t, &e);
 
 		if (ok)
