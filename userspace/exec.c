@@ -366,7 +366,7 @@ int plan_execute(const struct plan *p)
 	uint64_t *ids = xcalloc(p->n, sizeof(*ids));
 	unsigned long changes = bk_changes;
 	size_t i, done;
-	int r = 0, bad = 0;
+	int r = 0, bad = 0, pass;
 
 	for (done = 0; done < p->n; done++) {
 		r = do_action(&p->a[done], &ids[done]);
@@ -389,18 +389,15 @@ int plan_execute(const struct plan *p)
 	 * refuses another io_limit or policy), and a plan changes those
 	 * parameters before the devices.  Then the rest, last done first.
 	 */
-	for (i = done; i-- > 0;) {
-		if (p->a[i].kind == ACT_DG_SET && undo_action(&p->a[i], ids[i])) {
-			fprintf(stderr, "%s: could not undo: ", progname);
-			action_print(&p->a[i], stderr);
-			bad++;
-		}
-	}
-	for (i = done; i-- > 0;) {
-		if (p->a[i].kind != ACT_DG_SET && undo_action(&p->a[i], ids[i])) {
-			fprintf(stderr, "%s: could not undo: ", progname);
-			action_print(&p->a[i], stderr);
-			bad++;
+	for (pass = 0; pass < 2; pass++) {
+		for (i = done; i-- > 0;) {
+			if ((p->a[i].kind == ACT_DG_SET) != !pass)
+				continue;
+			if (undo_action(&p->a[i], ids[i])) {
+				fprintf(stderr, "%s: could not undo: ", progname);
+				action_print(&p->a[i], stderr);
+				bad++;
+			}
 		}
 	}
 	free(ids);
