@@ -1618,8 +1618,7 @@ static int cmd_cgroup_create(struct ctx *c)
 	}
 	/* Each pid must exist before anything is created (exit 1: nothing changed). */
 	for (i = 1; !r && i < c->npos; i++) {
-		const char *pr = getenv("IOBAND_PROC");	/* tests */
-		char *pp = xasprintf("%s/%d", pr && *pr ? pr : "/proc", pids[i - 1]);
+		char *pp = xasprintf("%s/%d", proc_root(), pids[i - 1]);
 
 		if (access(pp, F_OK)) {
 			msg_err("%s: no such process", quote_if_needed(c->pos[i]));

@@ -1065,7 +1065,7 @@ void lv_unlock(int fd)
 /* qemu's cgroup v2 path (relative to the root), from its pid file. */
 static int qemu_cgroup(const char *name, char **out, char **err)
 {
-	const char *rd = getenv("IOBAND_LIBVIRT_RUNDIR"), *pr;
+	const char *rd = getenv("IOBAND_LIBVIRT_RUNDIR");
 	char *pf = xasprintf("%s/%s.pid", rd && *rd ? rd : "/run/libvirt/qemu", name);
 	char *text = NULL, *cgf = NULL, *line, *save = NULL, *path = NULL;
 	uint64_t pid;
@@ -1085,8 +1085,7 @@ static int qemu_cgroup(const char *name, char **out, char **err)
 	}
 	free(text);
 	text = NULL;
-	pr = getenv("IOBAND_PROC");	/* tests */
-	cgf = xasprintf("%s/%llu/cgroup", pr && *pr ? pr : "/proc", (unsigned long long)pid);
+	cgf = xasprintf("%s/%llu/cgroup", proc_root(), (unsigned long long)pid);
 	r = read_text_file(cgf, &text, &len);
 	if (r) {
 		*err = xasprintf("qemu (pid %llu, from %s): %s: %s", (unsigned long long)pid, pf, cgf,

@@ -37,6 +37,13 @@ void msg_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+const char *proc_root(void)
+{
+	const char *pr = getenv("IOBAND_PROC");
+
+	return pr && *pr ? pr : "/proc";
+}
+
 void msg_info(const char *fmt, ...)
 {
 	va_list ap;

@@ -30,6 +30,8 @@ extern int verbose;
 
 void msg_err(const char *fmt, ...) PRINTF(1, 2);
 void msg_warn(const char *fmt, ...) PRINTF(1, 2);
+/* Where processes are looked up: $IOBAND_PROC (tests), else /proc. */
+const char *proc_root(void);
 void msg_info(const char *fmt, ...) PRINTF(1, 2);	/* only with -v */
 
 /*
