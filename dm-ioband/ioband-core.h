@@ -414,18 +414,28 @@ static inline u32 ioband_weight(struct ioband_devgroup *dg, struct ioband_group 
  * IOBAND_RATE_IOPS I/Os per second; 0: none.  range-bw's KB/s, or the
  * weight policies' r= and l=.
  */
-static inline u64 ioband_min_rate(struct ioband_devgroup *dg, struct ioband_group *g)
+static inline u64 ioband_min_rate_in(struct ioband_group *g, bool ranges)
 {
-	if (ioband_ranges(dg))
+	if (ranges)
 		return (u64)READ_ONCE(g->min_kbs) * 1024;
 	return READ_ONCE(g->rsv);
 }
 
-static inline u64 ioband_max_rate(struct ioband_devgroup *dg, struct ioband_group *g)
+static inline u64 ioband_max_rate_in(struct ioband_group *g, bool ranges)
 {
-	if (ioband_ranges(dg))
+	if (ranges)
 		return (u64)READ_ONCE(g->max_kbs) * 1024;
 	return READ_ONCE(g->cap.lim);
+}
+
+static inline u64 ioband_min_rate(struct ioband_devgroup *dg, struct ioband_group *g)
+{
+	return ioband_min_rate_in(g, ioband_ranges(dg));
+}
+
+static inline u64 ioband_max_rate(struct ioband_devgroup *dg, struct ioband_group *g)
+{
+	return ioband_max_rate_in(g, ioband_ranges(dg));
 }
 
 /* @g's burst rate, encoded (in the unit of its limit), or 0. */

@@ -260,14 +260,10 @@ void ioband_retag_all(struct ioband_devgroup *dg, bool was_ranges)
 
 	lockdep_assert_held(&dg->lock);
 	list_for_each_entry(m, &dg->members, dg_node) {
-		ioband_for_each_group(m, id, g) {
-			u64 kbs = (u64)READ_ONCE(g->max_kbs) * 1024;
-			u64 lim = was_ranges ? kbs : READ_ONCE(g->cap.lim);
-			u64 rsv = was_ranges ? (u64)READ_ONCE(g->min_kbs) * 1024 :
-					       READ_ONCE(g->rsv);
-
-			ioband_group_retag(dg, g, lim, rsv);
-		}
+		ioband_for_each_group(m, id, g)
+			ioband_group_retag(dg, g,
+					   ioband_max_rate_in(g, was_ranges),
+					   ioband_min_rate_in(g, was_ranges));
 	}
 }
 
